@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config.ts';
+import { DEFAULT_MAX_MESSAGE_CHARS } from './constants.ts';
+import { ChatError } from './errors.ts';
+import type { ChatEvent, Message, Session } from './events.ts';
+import { createModel } from './model/create.ts';
+import type { ModelProvider, ModelStreamResult } from './model/types.ts';
+import { MemorySessionStore, type SessionRecord, type SessionStore } from './session-store.ts';
+import { Stats, type StatsSnapshot } from './stats.ts';
+
+export interface ChatServiceOptions {
+  store: SessionStore;
+  model: ModelProvider;
+  /** Defaults to a fresh Stats labelled "core". */
+  stats?: Stats;
+  maxMessageChars?: number;
+}
+
+export interface ReplyOptions {
+  /** Aborting it cancels the reply: the model stops and the partial text is kept, interrupted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The only place that runs a turn. Transports call `reply()` and serialise what it yields.
+ *
+ * Contract of `reply()`:
+ * - Bad input, an unknown session or a busy session are *thrown* as ChatError before the first
+ *   event, so HTTP transports can still answer with a status code.
+ * - After `start`, failures arrive as an `error` event (the user turn is rolled back) and
+ *   cancellation as `done` with finishReason `cancelled` (the partial text is kept, interrupted).
+ * - A consumer that stops iterating (`break`, `return()`) cancels the turn the same way.
+ */
+export class ChatService {
+  readonly store: SessionStore;
+  readonly model: ModelProvider;
+  readonly stats: Stats;
+  readonly maxMessageChars: number;
+  readonly #running = new Map<string, AbortController>();
+
+  constructor(options: ChatServiceOptions) {
+    this.store = options.store;
+    this.model = options.model;
+    this.stats = options.stats ?? new Stats('core');
+    this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
+  }
+
+  /** A service with the store and model the configuration asks for. */
+  static fromConfig(config: Config, protocol: string, overrides: Partial<ChatServiceOptions> = {}): ChatService {
+    return new ChatService({
+      store: overrides.store ?? new MemorySessionStore(),
+      model: overrides.model ?? createModel(config),
+      stats: overrides.stats ?? new Stats(protocol),
+      maxMessageChars: overrides.maxMessageChars ?? config.maxMessageChars,
+    });
+  }
+
+  toSession(record: SessionRecord): Session {
+    return {
+      id: record.id,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      messageCount: record.messages.length,
+      model: this.model.info,
+    };
+  }
+
+  async createSession(): Promise<Session> {
+    return this.toSession(await this.store.create());
+  }
+
+  async getSession(id: string): Promise<Session> {
+    return this.toSession(await this.#record(id));
+  }
+
+  async listSessions(): Promise<Session[]> {
+    const records = await this.store.list();
+    return records.map((r) => this.toSession(r)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    this.cancel(id);
+    if (!(await this.store.delete(id))) throw ChatError.sessionNotFound(id);
+  }
+
+  async history(id: string): Promise<Message[]> {
+    return (await this.#record(id)).messages;
+  }
+
+  async clearHistory(id: string): Promise<void> {
+    if (this.#running.has(id)) throw busy(id);
+    if (!(await this.store.clear(id))) throw ChatError.sessionNotFound(id);
+  }
+
+  /** Cancel the reply running for this session in this process. False when none was running. */
+  cancel(sessionId: string, reason = 'cancelled by the client'): boolean {
+    const controller = this.#running.get(sessionId);
+    if (!controller) return false;
+    controller.abort(new ChatError('internal', reason));
+    return true;
+  }
+
+  /** Cancel every reply running in this process (shutdown). Returns how many were running. */
+  cancelAll(reason = 'the server is shutting down'): number {
+    for (const id of this.#running.keys()) this.cancel(id, reason);
+    return this.#running.size;
+  }
+
+  isReplying(sessionId: string): boolean {
+    return this.#running.has(sessionId);
+  }
+
+  async snapshot(): Promise<StatsSnapshot> {
+    return this.stats.snapshot((await this.store.list()).length);
+  }
+
+  /** The user's text, checked: a non-empty string within the size limit. */
+  validateText(text: unknown): string {
+    if (typeof text !== 'string') throw new ChatError('invalid_request', 'text must be a string');
+    if (text.trim().length === 0) throw new ChatError('invalid_request', 'text must not be empty');
+    if (text.length > this.maxMessageChars) {
+      throw new ChatError(
+        'payload_too_large',
+        `message is ${text.length} characters; the limit is ${this.maxMessageChars} (MAX_MESSAGE_CHARS)`,
+      );
+    }
+    return text;
+  }
+
+  async *reply(sessionId: string, text: unknown, options: ReplyOptions = {}): AsyncGenerator<ChatEvent, void> {
+    const userText = this.validateText(text);
+    const record = await this.#record(sessionId);
+    if (!(await this.store.tryLock(sessionId))) throw busy(sessionId);
+
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    this.#running.set(sessionId, controller);
+    const endStream = this.stats.streamOpened();
+
+    const messageId = randomUUID();
+    const startedAt = performance.now();
+    let ttftMs: number | undefined;
+    let partial = '';
+    let index = 0;
+    let settled = false;
+    let stream: AsyncGenerator<string, ModelStreamResult> | undefined;
+    const timings = () => {
+      const totalMs = round(performance.now() - startedAt);
+      return { ttftMs: round(ttftMs ?? totalMs), totalMs };
+    };
+    const keepPartial = async () => {
+      settled = true;
+      await this.store.appendTurn(sessionId, { role: 'model', text: partial, interrupted: true });
+      this.stats.recordTurn('cancelled');
+    };
+
+    try {
+      await this.store.appendTurn(sessionId, { role: 'user', text: userText });
+      const history: Message[] = [...record.messages, { role: 'user', text: userText }];
+      yield { type: 'start', sessionId, messageId };
+
+      let result: ModelStreamResult;
+      try {
+        stream = this.model.stream(history, { signal: controller.signal });
+        for (;;) {
+          const step = await stream.next();
+          if (step.done) {
+            result = step.value;
+            break;
+          }
+          ttftMs ??= performance.now() - startedAt;
+          partial += step.value;
+          yield { type: 'delta', messageId, index: index++, text: step.value };
+        }
+      } catch (error) {
+        if (controller.signal.aborted) {
+          await keepPartial();
+          const outputTokens = index;
+          yield {
+            type: 'done',
+            messageId,
+            finishReason: 'cancelled',
+            usage: { inputTokens: 0, outputTokens },
+            timings: timings(),
+          };
+          return;
+        }
+        settled = true;
+        await this.store.popTurn(sessionId);
+        const failure = ChatError.from(error);
+        this.stats.recordTurn('failed');
+        this.stats.recordError(failure.code);
+        yield { type: 'error', messageId, error: failure.toJSON() };
+        return;
+      }
+
+      settled = true;
+      await this.store.appendTurn(sessionId, { role: 'model', text: partial });
+      const t = timings();
+      this.stats.recordTurn('completed', t);
+      yield {
+        type: 'done',
+        messageId,
+        finishReason: result.finishReason,
+        usage: result.usage ?? { inputTokens: 0, outputTokens: index },
+        timings: t,
+      };
+    } finally {
+      if (!settled) {
+        // The consumer stopped iterating (a client went away): stop the model, keep what it said.
+        controller.abort(new ChatError('internal', 'the consumer stopped reading'));
+        await keepPartial();
+      }
+      await stream?.return(undefined as never).catch(() => undefined);
+      options.signal?.removeEventListener('abort', onAbort);
+      this.#running.delete(sessionId);
+      endStream();
+      await this.store.unlock(sessionId);
+    }
+  }
+
+  async #record(id: string): Promise<SessionRecord> {
+    const record = await this.store.get(id);
+    if (!record) throw ChatError.sessionNotFound(id);
+    return record;
+  }
+}
+
+function busy(id: string): ChatError {
+  return new ChatError('session_busy', `session ${id} is already replying; wait for it to finish or cancel it`);
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

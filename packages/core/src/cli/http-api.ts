@@ -1,0 +1,120 @@
+import { type Dispatcher, request } from 'undici';
+import { ChatError, ERROR_HTTP_STATUS, type ErrorCode } from '../errors.ts';
+import type { Message, Session } from '../events.ts';
+import type { StatsSnapshot } from '../stats.ts';
+import type { Health } from './types.ts';
+
+export interface HttpApiOptions {
+  /** `http://127.0.0.1:8001` */
+  baseUrl: string;
+  /** undici dispatcher (an Agent with keep-alive by default, the global one). */
+  dispatcher?: Dispatcher;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The shared HTTP routes (health, stats, sessions, history) over undici, for the clients of
+ * the four HTTP-based servers. Counts the bytes it receives; turns error bodies into ChatError.
+ */
+export class HttpApi {
+  readonly baseUrl: string;
+  readonly #dispatcher: Dispatcher | undefined;
+  readonly #headers: Record<string, string>;
+  #bytesReceived = 0;
+
+  constructor(options: HttpApiOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#dispatcher = options.dispatcher;
+    this.#headers = options.headers ?? {};
+  }
+
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
+  /** Count bytes that arrived outside `json()` (a streamed body). */
+  countBytes(bytes: number): void {
+    this.#bytesReceived += bytes;
+  }
+
+  /** The headers every request carries (e.g. an Authorization header). */
+  get headers(): Record<string, string> {
+    return this.#headers;
+  }
+
+  get dispatcher(): Dispatcher | undefined {
+    return this.#dispatcher;
+  }
+
+  /** A JSON request; a non-2xx answer throws its ChatError. */
+  async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await request(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...this.#headers,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+      ...(signal ? { signal } : {}),
+    }).catch((error: unknown) => {
+      throw connectionError(this.baseUrl, error);
+    });
+    const text = await response.body.text();
+    this.#bytesReceived += Buffer.byteLength(text);
+    if (response.statusCode >= 400) throw errorFromBody(response.statusCode, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  health(): Promise<Health> {
+    return this.json('GET', '/health');
+  }
+  stats(): Promise<StatsSnapshot> {
+    return this.json('GET', '/stats');
+  }
+  createSession(): Promise<Session> {
+    return this.json('POST', '/sessions');
+  }
+  getSession(id: string): Promise<Session> {
+    return this.json('GET', `/sessions/${encodeURIComponent(id)}`);
+  }
+  async listSessions(): Promise<Session[]> {
+    return (await this.json<{ sessions: Session[] }>('GET', '/sessions')).sessions;
+  }
+  async deleteSession(id: string): Promise<void> {
+    await this.json('DELETE', `/sessions/${encodeURIComponent(id)}`);
+  }
+  async history(id: string): Promise<Message[]> {
+    return (await this.json<{ messages: Message[] }>('GET', `/sessions/${encodeURIComponent(id)}/messages`)).messages;
+  }
+  async clearHistory(id: string): Promise<void> {
+    await this.json('DELETE', `/sessions/${encodeURIComponent(id)}/messages`);
+  }
+}
+
+/** A `{error:{code,message}}` body (or anything else) as a ChatError. */
+export function errorFromBody(status: number, text: string): ChatError {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (parsed.error?.code && parsed.error.code in ERROR_HTTP_STATUS) {
+      return new ChatError(parsed.error.code as ErrorCode, parsed.error.message ?? `HTTP ${status}`);
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  const code = (Object.entries(ERROR_HTTP_STATUS).find(([, s]) => s === status)?.[0] ?? 'internal') as ErrorCode;
+  return new ChatError(code, `HTTP ${status}: ${text.slice(0, 200)}`);
+}
+
+/** ECONNREFUSED and friends as a message that says what to do. */
+export function connectionError(target: string, error: unknown): Error {
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'ECONNREFUSED') {
+    return new ChatError('unavailable', `cannot reach ${target}: is the server running? (connection refused)`, {
+      cause: error,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ChatError('unavailable', `cannot reach ${target}: ${message}`, { cause: error });
+}

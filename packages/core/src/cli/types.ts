@@ -1,0 +1,71 @@
+import type { Protocol } from '../constants.ts';
+import type { ChatEvent, Message, ModelInfo, Session } from '../events.ts';
+import type { StatsSnapshot } from '../stats.ts';
+
+export interface Health {
+  status: 'ok';
+  protocol: string;
+  model: ModelInfo;
+  uptimeSeconds: number;
+}
+
+export interface SendOptions {
+  /** Aborting it cancels the reply in flight (Ctrl+C in the shell). */
+  signal?: AbortSignal;
+}
+
+/** Where the shell writes what happens outside a reply: other members, reconnects. */
+export type NoticeListener = (notice: string) => void;
+
+/** A protocol-specific command, e.g. `/ping` or `/reconnect`. */
+export interface ExtraCommand {
+  name: string;
+  usage?: string;
+  description: string;
+  /** Returns the line(s) to print. */
+  run(args: string[], context: { sessionId: string | undefined }): Promise<string | undefined>;
+}
+
+/**
+ * What a protocol's client.ts gives the shell: the transport, nothing else.
+ * Every method throws ChatError (its `code` from the server's answer) on failure.
+ */
+export interface ClientAdapter {
+  readonly protocol: Protocol;
+  /** The server address, as the user would type it. */
+  readonly target: string;
+  /** Swagger UI, where the protocol has one. */
+  readonly docsUrl?: string;
+  /** Browser demo page, where the protocol has one. */
+  readonly demoUrl?: string;
+  /** Extra commands this protocol brings. */
+  readonly commands?: readonly ExtraCommand[];
+
+  health(): Promise<Health>;
+  stats(): Promise<StatsSnapshot>;
+  createSession(): Promise<Session>;
+  getSession(id: string): Promise<Session>;
+  listSessions(): Promise<Session[]>;
+  deleteSession(id: string): Promise<void>;
+  history(id: string): Promise<Message[]>;
+  clearHistory(id: string): Promise<void>;
+  /**
+   * Send the user's text and yield the reply as ChatEvents (`start`, `delta`…, `done` | `error`).
+   * A transport without streaming (REST) yields the whole text as one delta when it arrives.
+   */
+  send(sessionId: string, text: string, options?: SendOptions): AsyncIterable<ChatEvent>;
+  /**
+   * Make the session the current one (WebSocket joins it, SSE opens its event stream).
+   * Optional: request/response transports need nothing.
+   */
+  useSession?(sessionId: string): Promise<void>;
+  /** Bytes of response payload received from the server so far. */
+  bytesReceived(): number;
+  /** How often the transport reconnected (SSE, WebSocket). */
+  reconnects?(): number;
+  /** Subscribe to out-of-band notices (another member's message, typing, a reconnect). */
+  onNotice?(listener: NoticeListener): void;
+  /** Tell the others the user is typing (WebSocket). */
+  typing?(active: boolean): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import {
+  DEFAULT_BODY_LIMIT_BYTES,
+  DEFAULT_GEMINI_MODEL_ID,
+  DEFAULT_HOST,
+  DEFAULT_MAX_MESSAGE_CHARS,
+  DEFAULT_SIM_TOKEN_DELAY_MS,
+  DEFAULT_SIM_TTFT_MS,
+  HEARTBEAT_INTERVAL_MS,
+  SHUTDOWN_TIMEOUT_MS,
+} from './constants.ts';
+
+const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
+const int = (min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max)).optional();
+const text = () => z.preprocess(emptyToUndefined, z.string().trim().min(1)).optional();
+
+/**
+ * Every environment variable the project reads, in one place. `describe()` is the text shown
+ * for a bad value and in the README's configuration table.
+ */
+const EnvSchema = z.object({
+  HOST: text().describe('interface to listen on'),
+  PORT: int(0, 65_535).describe('port to listen on (0 = any free port)'),
+  GEMINI_API_KEY: text().describe('Gemini API key; selects the gemini provider'),
+  GOOGLE_API_KEY: text().describe('alternative name for the Gemini API key'),
+  GENAI_MODEL_ID: text().describe('Gemini model id'),
+  GENAI_PROVIDER: z
+    .preprocess(emptyToUndefined, z.enum(['auto', 'gemini', 'simulated']))
+    .optional()
+    .describe('auto (gemini when a key is set), gemini or simulated'),
+  SIM_TTFT_MS: int(0, 60_000).describe("simulated model's time to first token, ms"),
+  SIM_TOKEN_DELAY_MS: int(0, 10_000).describe("simulated model's delay between tokens, ms"),
+  MAX_MESSAGE_CHARS: int(1, 1_000_000).describe('longest user message, characters'),
+  BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).describe('largest HTTP request body, bytes'),
+  HEARTBEAT_MS: int(100, 3_600_000).describe('SSE comment / WebSocket ping interval, ms'),
+  SHUTDOWN_TIMEOUT_MS: int(0, 60_000).describe('how long shutdown waits for streams, ms'),
+  LOG_LEVEL: z
+    .preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .optional()
+    .describe('server log level'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  host: string;
+  /** Undefined: each server uses its own default port. */
+  port: number | undefined;
+  provider: 'gemini' | 'simulated';
+  geminiApiKey: string | undefined;
+  modelId: string;
+  simTtftMs: number;
+  simTokenDelayMs: number;
+  maxMessageChars: number;
+  bodyLimitBytes: number;
+  heartbeatMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** A bad environment variable: the message names it and says what it accepts. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Environment variable → what it means, for `--help` texts and the README. */
+export const ENV_DESCRIPTIONS: Readonly<Record<keyof Env, string>> = Object.fromEntries(
+  Object.entries(EnvSchema.shape).map(([name, schema]) => [name, schema.description ?? '']),
+) as Record<keyof Env, string>;
+
+/** Parse the environment once. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const got = env[name];
+      return `  ${name}=${JSON.stringify(got)}: ${issue.message} (${ENV_DESCRIPTIONS[name as keyof Env] ?? ''})`;
+    });
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const geminiApiKey = e.GEMINI_API_KEY ?? e.GOOGLE_API_KEY;
+  const wanted = e.GENAI_PROVIDER ?? 'auto';
+  if (wanted === 'gemini' && !geminiApiKey) {
+    throw new ConfigError('GENAI_PROVIDER=gemini needs GEMINI_API_KEY (or GOOGLE_API_KEY) to be set');
+  }
+  const provider = wanted === 'auto' ? (geminiApiKey ? 'gemini' : 'simulated') : wanted;
+  return {
+    host: e.HOST ?? DEFAULT_HOST,
+    port: e.PORT,
+    provider,
+    geminiApiKey,
+    modelId: e.GENAI_MODEL_ID ?? DEFAULT_GEMINI_MODEL_ID,
+    simTtftMs: e.SIM_TTFT_MS ?? DEFAULT_SIM_TTFT_MS,
+    simTokenDelayMs: e.SIM_TOKEN_DELAY_MS ?? DEFAULT_SIM_TOKEN_DELAY_MS,
+    maxMessageChars: e.MAX_MESSAGE_CHARS ?? DEFAULT_MAX_MESSAGE_CHARS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES ?? DEFAULT_BODY_LIMIT_BYTES,
+    heartbeatMs: e.HEARTBEAT_MS ?? HEARTBEAT_INTERVAL_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+}

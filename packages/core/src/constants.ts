@@ -1,0 +1,33 @@
+/** The five transports, in the order the READMEs and tables use. */
+export const PROTOCOLS = ['rest', 'streamable-http', 'sse', 'websocket', 'grpc'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** Default ports, chosen so that all five servers can run at once. */
+export const DEFAULT_PORTS: Readonly<Record<Protocol, number>> = {
+  rest: 8001,
+  'streamable-http': 8002,
+  sse: 8003,
+  websocket: 8004,
+  grpc: 50051,
+};
+
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** A current Gemini Flash model (gemini-2.0-flash, used by older examples, is being retired). */
+export const DEFAULT_GEMINI_MODEL_ID = 'gemini-2.5-flash';
+export const SIMULATED_MODEL_ID = 'simulated-1';
+
+export const DEFAULT_MAX_MESSAGE_CHARS = 16_000;
+/** Room for the largest message in JSON plus escaping (a character can take up to 6 bytes as \uXXXX). */
+export const DEFAULT_BODY_LIMIT_BYTES = 128 * 1024;
+
+/** The simulated model's defaults feel like a fast hosted model: ~350 ms to first token, ~40 tokens/s. */
+export const DEFAULT_SIM_TTFT_MS = 350;
+export const DEFAULT_SIM_TOKEN_DELAY_MS = 25;
+
+export const HEARTBEAT_INTERVAL_MS = 15_000;
+export const SHUTDOWN_TIMEOUT_MS = 4_000;
+
+/** The instructions every provider is given; the simulated model ignores them. */
+export const SYSTEM_PROMPT =
+  'You are a concise, friendly assistant in a demo that compares network transports. Answer in a few sentences.';

@@ -1,0 +1,3 @@
+export { createHttpApp, errorResponse, sendError, type HttpApp, type HttpAppOptions } from './plugin.ts';
+export { httpChatServer } from './server.ts';
+export * from './schemas.ts';

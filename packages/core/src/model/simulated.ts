@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SIMULATED_MODEL_ID } from '../constants.ts';
+import { ChatError } from '../errors.ts';
+import type { Message, ModelInfo } from '../events.ts';
+import type { ModelProvider, ModelStreamOptions, ModelStreamResult } from './types.ts';
+
+export interface SimulatedModelOptions {
+  /** Delay before the first token, ms. */
+  ttftMs: number;
+  /** Delay between tokens, ms. */
+  tokenDelayMs: number;
+  /** Fail with `model_error` after this many tokens (fault injection for tests). */
+  failAfterTokens?: number;
+  /** Stop with `max_tokens` after this many tokens. */
+  maxOutputTokens?: number;
+}
+
+const REMARKS = [
+  'Streaming lets the first words reach you long before the last ones are written.',
+  'A unary call is simple to cache and retry, but the reader waits for the whole answer.',
+  'Server-Sent Events ride on plain HTTP, so proxies and browsers already understand them.',
+  'WebSockets keep one connection open in both directions, which suits shared live sessions.',
+  'gRPC brings a typed contract and multiplexed HTTP/2 streams, at the cost of browser support.',
+  'Newline-delimited JSON is the least ceremony that still streams: one event per line.',
+  'Cancellation matters: a reply nobody reads should stop costing tokens at once.',
+  'Measured numbers beat estimates, which is why this project ships a benchmark.',
+];
+
+const quote = (text: string, max = 60) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
+
+/** Whitespace-separated words as tokens, each keeping its trailing space. */
+export function tokenize(text: string): string[] {
+  return text.match(/\S+\s*/g) ?? [];
+}
+
+/**
+ * The offline default: a deterministic model whose reply shows it read the conversation
+ * (turn number, the user's words, the previous question), paced like a hosted model.
+ */
+export class SimulatedModel implements ModelProvider {
+  readonly info: ModelInfo = { provider: 'simulated', id: SIMULATED_MODEL_ID };
+  readonly #options: SimulatedModelOptions;
+
+  constructor(options: SimulatedModelOptions) {
+    this.#options = options;
+  }
+
+  /** The full reply the model will stream for this history. Same history, same reply. */
+  compose(history: readonly Message[]): string {
+    const userTurns = history.filter((m) => m.role === 'user');
+    const latest = userTurns.at(-1)?.text ?? '';
+    const turn = userTurns.length;
+    const digest = createHash('sha256').update(latest).digest();
+    const first = REMARKS[digest[0]! % REMARKS.length]!;
+    const second = REMARKS[(digest[0]! + 1 + (digest[1]! % (REMARKS.length - 1))) % REMARKS.length]!;
+    const parts = [`Turn ${turn}: you said "${quote(latest)}".`];
+    const previous = userTurns.at(-2);
+    if (previous) parts.push(`Before that you asked "${quote(previous.text, 40)}".`);
+    parts.push(first, second);
+    return parts.join(' ');
+  }
+
+  async *stream(history: readonly Message[], options: ModelStreamOptions = {}): AsyncGenerator<string, ModelStreamResult> {
+    const { signal } = options;
+    const { ttftMs, tokenDelayMs, failAfterTokens, maxOutputTokens } = this.#options;
+    const tokens = tokenize(this.compose(history));
+    const inputTokens = history.reduce((sum, m) => sum + tokenize(m.text).length, 0);
+    signal?.throwIfAborted();
+    if (ttftMs > 0) await sleep(ttftMs, undefined, { signal });
+    let sent = 0;
+    for (const token of tokens) {
+      signal?.throwIfAborted();
+      if (failAfterTokens !== undefined && sent >= failAfterTokens) {
+        throw new ChatError('model_error', `simulated model failure after ${sent} tokens`);
+      }
+      if (maxOutputTokens !== undefined && sent >= maxOutputTokens) {
+        return { finishReason: 'max_tokens', usage: { inputTokens, outputTokens: sent } };
+      }
+      if (sent > 0 && tokenDelayMs > 0) await sleep(tokenDelayMs, undefined, { signal });
+      sent += 1;
+      yield token;
+    }
+    return { finishReason: 'stop', usage: { inputTokens, outputTokens: sent } };
+  }
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { Message } from './events.ts';
+
+/** What a store keeps per session. `Session` (the wire shape) is derived from it. */
+export interface SessionRecord {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  messages: Message[];
+}
+
+/**
+ * Where sessions and their history live. Async from day one, so that a Redis store can
+ * implement the same interface for several server instances.
+ */
+export interface SessionStore {
+  create(): Promise<SessionRecord>;
+  get(id: string): Promise<SessionRecord | undefined>;
+  list(): Promise<SessionRecord[]>;
+  /** False when there was no such session. */
+  delete(id: string): Promise<boolean>;
+  /** False when there is no such session. */
+  appendTurn(id: string, message: Message): Promise<boolean>;
+  /** Remove the last turn (a failed reply's user turn). */
+  popTurn(id: string): Promise<Message | undefined>;
+  /** False when there is no such session. */
+  clear(id: string): Promise<boolean>;
+  /**
+   * Take the session's one reply slot. False when a reply is already running.
+   * The lock lives in the store so that two instances sharing a store cannot both reply.
+   */
+  tryLock(id: string): Promise<boolean>;
+  unlock(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The default store: a Map in this process. */
+export class MemorySessionStore implements SessionStore {
+  readonly #sessions = new Map<string, SessionRecord>();
+  readonly #locks = new Set<string>();
+
+  async create(): Promise<SessionRecord> {
+    const now = new Date().toISOString();
+    const record: SessionRecord = { id: randomUUID(), createdAt: now, updatedAt: now, messages: [] };
+    this.#sessions.set(record.id, record);
+    return structuredClone(record);
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const record = this.#sessions.get(id);
+    return record && structuredClone(record);
+  }
+
+  async list(): Promise<SessionRecord[]> {
+    return [...this.#sessions.values()].map((record) => structuredClone(record));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    this.#locks.delete(id);
+    return this.#sessions.delete(id);
+  }
+
+  async appendTurn(id: string, message: Message): Promise<boolean> {
+    const record = this.#sessions.get(id);
+    if (!record) return false;
+    record.messages.push({ ...message });
+    record.updatedAt = new Date().toISOString();
+    return true;
+  }
+
+  async popTurn(id: string): Promise<Message | undefined> {
+    const record = this.#sessions.get(id);
+    const last = record?.messages.pop();
+    if (record && last) record.updatedAt = new Date().toISOString();
+    return last;
+  }
+
+  async clear(id: string): Promise<boolean> {
+    const record = this.#sessions.get(id);
+    if (!record) return false;
+    record.messages = [];
+    record.updatedAt = new Date().toISOString();
+    return true;
+  }
+
+  async tryLock(id: string): Promise<boolean> {
+    if (this.#locks.has(id)) return false;
+    this.#locks.add(id);
+    return true;
+  }
+
+  async unlock(id: string): Promise<void> {
+    this.#locks.delete(id);
+  }
+
+  async close(): Promise<void> {
+    this.#sessions.clear();
+    this.#locks.clear();
+  }
+}

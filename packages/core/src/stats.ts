@@ -1,0 +1,147 @@
+import type { ErrorCode } from './errors.ts';
+
+/** Percentiles over the most recent samples (a ring buffer, so memory stays bounded). */
+export class LatencyHistogram {
+  static readonly SAMPLE_LIMIT = 10_000;
+  readonly #samples: number[] = [];
+  #next = 0;
+  #count = 0;
+  #max = 0;
+
+  record(ms: number): void {
+    this.#count += 1;
+    this.#max = Math.max(this.#max, ms);
+    if (this.#samples.length < LatencyHistogram.SAMPLE_LIMIT) this.#samples.push(ms);
+    else {
+      this.#samples[this.#next] = ms;
+      this.#next = (this.#next + 1) % LatencyHistogram.SAMPLE_LIMIT;
+    }
+  }
+
+  summary(): LatencySummary {
+    const sorted = [...this.#samples].sort((a, b) => a - b);
+    const round = (n: number) => Math.round(n * 100) / 100;
+    const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0;
+    return {
+      count: this.#count,
+      p50: round(percentile(sorted, 50)),
+      p95: round(percentile(sorted, 95)),
+      p99: round(percentile(sorted, 99)),
+      mean: round(mean),
+      max: round(this.#max),
+    };
+  }
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending array; 0 for none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** The stats JSON: the same shape on all five servers (`GET /stats`, `GetServerStats`). */
+export interface StatsSnapshot {
+  protocol: string;
+  uptimeSeconds: number;
+  sessions: { active: number };
+  streams: { active: number; total: number };
+  connections: { active: number; total: number };
+  turns: { completed: number; cancelled: number; failed: number };
+  errors: { total: number; byCode: Partial<Record<ErrorCode, number>> };
+  bytes: { sent: number; received: number };
+  latencyMs: { ttft: LatencySummary; total: LatencySummary };
+}
+
+export type TurnOutcome = 'completed' | 'cancelled' | 'failed';
+
+/** Counters and latency histograms for one server. */
+export class Stats {
+  readonly protocol: string;
+  readonly #startedAt = performance.now();
+  readonly #ttft = new LatencyHistogram();
+  readonly #total = new LatencyHistogram();
+  #activeStreams = 0;
+  #totalStreams = 0;
+  #activeConnections = 0;
+  #totalConnections = 0;
+  readonly #turns = { completed: 0, cancelled: 0, failed: 0 };
+  readonly #errors: Partial<Record<ErrorCode, number>> = {};
+  #errorTotal = 0;
+  #bytesSent = 0;
+  #bytesReceived = 0;
+
+  constructor(protocol: string) {
+    this.protocol = protocol;
+  }
+
+  /** A response stream opened; call the returned function once when it ends. */
+  streamOpened(): () => void {
+    this.#activeStreams += 1;
+    this.#totalStreams += 1;
+    let open = true;
+    return () => {
+      if (open) this.#activeStreams -= 1;
+      open = false;
+    };
+  }
+
+  /** A long-lived connection (WebSocket, SSE listener, gRPC bidi) opened; call the result when it closes. */
+  connectionOpened(): () => void {
+    this.#activeConnections += 1;
+    this.#totalConnections += 1;
+    let open = true;
+    return () => {
+      if (open) this.#activeConnections -= 1;
+      open = false;
+    };
+  }
+
+  recordTurn(outcome: TurnOutcome, timings?: { ttftMs: number; totalMs: number }): void {
+    this.#turns[outcome] += 1;
+    if (timings && outcome === 'completed') {
+      this.#ttft.record(timings.ttftMs);
+      this.#total.record(timings.totalMs);
+    }
+  }
+
+  recordError(code: ErrorCode): void {
+    this.#errorTotal += 1;
+    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+  }
+
+  addBytesSent(bytes: number): void {
+    this.#bytesSent += bytes;
+  }
+
+  addBytesReceived(bytes: number): void {
+    this.#bytesReceived += bytes;
+  }
+
+  get activeStreams(): number {
+    return this.#activeStreams;
+  }
+
+  snapshot(activeSessions: number): StatsSnapshot {
+    return {
+      protocol: this.protocol,
+      uptimeSeconds: Math.round((performance.now() - this.#startedAt) / 1000),
+      sessions: { active: activeSessions },
+      streams: { active: this.#activeStreams, total: this.#totalStreams },
+      connections: { active: this.#activeConnections, total: this.#totalConnections },
+      turns: { ...this.#turns },
+      errors: { total: this.#errorTotal, byCode: { ...this.#errors } },
+      bytes: { sent: this.#bytesSent, received: this.#bytesReceived },
+      latencyMs: { ttft: this.#ttft.summary(), total: this.#total.summary() },
+    };
+  }
+}
