@@ -12,7 +12,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const [kind, protocol, ...rest] = process.argv.slice(2);
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: pnpm ${kind ?? 'server'} <protocol> [args]\nprotocols: ${PROTOCOLS.join(', ')}`);
+  console.error(
+    `${problem}\nusage: pnpm ${kind ?? 'server'} <protocol> [args]\nprotocols: ${PROTOCOLS.join(', ')}`,
+  );
   process.exit(2);
 }
 

@@ -46,7 +46,11 @@ export class ChatService {
   }
 
   /** A service with the store and model the configuration asks for. */
-  static fromConfig(config: Config, protocol: string, overrides: Partial<ChatServiceOptions> = {}): ChatService {
+  static fromConfig(
+    config: Config,
+    protocol: string,
+    overrides: Partial<ChatServiceOptions> = {},
+  ): ChatService {
     return new ChatService({
       store: overrides.store ?? new MemorySessionStore(),
       model: overrides.model ?? createModel(config),
@@ -127,7 +131,11 @@ export class ChatService {
     return text;
   }
 
-  async *reply(sessionId: string, text: unknown, options: ReplyOptions = {}): AsyncGenerator<ChatEvent, void> {
+  async *reply(
+    sessionId: string,
+    text: unknown,
+    options: ReplyOptions = {},
+  ): AsyncGenerator<ChatEvent, void> {
     const userText = this.validateText(text);
     const record = await this.#record(sessionId);
     if (!(await this.store.tryLock(sessionId))) throw busy(sessionId);
@@ -229,7 +237,10 @@ export class ChatService {
 }
 
 function busy(id: string): ChatError {
-  return new ChatError('session_busy', `session ${id} is already replying; wait for it to finish or cancel it`);
+  return new ChatError(
+    'session_busy',
+    `session ${id} is already replying; wait for it to finish or cancel it`,
+  );
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -12,8 +12,8 @@ import {
 
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 const int = (min: number, max: number) =>
-  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max)).optional();
-const text = () => z.preprocess(emptyToUndefined, z.string().trim().min(1)).optional();
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).optional());
+const text = () => z.preprocess(emptyToUndefined, z.string().trim().min(1).optional());
 
 /**
  * Every environment variable the project reads, in one place. `describe()` is the text shown
@@ -26,8 +26,7 @@ const EnvSchema = z.object({
   GOOGLE_API_KEY: text().describe('alternative name for the Gemini API key'),
   GENAI_MODEL_ID: text().describe('Gemini model id'),
   GENAI_PROVIDER: z
-    .preprocess(emptyToUndefined, z.enum(['auto', 'gemini', 'simulated']))
-    .optional()
+    .preprocess(emptyToUndefined, z.enum(['auto', 'gemini', 'simulated']).optional())
     .describe('auto (gemini when a key is set), gemini or simulated'),
   SIM_TTFT_MS: int(0, 60_000).describe("simulated model's time to first token, ms"),
   SIM_TOKEN_DELAY_MS: int(0, 10_000).describe("simulated model's delay between tokens, ms"),
@@ -36,8 +35,10 @@ const EnvSchema = z.object({
   HEARTBEAT_MS: int(100, 3_600_000).describe('SSE comment / WebSocket ping interval, ms'),
   SHUTDOWN_TIMEOUT_MS: int(0, 60_000).describe('how long shutdown waits for streams, ms'),
   LOG_LEVEL: z
-    .preprocess(emptyToUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-    .optional()
+    .preprocess(
+      emptyToUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    )
     .describe('server log level'),
 });
 

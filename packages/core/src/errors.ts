@@ -91,7 +91,9 @@ export class ChatError extends Error {
     if (error instanceof ZodError) {
       const issue = error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-      return new ChatError('invalid_request', `${where}${issue?.message ?? 'invalid request'}`, { cause: error });
+      return new ChatError('invalid_request', `${where}${issue?.message ?? 'invalid request'}`, {
+        cause: error,
+      });
     }
     if (isAbortError(error)) return new ChatError('internal', 'the operation was aborted', { cause: error });
     return new ChatError('internal', 'internal error', { cause: error });

@@ -11,7 +11,9 @@ export class LineSplitter {
     this.#buffer += typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
     const lines = this.#buffer.split('\n');
     this.#buffer = lines.pop() ?? '';
-    return lines.map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line)).filter((line) => line.length > 0);
+    return lines
+      .map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line))
+      .filter((line) => line.length > 0);
   }
 
   /** The end of the stream: the last line, if it had no newline. */

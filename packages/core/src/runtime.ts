@@ -1,8 +1,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { ChatService } from './chat-service.ts';
 import { ConfigError } from './config.ts';
 import { DEFAULT_HOST, type Protocol } from './constants.ts';
-import type { ChatService } from './chat-service.ts';
 import type { ModelInfo } from './events.ts';
 
 /**
@@ -43,7 +43,10 @@ export async function runServer(
   server: ChatServer,
   options: { port: number | undefined; defaultPort: number; host?: string; shutdownTimeoutMs: number },
 ): Promise<void> {
-  const address = await server.listen({ port: options.port ?? options.defaultPort, host: options.host ?? DEFAULT_HOST });
+  const address = await server.listen({
+    port: options.port ?? options.defaultPort,
+    host: options.host ?? DEFAULT_HOST,
+  });
   console.log(`${server.protocol} server listening on ${address}`);
   console.log(`model: ${describeModel(server.chat.model.info)}`);
   let closing = false;

@@ -47,7 +47,12 @@ export class HttpApi {
   }
 
   /** A JSON request; a non-2xx answer throws its ChatError. */
-  async json<T>(method: Dispatcher.HttpMethod, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  async json<T>(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const response = await request(`${this.baseUrl}${path}`, {
       method,
       headers: {
@@ -85,7 +90,8 @@ export class HttpApi {
     await this.json('DELETE', `/sessions/${encodeURIComponent(id)}`);
   }
   async history(id: string): Promise<Message[]> {
-    return (await this.json<{ messages: Message[] }>('GET', `/sessions/${encodeURIComponent(id)}/messages`)).messages;
+    return (await this.json<{ messages: Message[] }>('GET', `/sessions/${encodeURIComponent(id)}/messages`))
+      .messages;
   }
   async clearHistory(id: string): Promise<void> {
     await this.json('DELETE', `/sessions/${encodeURIComponent(id)}/messages`);
@@ -102,7 +108,8 @@ export function errorFromBody(status: number, text: string): ChatError {
   } catch {
     // not JSON: fall through
   }
-  const code = (Object.entries(ERROR_HTTP_STATUS).find(([, s]) => s === status)?.[0] ?? 'internal') as ErrorCode;
+  const code = (Object.entries(ERROR_HTTP_STATUS).find(([, s]) => s === status)?.[0] ??
+    'internal') as ErrorCode;
   return new ChatError(code, `HTTP ${status}: ${text.slice(0, 200)}`);
 }
 
@@ -111,9 +118,13 @@ export function connectionError(target: string, error: unknown): Error {
   if (error instanceof Error && error.name === 'AbortError') return error;
   const code = (error as { code?: string } | undefined)?.code;
   if (code === 'ECONNREFUSED') {
-    return new ChatError('unavailable', `cannot reach ${target}: is the server running? (connection refused)`, {
-      cause: error,
-    });
+    return new ChatError(
+      'unavailable',
+      `cannot reach ${target}: is the server running? (connection refused)`,
+      {
+        cause: error,
+      },
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return new ChatError('unavailable', `cannot reach ${target}: ${message}`, { cause: error });

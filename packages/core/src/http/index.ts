@@ -1,3 +1,3 @@
-export { createHttpApp, errorResponse, sendError, type HttpApp, type HttpAppOptions } from './plugin.ts';
-export { httpChatServer } from './server.ts';
+export { createHttpApp, errorResponse, type HttpApp, type HttpAppOptions, sendError } from './plugin.ts';
 export * from './schemas.ts';
+export { httpChatServer } from './server.ts';

@@ -39,7 +39,9 @@ export function errorResponse(error: unknown): { status: number; body: z.infer<t
   if (error instanceof ChatError) chatError = error;
   else if (hasZodFastifySchemaValidationErrors(error)) {
     const issue = error.validation[0];
-    const where = issue?.instancePath ? `${error.validationContext ?? 'body'}${issue.instancePath.replaceAll('/', '.')}` : (error.validationContext ?? 'request');
+    const where = issue?.instancePath
+      ? `${error.validationContext ?? 'body'}${issue.instancePath.replaceAll('/', '.')}`
+      : (error.validationContext ?? 'request');
     chatError = new ChatError('invalid_request', `${where}: ${issue?.message ?? 'invalid'}`);
   } else if (fastifyError?.statusCode === 413) {
     chatError = new ChatError('payload_too_large', 'request body is larger than BODY_LIMIT_BYTES allows');
@@ -107,7 +109,9 @@ export async function createHttpApp(options: HttpAppOptions) {
 
   app.get(
     '/health',
-    { schema: { tags: ['server'], summary: 'Liveness and the model in use', response: { 200: HealthSchema } } },
+    {
+      schema: { tags: ['server'], summary: 'Liveness and the model in use', response: { 200: HealthSchema } },
+    },
     async () => ({
       status: 'ok' as const,
       protocol,
@@ -118,7 +122,13 @@ export async function createHttpApp(options: HttpAppOptions) {
 
   app.get(
     '/stats',
-    { schema: { tags: ['server'], summary: 'Counters and latency percentiles', response: { 200: StatsSchema } } },
+    {
+      schema: {
+        tags: ['server'],
+        summary: 'Counters and latency percentiles',
+        response: { 200: StatsSchema },
+      },
+    },
     async () => chat.snapshot(),
   );
 
@@ -137,7 +147,12 @@ export async function createHttpApp(options: HttpAppOptions) {
   app.get(
     '/sessions/:id',
     {
-      schema: { tags: ['sessions'], summary: 'Get a session', params, response: { 200: SessionSchema, ...sessionErrors } },
+      schema: {
+        tags: ['sessions'],
+        summary: 'Get a session',
+        params,
+        response: { 200: SessionSchema, ...sessionErrors },
+      },
     },
     async (request) => chat.getSession(request.params.id),
   );

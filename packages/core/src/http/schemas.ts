@@ -70,7 +70,11 @@ export const ChatEventSchema = z.discriminatedUnion('type', [
     usage: UsageSchema,
     timings: TimingsSchema,
   }),
-  z.object({ type: z.literal('error'), messageId: z.string().optional(), error: ErrorResponseSchema.shape.error }),
+  z.object({
+    type: z.literal('error'),
+    messageId: z.string().optional(),
+    error: ErrorResponseSchema.shape.error,
+  }),
 ]);
 
 export { MessageSchema, SessionSchema };

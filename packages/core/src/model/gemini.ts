@@ -33,7 +33,10 @@ export class GeminiModel implements ModelProvider {
     });
   }
 
-  async *stream(history: readonly Message[], options: ModelStreamOptions = {}): AsyncGenerator<string, ModelStreamResult> {
+  async *stream(
+    history: readonly Message[],
+    options: ModelStreamOptions = {},
+  ): AsyncGenerator<string, ModelStreamResult> {
     const { signal } = options;
     let finish: GeminiFinishReason | undefined;
     let usage: ModelStreamResult['usage'];
@@ -83,13 +86,18 @@ export function geminiError(error: unknown, modelId: string): ChatError {
     const detail = body.error?.message ?? error.message;
     switch (error.status) {
       case 400:
-        if (/api key/i.test(detail)) return new ChatError('unauthorized', `Gemini rejected the API key: ${detail}`);
+        if (/api key/i.test(detail))
+          return new ChatError('unauthorized', `Gemini rejected the API key: ${detail}`);
         return new ChatError('model_error', `Gemini rejected the request: ${detail}`, { cause: error });
       case 401:
       case 403:
-        return new ChatError('unauthorized', `Gemini rejected the API key (HTTP ${error.status}): ${detail}`, {
-          cause: error,
-        });
+        return new ChatError(
+          'unauthorized',
+          `Gemini rejected the API key (HTTP ${error.status}): ${detail}`,
+          {
+            cause: error,
+          },
+        );
       case 404:
         return new ChatError('model_error', `Gemini model "${modelId}" was not found: set GENAI_MODEL_ID`, {
           cause: error,
@@ -104,7 +112,9 @@ export function geminiError(error: unknown, modelId: string): ChatError {
         });
       }
       default:
-        return new ChatError('model_error', `Gemini failed (HTTP ${error.status}): ${detail}`, { cause: error });
+        return new ChatError('model_error', `Gemini failed (HTTP ${error.status}): ${detail}`, {
+          cause: error,
+        });
     }
   }
   const message = error instanceof Error ? error.message : String(error);

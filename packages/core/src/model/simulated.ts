@@ -64,7 +64,10 @@ export class SimulatedModel implements ModelProvider {
     return parts.join(' ');
   }
 
-  async *stream(history: readonly Message[], options: ModelStreamOptions = {}): AsyncGenerator<string, ModelStreamResult> {
+  async *stream(
+    history: readonly Message[],
+    options: ModelStreamOptions = {},
+  ): AsyncGenerator<string, ModelStreamResult> {
     const { signal } = options;
     const { ttftMs, tokenDelayMs, failAfterTokens, maxOutputTokens } = this.#options;
     const tokens = tokenize(this.compose(history));

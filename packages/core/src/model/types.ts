@@ -18,5 +18,8 @@ export interface ModelStreamResult {
  */
 export interface ModelProvider {
   readonly info: ModelInfo;
-  stream(history: readonly Message[], options?: ModelStreamOptions): AsyncGenerator<string, ModelStreamResult>;
+  stream(
+    history: readonly Message[],
+    options?: ModelStreamOptions,
+  ): AsyncGenerator<string, ModelStreamResult>;
 }

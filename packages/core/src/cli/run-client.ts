@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_HOST, DEFAULT_PORTS, type Protocol } from '../constants.ts';
+import { Shell } from './shell.ts';
+import type { ClientAdapter } from './types.ts';
+
+/** The server a client talks to by default: the protocol's port on loopback. */
+export function defaultTarget(protocol: Protocol): string {
+  const port = DEFAULT_PORTS[protocol];
+  return protocol === 'grpc' ? `${DEFAULT_HOST}:${port}` : `http://${DEFAULT_HOST}:${port}`;
+}
+
+/**
+ * A client.ts's main: parse `--url` (or SERVER_URL) and `--session`, build the adapter, run the
+ * shell, close the adapter. Exits 1 when the server cannot be reached.
+ */
+export function runClient(
+  protocol: Protocol,
+  createAdapter: (target: string) => ClientAdapter | Promise<ClientAdapter>,
+): void {
+  const { values } = parseArgs({
+    options: {
+      url: { type: 'string', short: 'u' },
+      session: { type: 'string', short: 's' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(
+      `usage: pnpm client ${protocol} [--url ${defaultTarget(protocol)}] [--session <id>]\n` +
+        'Reads messages and /commands from stdin; in a terminal it is an interactive shell (/help).',
+    );
+    return;
+  }
+  const target = values.url ?? process.env.SERVER_URL ?? defaultTarget(protocol);
+  void (async () => {
+    let adapter: ClientAdapter | undefined;
+    try {
+      adapter = await createAdapter(target);
+      await new Shell(adapter, values.session ? { sessionId: values.session } : {}).run();
+      await adapter.close();
+      process.exit(0);
+    } catch (error) {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      await adapter?.close().catch(() => undefined);
+      process.exit(1);
+    }
+  })();
+}
+
+/** Run the shell over an adapter (tests drive it with streams). */
+export function runShell(
+  adapter: ClientAdapter,
+  options: ConstructorParameters<typeof Shell>[1] = {},
+): Promise<void> {
+  return new Shell(adapter, options).run();
+}

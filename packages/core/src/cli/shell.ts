@@ -1,0 +1,457 @@
+import { spawn } from 'node:child_process';
+import * as readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { Chalk, type ChalkInstance } from 'chalk';
+import { ChatError } from '../errors.ts';
+import type { Session } from '../events.ts';
+import { ClientStats } from './client-stats.ts';
+import { Spinner } from './spinner.ts';
+import type { ClientAdapter } from './types.ts';
+
+export interface ShellOptions {
+  input?: Readable;
+  output?: Writable;
+  /** TTY mode: prompt, colours, spinner, Ctrl+C handling. Defaults to whether stdin and stdout are TTYs. */
+  interactive?: boolean;
+  /** Resume this session instead of creating one. */
+  sessionId?: string;
+  /** Open /docs and /demo in a browser (TTY mode only by default). */
+  openBrowser?: boolean;
+}
+
+const TYPING_IDLE_MS = 2_000;
+
+interface Command {
+  name: string;
+  usage?: string;
+  description: string;
+  run(args: string[]): Promise<void>;
+}
+
+/**
+ * The client shell every protocol's client.ts reuses. The adapter brings the transport; the
+ * shell brings readline, commands, streaming output, a spinner and client-side stats.
+ * Not a TTY (a pipe, a test): no prompt or colours, one line or command per input line, exits at EOF.
+ */
+export class Shell {
+  readonly #adapter: ClientAdapter;
+  readonly #input: Readable;
+  readonly #output: Writable;
+  readonly #interactive: boolean;
+  readonly #openBrowser: boolean;
+  readonly #c: ChalkInstance;
+  readonly #spinner: Spinner;
+  readonly #stats = new ClientStats();
+  readonly #commands = new Map<string, Command>();
+  #rl: readline.Interface | undefined;
+  #session: Session | undefined;
+  #inFlight: AbortController | undefined;
+  #typingTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #initialSessionId: string | undefined;
+
+  constructor(adapter: ClientAdapter, options: ShellOptions = {}) {
+    this.#adapter = adapter;
+    this.#input = options.input ?? process.stdin;
+    this.#output = options.output ?? process.stdout;
+    this.#interactive =
+      options.interactive ??
+      Boolean((this.#input as { isTTY?: boolean }).isTTY && (this.#output as { isTTY?: boolean }).isTTY);
+    this.#openBrowser = options.openBrowser ?? this.#interactive;
+    this.#c = new Chalk({ level: this.#interactive ? 2 : 0 });
+    this.#spinner = new Spinner(this.#output, this.#interactive);
+    this.#initialSessionId = options.sessionId;
+    this.#defineCommands();
+  }
+
+  get sessionId(): string | undefined {
+    return this.#session?.id;
+  }
+
+  /** Cancel the reply in flight, as Ctrl+C does. False when none is running. */
+  cancel(): boolean {
+    if (!this.#inFlight) return false;
+    this.#inFlight.abort();
+    return true;
+  }
+
+  /** Connect, open a session, then read lines until /quit or the end of input. */
+  async run(): Promise<void> {
+    const health = await this.#adapter.health();
+    this.#print(
+      `${this.#c.bold(`genai-transports · ${this.#adapter.protocol}`)} → ${this.#adapter.target} · model ${health.model.provider} ${health.model.id}`,
+    );
+    this.#adapter.onNotice?.((notice) => this.#notice(notice));
+    await this.#useSession(
+      this.#initialSessionId
+        ? await this.#adapter.getSession(this.#initialSessionId)
+        : await this.#adapter.createSession(),
+    );
+    if (this.#interactive)
+      this.#print(this.#c.dim('Type a message, or /help. Ctrl+C stops a reply; at the prompt it exits.'));
+
+    const rl = readline.createInterface({
+      input: this.#input,
+      output: this.#interactive ? this.#output : undefined,
+      terminal: this.#interactive,
+      historySize: 200,
+      completer: (line: string) => this.#complete(line),
+    });
+    this.#rl = rl;
+    rl.setPrompt(this.#c.cyan('you › '));
+    rl.on('SIGINT', () => {
+      if (this.#inFlight) this.#inFlight.abort();
+      else rl.close();
+    });
+    if (this.#interactive && this.#adapter.typing) {
+      this.#input.on('keypress', () => this.#typing());
+    }
+    const prompt = () => {
+      if (this.#interactive && !this.#closed) rl.prompt();
+    };
+    prompt();
+    try {
+      for await (const raw of rl) {
+        const line = raw.trim();
+        if (line) {
+          if (this.#typingTimer) this.#stopTyping();
+          if (!(await this.#handle(line))) break;
+        }
+        prompt();
+      }
+    } finally {
+      this.#closed = true;
+      this.#stopTyping();
+      rl.close();
+    }
+  }
+
+  /** One input line: a command or a message. False to quit. */
+  async #handle(line: string): Promise<boolean> {
+    try {
+      if (line.startsWith('/')) {
+        const [name = '', ...args] = line.slice(1).split(/\s+/);
+        if (name === 'quit' || name === 'exit') return false;
+        const command = this.#commands.get(name);
+        if (!command) this.#error(new ChatError('invalid_request', `unknown command /${name} (try /help)`));
+        else await command.run(args);
+      } else {
+        await this.#send(line);
+      }
+    } catch (error) {
+      this.#error(error);
+    }
+    return true;
+  }
+
+  async #send(text: string): Promise<void> {
+    const sessionId = this.#requireSession();
+    if (!this.#interactive) this.#print(`you › ${text}`);
+    const controller = new AbortController();
+    this.#inFlight = controller;
+    const startedAt = performance.now();
+    let ttftMs: number | undefined;
+    let chunks = 0;
+    let outcome: 'done' | 'cancelled' | 'error' = 'error';
+    let tokens = 0;
+    let wroteText = false;
+    this.#spinner.start(
+      this.#adapter.protocol === 'rest' ? 'waiting for the whole reply…' : 'waiting for the first token…',
+    );
+    try {
+      for await (const event of this.#adapter.send(sessionId, text, { signal: controller.signal })) {
+        if (event.type === 'delta') {
+          if (ttftMs === undefined) {
+            ttftMs = performance.now() - startedAt;
+            this.#spinner.stop();
+            this.#output.write(this.#c.green('model › '));
+          }
+          chunks += 1;
+          wroteText = true;
+          this.#output.write(event.text);
+        } else if (event.type === 'done') {
+          this.#spinner.stop();
+          if (!wroteText) this.#output.write(this.#c.green('model › '));
+          outcome = event.finishReason === 'cancelled' ? 'cancelled' : 'done';
+          tokens = event.usage.outputTokens || chunks;
+          const totalMs = performance.now() - startedAt;
+          const note =
+            event.finishReason === 'cancelled'
+              ? this.#c.yellow(' [cancelled]')
+              : event.finishReason === 'max_tokens'
+                ? this.#c.yellow(' [max tokens]')
+                : '';
+          this.#output.write(`${note}\n`);
+          this.#print(
+            this.#c.dim(
+              `  ttft ${fmtMs(ttftMs ?? totalMs)} · total ${fmtMs(totalMs)} · ${chunks} chunk${chunks === 1 ? '' : 's'} · ${tokens} tokens`,
+            ),
+          );
+          this.#stats.recordTurn({ ttftMs: ttftMs ?? totalMs, totalMs, chunks, tokens, outcome });
+          return;
+        } else if (event.type === 'error') {
+          this.#spinner.stop();
+          if (wroteText) this.#output.write('\n');
+          this.#stats.recordTurn({ ttftMs: 0, totalMs: 0, chunks, tokens: 0, outcome: 'error' });
+          throw new ChatError(event.error.code, event.error.message);
+        }
+      }
+      // The stream ended without done/error: the transport was cut.
+      this.#spinner.stop();
+      if (wroteText) this.#output.write('\n');
+      if (controller.signal.aborted) {
+        this.#print(this.#c.yellow('[cancelled]'));
+        this.#stats.recordTurn({
+          ttftMs: ttftMs ?? 0,
+          totalMs: performance.now() - startedAt,
+          chunks,
+          tokens: chunks,
+          outcome: 'cancelled',
+        });
+      } else {
+        throw new ChatError('unavailable', 'the reply stream ended before the reply was done');
+      }
+    } catch (error) {
+      this.#spinner.stop();
+      if (controller.signal.aborted && !(error instanceof ChatError)) {
+        if (wroteText) this.#output.write('\n');
+        this.#print(this.#c.yellow('[cancelled]'));
+        this.#stats.recordTurn({
+          ttftMs: ttftMs ?? 0,
+          totalMs: performance.now() - startedAt,
+          chunks,
+          tokens: chunks,
+          outcome: 'cancelled',
+        });
+        return;
+      }
+      throw error;
+    } finally {
+      this.#inFlight = undefined;
+    }
+  }
+
+  #defineCommands(): void {
+    const a = this.#adapter;
+    const add = (command: Command) => this.#commands.set(command.name, command);
+    add({
+      name: 'help',
+      description: 'list the commands',
+      run: async () => {
+        const width = Math.max(
+          ...[...this.#commands.values()].map((c) => `/${c.name}${c.usage ? ` ${c.usage}` : ''}`.length),
+        );
+        for (const c of this.#commands.values()) {
+          this.#print(`  ${`/${c.name}${c.usage ? ` ${c.usage}` : ''}`.padEnd(width)}  ${c.description}`);
+        }
+        this.#print(`  ${'/quit'.padEnd(width)}  exit`);
+      },
+    });
+    add({
+      name: 'new',
+      description: 'start a new session',
+      run: async () => this.#useSession(await a.createSession()),
+    });
+    add({
+      name: 'sessions',
+      description: 'list the sessions on the server',
+      run: async () => {
+        const sessions = await a.listSessions();
+        if (sessions.length === 0) this.#print('no sessions');
+        for (const s of sessions) {
+          const mark = s.id === this.#session?.id ? '*' : ' ';
+          this.#print(`${mark} ${s.id}  ${s.messageCount} messages  updated ${s.updatedAt}`);
+        }
+      },
+    });
+    add({
+      name: 'switch',
+      usage: '<id>',
+      description: 'switch to another session (a unique prefix of its id is enough)',
+      run: async ([prefix]) => {
+        if (!prefix) throw new ChatError('invalid_request', 'usage: /switch <id>');
+        const matches = (await a.listSessions()).filter((s) => s.id.startsWith(prefix));
+        if (matches.length !== 1) {
+          throw new ChatError(
+            matches.length ? 'invalid_request' : 'session_not_found',
+            matches.length
+              ? `"${prefix}" matches ${matches.length} sessions`
+              : `no session starts with "${prefix}"`,
+          );
+        }
+        await this.#useSession(matches[0]!);
+      },
+    });
+    add({
+      name: 'info',
+      description: 'the current session',
+      run: async () => {
+        const s = await a.getSession(this.#requireSession());
+        this.#print(
+          `session ${s.id}\n  messages ${s.messageCount}\n  created ${s.createdAt}\n  updated ${s.updatedAt}\n  model ${s.model.provider} ${s.model.id}`,
+        );
+      },
+    });
+    add({
+      name: 'history',
+      description: 'the conversation so far',
+      run: async () => {
+        const messages = await a.history(this.#requireSession());
+        if (messages.length === 0) this.#print('(no messages yet)');
+        for (const m of messages) {
+          const who = m.role === 'user' ? this.#c.cyan('you   ') : this.#c.green('model ');
+          this.#print(`${who} ${m.text}${m.interrupted ? this.#c.yellow(' [interrupted]') : ''}`);
+        }
+      },
+    });
+    add({
+      name: 'clear',
+      description: "clear the current session's history",
+      run: async () => {
+        await a.clearHistory(this.#requireSession());
+        this.#print('history cleared');
+      },
+    });
+    add({
+      name: 'delete',
+      description: 'delete the current session and start a new one',
+      run: async () => {
+        const id = this.#requireSession();
+        await a.deleteSession(id);
+        this.#print(`deleted ${id}`);
+        await this.#useSession(await a.createSession());
+      },
+    });
+    add({
+      name: 'stats',
+      description: 'what this client measured: TTFT, total, tokens/s, bytes, reconnects',
+      run: async () => {
+        const s = this.#stats;
+        const ttft = s.ttft.summary();
+        const total = s.total.summary();
+        this.#print(`client-side stats (${a.protocol})`);
+        this.#print(`  turns        ${s.turns} (${s.cancelled} cancelled, ${s.failed} failed)`);
+        this.#print(`  ttft         p50 ${fmtMs(ttft.p50)} · p95 ${fmtMs(ttft.p95)}`);
+        this.#print(`  total        p50 ${fmtMs(total.p50)} · p95 ${fmtMs(total.p95)}`);
+        this.#print(
+          `  tokens/s     ${s.tokensPerSecond.toFixed(1)} (${s.tokens} tokens in ${s.chunks} chunks)`,
+        );
+        this.#print(`  bytes in     ${a.bytesReceived()}`);
+        this.#print(`  reconnects   ${a.reconnects?.() ?? 0}`);
+      },
+    });
+    add({
+      name: 'server',
+      description: "the server's own stats",
+      run: async () => this.#print(JSON.stringify(await a.stats(), null, 2)),
+    });
+    add({
+      name: 'health',
+      description: 'ask the server whether it is healthy',
+      run: async () => this.#print(JSON.stringify(await a.health())),
+    });
+    add({
+      name: 'docs',
+      description: 'the API documentation (Swagger UI)',
+      run: async () => this.#showUrl(a.docsUrl, 'API docs'),
+    });
+    add({
+      name: 'demo',
+      description: 'the browser demo',
+      run: async () => this.#showUrl(a.demoUrl, 'browser demo'),
+    });
+    for (const extra of a.commands ?? []) {
+      add({
+        name: extra.name,
+        description: extra.description,
+        ...(extra.usage ? { usage: extra.usage } : {}),
+        run: async (args) => {
+          const out = await extra.run(args, { sessionId: this.#session?.id });
+          if (out) this.#print(out);
+        },
+      });
+    }
+  }
+
+  async #useSession(session: Session): Promise<void> {
+    await this.#adapter.useSession?.(session.id);
+    this.#session = session;
+    this.#print(this.#c.dim(`session ${session.id} (${session.messageCount} messages)`));
+  }
+
+  #requireSession(): string {
+    if (!this.#session) throw new ChatError('invalid_request', 'no session: use /new');
+    return this.#session.id;
+  }
+
+  #showUrl(url: string | undefined, what: string): void {
+    if (!url) {
+      this.#print(`the ${this.#adapter.protocol} server has no ${what}`);
+      return;
+    }
+    this.#print(`${what}: ${url}`);
+    if (this.#openBrowser) openInBrowser(url);
+  }
+
+  #typing(): void {
+    if (this.#inFlight || !this.#adapter.typing) return;
+    if (!this.#typingTimer) this.#adapter.typing(true);
+    clearTimeout(this.#typingTimer);
+    this.#typingTimer = setTimeout(() => this.#stopTyping(), TYPING_IDLE_MS);
+  }
+
+  #stopTyping(): void {
+    if (!this.#typingTimer) return;
+    clearTimeout(this.#typingTimer);
+    this.#typingTimer = undefined;
+    this.#adapter.typing?.(false);
+  }
+
+  /** Something that happened outside a reply: printed above the prompt without losing what is typed. */
+  #notice(text: string): void {
+    if (this.#closed) return;
+    if (this.#interactive && this.#rl && !this.#inFlight) {
+      this.#output.write(`\r\x1b[K${this.#c.magenta(text)}\n`);
+      this.#rl.prompt(true);
+    } else this.#print(this.#c.magenta(text));
+  }
+
+  #print(text: string): void {
+    this.#output.write(`${text}\n`);
+  }
+
+  #error(error: unknown): void {
+    const e =
+      error instanceof ChatError
+        ? error
+        : error instanceof Error
+          ? new ChatError('internal', error.message)
+          : ChatError.from(error);
+    this.#print(this.#c.red(`error [${e.code}]: ${e.message}`));
+  }
+
+  #complete(line: string): [string[], string] {
+    if (!line.startsWith('/')) return [[], line];
+    const names = [...this.#commands.keys(), 'quit'].map((n) => `/${n}`);
+    const hits = names.filter((n) => n.startsWith(line));
+    return [hits.length ? hits : names, line];
+  }
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+/** Open a URL with the desktop's opener, where there is one; silently nothing otherwise. */
+function openInBrowser(url: string): void {
+  const opener =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
+  try {
+    const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // no opener: the URL is printed already
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Helpers for the packages' tests (not used at run time): a quiet fast configuration and
+ * Debian's Chromium driven by playwright-core (never a downloaded browser).
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { type Config, loadConfig } from '../config.ts';
+
+/** A configuration for tests: silent logs, an instant simulated model unless overridden. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({}), logLevel: 'silent', simTtftMs: 0, simTokenDelayMs: 0, ...overrides };
+}
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** In CI the browser must be there (.ci/run installs it); elsewhere its absence skips browser tests. */
+export const chromiumAvailable = existsSync(CHROMIUM_PATH) || process.env.CI === 'true';
+if (!chromiumAvailable)
+  console.warn(`browser tests skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-quic',
+      '--disable-sync',
+    ],
+  });
+}
+
+export { FakeGemini, type FakeGeminiRequest, type FakeGeminiScript } from './fake-gemini.ts';
+export { InProcessAdapter } from './in-process-adapter.ts';
