@@ -1,0 +1,229 @@
+/**
+ * gRPC client: the chat over a typed HTTP/2 channel with @grpc/grpc-js.
+ *
+ * What it teaches:
+ * - a client from proto/chat.proto with the types proto-loader-gen-types generated;
+ * - the chat as server streaming (StreamMessage): each ChatEvent arrives as its own message and
+ *   its oneof says which event it is; Ctrl+C calls `call.cancel()`, which stops the model;
+ * - a deadline on every call, so nothing waits forever on a server that went quiet;
+ * - `/health` through the standard grpc.health.v1 service, `/ping` over the bidi Chat stream;
+ * - status codes turned back into the project's ChatError.
+ *
+ * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
+ * @gtp/core/cli.
+ *
+ * Run it:   pnpm server grpc              (in one terminal)
+ *           pnpm client grpc              (in another; --url host:port to point elsewhere)
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ChatError, type ChatEvent, isMain, type Message, type Session, type StatsSnapshot } from '@gtp/core';
+import {
+  type ClientAdapter,
+  type ExtraCommand,
+  type Health,
+  runClient,
+  type SendOptions,
+} from '@gtp/core/cli';
+import {
+  CHAT_SERVICE_NAME,
+  ChatServiceClient,
+  chatEventFromProto,
+  fromServiceError,
+  HealthClient,
+  messageFromProto,
+  responseBytes,
+  sessionFromProto,
+  statsFromProto,
+} from './contract.ts';
+import type { ChatServiceClient as ChatServiceClientType } from './generated/genai/chat/v1/ChatService.ts';
+import type { GetHistoryResponse__Output } from './generated/genai/chat/v1/GetHistoryResponse.ts';
+import type { ListSessionsResponse__Output } from './generated/genai/chat/v1/ListSessionsResponse.ts';
+import type { ServerStats__Output } from './generated/genai/chat/v1/ServerStats.ts';
+import type { Session__Output } from './generated/genai/chat/v1/Session.ts';
+import type { HealthClient as HealthClientType } from './generated/grpc/health/v1/Health.ts';
+
+/** Deadline of the short calls (sessions, history, stats, health, ping). */
+export const UNARY_DEADLINE_MS = 5_000;
+/** Deadline of one whole reply: generous, since a model may write for a while. */
+export const REPLY_DEADLINE_MS = 5 * 60_000;
+
+/**
+ * Client keepalive: during a call, ping the server after 30 s of silence and give up on it
+ * 10 s later, so a dead server (or network) fails a long reply instead of hanging it. Only
+ * while calls are active: idle pings are what servers punish with GOAWAY "too_many_pings".
+ */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 0,
+};
+
+const deadline = (ms: number) => Date.now() + ms;
+
+export class GrpcAdapter implements ClientAdapter {
+  readonly protocol = 'grpc' as const;
+  readonly target: string;
+  readonly commands: readonly ExtraCommand[];
+  readonly #client: ChatServiceClientType;
+  readonly #health: HealthClientType;
+  #bytesReceived = 0;
+
+  constructor(target: string) {
+    this.target = target.replace(/^(grpc|http):\/\//, '');
+    // Count the bytes of every message received (protobuf payload + gRPC's 5-byte prefix).
+    const countBytes: grpc.Interceptor = (options, nextCall) =>
+      new grpc.InterceptingCall(nextCall(options), {
+        start: (metadata, _listener, next) =>
+          next(metadata, {
+            onReceiveMessage: (message, nextMessage) => {
+              this.#bytesReceived += responseBytes(options.method_definition.path, message);
+              nextMessage(message);
+            },
+          }),
+      });
+    const credentials = grpc.credentials.createInsecure();
+    this.#client = new ChatServiceClient(this.target, credentials, {
+      ...CHANNEL_OPTIONS,
+      interceptors: [countBytes],
+    });
+    // The health client shares the channel: one HTTP/2 connection for everything.
+    this.#health = new HealthClient(this.target, credentials, { channelOverride: this.#client.getChannel() });
+    this.commands = [
+      {
+        name: 'ping',
+        description: 'round trip over the bidi Chat stream (ping → pong)',
+        run: async () => {
+          const { roundTripMs } = await this.ping();
+          return `pong in ${roundTripMs.toFixed(1)} ms (over the Chat stream)`;
+        },
+      },
+    ];
+  }
+
+  /**
+   * The chat call: StreamMessage, server streaming. Each message is one ChatEvent; the
+   * call's status at the end says whether it succeeded. Aborting `signal` cancels the call.
+   */
+  async *send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent> {
+    const { signal } = options;
+    const call = this.#client.streamMessage({ sessionId, text }, { deadline: deadline(REPLY_DEADLINE_MS) });
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    let failed = false;
+    try {
+      for await (const message of call) {
+        const event = chatEventFromProto(message);
+        if (!event) continue;
+        if (event.type === 'error') failed = true;
+        yield event;
+      }
+    } catch (error) {
+      // Ctrl+C: our own cancel() ends the call with CANCELLED; the shell reports "cancelled".
+      if (signal?.aborted) return;
+      // After an in-band `error` event the server also fails the call; the event said it all.
+      if (failed) return;
+      // INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, UNAVAILABLE…
+      throw fromServiceError(error, this.target);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      // The consumer stopped early (break): tell the server, which stops the model.
+      call.cancel();
+    }
+  }
+
+  /** The standard health check, plus the model in use (from GetServerStats). */
+  async health(): Promise<Health> {
+    const { status } = await this.#unary<{ status: string }>((cb) =>
+      this.#health.check({ service: CHAT_SERVICE_NAME }, { deadline: deadline(UNARY_DEADLINE_MS) }, cb),
+    );
+    if (status !== 'SERVING') throw new ChatError('unavailable', `${CHAT_SERVICE_NAME} is ${status}`);
+    const stats = await this.#stats();
+    return { status: 'ok', protocol: stats.protocol, model: stats.model, uptimeSeconds: stats.uptimeSeconds };
+  }
+
+  async stats(): Promise<StatsSnapshot> {
+    const { model: _model, ...stats } = await this.#stats();
+    return stats;
+  }
+
+  async createSession(): Promise<Session> {
+    return sessionFromProto(
+      await this.#unary<Session__Output>((cb) => this.#client.createSession({}, this.#options(), cb)),
+    );
+  }
+
+  async getSession(id: string): Promise<Session> {
+    return sessionFromProto(
+      await this.#unary<Session__Output>((cb) =>
+        this.#client.getSession({ sessionId: id }, this.#options(), cb),
+      ),
+    );
+  }
+
+  async listSessions(): Promise<Session[]> {
+    const { sessions } = await this.#unary<ListSessionsResponse__Output>((cb) =>
+      this.#client.listSessions({}, this.#options(), cb),
+    );
+    return sessions.map(sessionFromProto);
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.#unary((cb) => this.#client.deleteSession({ sessionId: id }, this.#options(), cb));
+  }
+
+  async history(id: string): Promise<Message[]> {
+    const { messages } = await this.#unary<GetHistoryResponse__Output>((cb) =>
+      this.#client.getHistory({ sessionId: id }, this.#options(), cb),
+    );
+    return messages.map(messageFromProto);
+  }
+
+  async clearHistory(id: string): Promise<void> {
+    await this.#unary((cb) => this.#client.clearHistory({ sessionId: id }, this.#options(), cb));
+  }
+
+  /** Ping over a short-lived bidi Chat stream: write `ping`, wait for `pong`, half-close. */
+  ping(): Promise<{ roundTripMs: number; serverTs: number }> {
+    return new Promise((resolve, reject) => {
+      const call = this.#client.chat({ deadline: deadline(UNARY_DEADLINE_MS) });
+      const sentAt = performance.now();
+      call.on('data', (message: { event?: string; pong?: { serverTs: string } | null }) => {
+        if (message.event !== 'pong') return;
+        resolve({ roundTripMs: performance.now() - sentAt, serverTs: Number(message.pong!.serverTs) });
+        call.end();
+      });
+      call.on('error', (error) => reject(fromServiceError(error, this.target)));
+      call.write({ ping: { ts: String(Date.now()) } });
+    });
+  }
+
+  bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+
+  #stats() {
+    return this.#unary<ServerStats__Output>((cb) =>
+      this.#client.getServerStats({}, this.#options(), cb),
+    ).then(statsFromProto);
+  }
+
+  #options(): grpc.CallOptions {
+    return { deadline: deadline(UNARY_DEADLINE_MS) };
+  }
+
+  /** A callback-style unary call as a promise; a failed status becomes a ChatError. */
+  #unary<T>(start: (callback: grpc.requestCallback<T>) => grpc.ClientUnaryCall): Promise<T> {
+    return new Promise((resolve, reject) => {
+      start((error, response) => {
+        if (error) reject(fromServiceError(error, this.target));
+        else resolve(response!);
+      });
+    });
+  }
+}
+
+if (isMain(import.meta.url)) runClient('grpc', (target) => new GrpcAdapter(target));

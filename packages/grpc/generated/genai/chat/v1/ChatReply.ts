@@ -1,0 +1,57 @@
+// Original file: ../../proto/chat.proto
+
+import type { FinishReason as _genai_chat_v1_FinishReason, FinishReason__Output as _genai_chat_v1_FinishReason__Output } from '../../../genai/chat/v1/FinishReason.ts';
+import type { Usage as _genai_chat_v1_Usage, Usage__Output as _genai_chat_v1_Usage__Output } from '../../../genai/chat/v1/Usage.ts';
+import type { Timings as _genai_chat_v1_Timings, Timings__Output as _genai_chat_v1_Timings__Output } from '../../../genai/chat/v1/Timings.ts';
+
+/**
+ * SendMessage's answer: the whole reply.
+ */
+export interface ChatReply {
+  /**
+   * The id of the model's message (a UUID).
+   */
+  'messageId'?: (string);
+  /**
+   * The complete reply text.
+   */
+  'text'?: (string);
+  /**
+   * Why it ended.
+   */
+  'finishReason'?: (_genai_chat_v1_FinishReason);
+  /**
+   * Token counts.
+   */
+  'usage'?: (_genai_chat_v1_Usage | null);
+  /**
+   * Server-side timings.
+   */
+  'timings'?: (_genai_chat_v1_Timings | null);
+}
+
+/**
+ * SendMessage's answer: the whole reply.
+ */
+export interface ChatReply__Output {
+  /**
+   * The id of the model's message (a UUID).
+   */
+  'messageId': (string);
+  /**
+   * The complete reply text.
+   */
+  'text': (string);
+  /**
+   * Why it ended.
+   */
+  'finishReason': (_genai_chat_v1_FinishReason__Output);
+  /**
+   * Token counts.
+   */
+  'usage': (_genai_chat_v1_Usage__Output | null);
+  /**
+   * Server-side timings.
+   */
+  'timings': (_genai_chat_v1_Timings__Output | null);
+}

@@ -1,0 +1,22 @@
+// Original file: ../../proto/chat.proto
+
+
+/**
+ * Which session to delete.
+ */
+export interface DeleteSessionRequest {
+  /**
+   * The session id (required).
+   */
+  'sessionId'?: (string);
+}
+
+/**
+ * Which session to delete.
+ */
+export interface DeleteSessionRequest__Output {
+  /**
+   * The session id (required).
+   */
+  'sessionId': (string);
+}

@@ -1,0 +1,22 @@
+// Original file: ../../proto/chat.proto
+
+
+/**
+ * Sessions held by the server.
+ */
+export interface SessionCounts {
+  /**
+   * How many sessions exist.
+   */
+  'active'?: (number);
+}
+
+/**
+ * Sessions held by the server.
+ */
+export interface SessionCounts__Output {
+  /**
+   * How many sessions exist.
+   */
+  'active': (number);
+}

@@ -1,0 +1,30 @@
+// Original file: ../../proto/chat.proto
+
+
+/**
+ * StreamMessage's request: the same fields as SendMessageRequest.
+ */
+export interface StreamMessageRequest {
+  /**
+   * The session to talk in (required).
+   */
+  'sessionId'?: (string);
+  /**
+   * The user's message: not blank, at most MAX_MESSAGE_CHARS characters.
+   */
+  'text'?: (string);
+}
+
+/**
+ * StreamMessage's request: the same fields as SendMessageRequest.
+ */
+export interface StreamMessageRequest__Output {
+  /**
+   * The session to talk in (required).
+   */
+  'sessionId': (string);
+  /**
+   * The user's message: not blank, at most MAX_MESSAGE_CHARS characters.
+   */
+  'text': (string);
+}

@@ -1,0 +1,109 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import packageJson from '../package.json' with { type: 'json' };
+
+const run = promisify(execFile);
+const packageDir = join(import.meta.dirname, '..');
+const repoRoot = join(packageDir, '..', '..');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : [path];
+  });
+}
+
+describe('generated types', () => {
+  it('generated/ is what `pnpm --filter @gtp/grpc gen` makes from proto/chat.proto today', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'grpc-gen-'));
+    try {
+      // The package's own "gen" script, with the output sent to a temporary directory.
+      const args = packageJson.scripts.gen.split(' ').slice(1);
+      const outDir = args.findIndex((a) => a.startsWith('--outDir='));
+      args[outDir] = `--outDir=${out}`;
+      await run(join(packageDir, 'node_modules', '.bin', 'proto-loader-gen-types'), args, {
+        cwd: packageDir,
+      });
+      const committed = join(packageDir, 'generated');
+      const fresh = files(out)
+        .map((f) => relative(out, f))
+        .sort();
+      expect(
+        files(committed)
+          .map((f) => relative(committed, f))
+          .sort(),
+      ).toEqual(fresh);
+      for (const file of fresh) {
+        expect(
+          readFileSync(join(committed, file), 'utf8'),
+          `${file} is stale: run pnpm --filter @gtp/grpc gen`,
+        ).toBe(readFileSync(join(out, file), 'utf8'));
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * "A client in another language, generated from proto/chat.proto alone, can hold a conversation."
+ * Needs Debian's python3-grpcio and protobuf-compiler-grpc (protoc + grpc_python_plugin).
+ */
+const PYTHON = '/usr/bin/python3';
+const GRPC_PYTHON_PLUGIN = '/usr/bin/grpc_python_plugin';
+const pythonReady =
+  existsSync(GRPC_PYTHON_PLUGIN) &&
+  existsSync('/usr/bin/protoc') &&
+  (await run(PYTHON, ['-c', 'import grpc']).then(
+    () => true,
+    () => false,
+  ));
+if (!pythonReady)
+  console.warn('Python client test skipped: apt-get install python3-grpcio protobuf-compiler-grpc');
+
+describe.skipIf(!pythonReady)('a Python client generated from proto/chat.proto', () => {
+  it('holds a two-turn conversation over StreamMessage and gets NOT_FOUND for an unknown session', async () => {
+    const { createServer } = await import('../server.ts');
+    const { testConfig } = await import('@gtp/core/testing');
+    const server = await createServer({ config: testConfig() });
+    const target = await server.listen({ port: 0, host: '127.0.0.1' });
+    const out = mkdtempSync(join(tmpdir(), 'grpc-python-'));
+    try {
+      await run('/usr/bin/protoc', [
+        `-I${join(repoRoot, 'proto')}`,
+        `--python_out=${out}`,
+        `--grpc_out=${out}`,
+        `--plugin=protoc-gen-grpc=${GRPC_PYTHON_PLUGIN}`,
+        'chat.proto',
+      ]);
+      const { stdout } = await run(PYTHON, [join(import.meta.dirname, 'python', 'two_turns.py'), target], {
+        env: { ...process.env, PYTHONPATH: out },
+      });
+      const result = JSON.parse(stdout) as {
+        turns: { first: string; last: string; finish: string; text: string }[];
+        history: [string, string][];
+        missing: string;
+      };
+      expect(result.turns.map((t) => [t.first, t.last, t.finish])).toEqual([
+        ['start', 'done', 'FINISH_REASON_STOP'],
+        ['start', 'done', 'FINISH_REASON_STOP'],
+      ]);
+      expect(result.turns[1]!.text).toContain('Turn 2');
+      expect(result.turns[1]!.text).toContain('My name is Ada.');
+      expect(result.history.map(([role]) => role)).toEqual([
+        'ROLE_USER',
+        'ROLE_MODEL',
+        'ROLE_USER',
+        'ROLE_MODEL',
+      ]);
+      expect(result.missing).toBe('NOT_FOUND');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      await server.close();
+    }
+  });
+});
