@@ -1,0 +1,121 @@
+/**
+ * REST client: one request, one complete answer.
+ *
+ * What it teaches: a chat call as one plain HTTP request with undici. `send()` POSTs the message
+ * and waits for the response; the reply arrives whole, so the shell's spinner runs until it does
+ * and then the text prints all at once. REST has no way to show the first words early, and this
+ * client does not pretend otherwise. Ctrl+C aborts the request, which closes the connection; the
+ * server notices and stops the model.
+ *
+ * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
+ * @gtp/core/cli; the session routes are the shared HttpApi.
+ *
+ * Run it:   pnpm server rest              (in one terminal)
+ *           pnpm client rest              (in another; --url http://host:port to point elsewhere)
+ */
+import { type ChatEvent, type ChatReply, isMain } from '@gtp/core';
+import {
+  type ClientAdapter,
+  connectionError,
+  errorFromBody,
+  HttpApi,
+  runClient,
+  type SendOptions,
+} from '@gtp/core/cli';
+import { Agent, request } from 'undici';
+
+/**
+ * A REST server sends its headers only when the whole reply is written, so undici's headers
+ * timeout is really a whole-reply timeout. Say so explicitly instead of relying on the default.
+ */
+export const REPLY_TIMEOUT_MS = 5 * 60_000;
+
+export class RestAdapter implements ClientAdapter {
+  readonly protocol = 'rest' as const;
+  readonly target: string;
+  readonly docsUrl: string;
+  readonly #agent: Agent;
+  readonly #api: HttpApi;
+
+  constructor(target: string) {
+    this.target = target.replace(/\/+$/, '');
+    this.docsUrl = `${this.target}/docs`;
+    // One keep-alive connection pool for every call: a turn costs one round trip, not a new TCP handshake.
+    this.#agent = new Agent({ headersTimeout: REPLY_TIMEOUT_MS, bodyTimeout: REPLY_TIMEOUT_MS });
+    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent });
+  }
+
+  /**
+   * The chat call. Nothing is yielded until the response has arrived; then the whole turn is
+   * replayed as `start`, ONE `delta` with the complete text, and `done`.
+   */
+  async *send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent> {
+    const { signal } = options;
+    let status: number;
+    let body: string;
+    try {
+      const response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text }),
+        dispatcher: this.#agent,
+        signal,
+      });
+      status = response.statusCode;
+      body = await response.body.text();
+    } catch (error) {
+      // Ctrl+C: the abort closed the connection and the server stopped the model; the shell says "cancelled".
+      if (signal?.aborted) throw error;
+      throw connectionError(this.target, error);
+    }
+    this.#api.countBytes(Buffer.byteLength(body));
+    // 400 invalid_request, 404 session_not_found, 409 session_busy, 413 payload_too_large, 502 model_error…
+    if (status !== 200) throw errorFromBody(status, body);
+
+    const reply = JSON.parse(body) as ChatReply;
+    yield { type: 'start', sessionId, messageId: reply.messageId };
+    yield { type: 'delta', messageId: reply.messageId, index: 0, text: reply.text };
+    yield {
+      type: 'done',
+      messageId: reply.messageId,
+      finishReason: reply.finishReason,
+      usage: reply.usage,
+      timings: reply.timings,
+    };
+  }
+
+  // The shared routes: health, stats, sessions and history, over the same connection pool.
+  health() {
+    return this.#api.health();
+  }
+  stats() {
+    return this.#api.stats();
+  }
+  createSession() {
+    return this.#api.createSession();
+  }
+  getSession(id: string) {
+    return this.#api.getSession(id);
+  }
+  listSessions() {
+    return this.#api.listSessions();
+  }
+  deleteSession(id: string) {
+    return this.#api.deleteSession(id);
+  }
+  history(id: string) {
+    return this.#api.history(id);
+  }
+  clearHistory(id: string) {
+    return this.#api.clearHistory(id);
+  }
+  bytesReceived(): number {
+    return this.#api.bytesReceived;
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+if (isMain(import.meta.url)) runClient('rest', (target) => new RestAdapter(target));
