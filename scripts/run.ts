@@ -1,5 +1,5 @@
 /**
- * `pnpm server <protocol>` and `pnpm client <protocol>`: run a protocol package's server.ts or
+ * `pnpm run server <protocol>` and `pnpm client <protocol>`: run a protocol package's server.ts or
  * client.ts, passing the remaining arguments through.
  */
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ const [kind, protocol, ...rest] = process.argv.slice(2);
 
 function usage(problem: string): never {
   console.error(
-    `${problem}\nusage: pnpm ${kind ?? 'server'} <protocol> [args]\nprotocols: ${PROTOCOLS.join(', ')}`,
+    `${problem}\nusage: pnpm ${kind === 'client' ? 'client' : 'run server'} <protocol> [args]\nprotocols: ${PROTOCOLS.join(', ')}`,
   );
   process.exit(2);
 }

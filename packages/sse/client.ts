@@ -1,0 +1,283 @@
+/**
+ * Server-Sent Events client: undici's EventSource for the session's event stream, POSTs to talk.
+ *
+ * What it teaches:
+ * - One EventSource per session, opened by `useSession()`. It reconnects by itself when the
+ *   stream ends or the network drops, and sends the id of the last event it saw as
+ *   `Last-Event-ID`, so the server replays exactly what was missed.
+ * - `send()` POSTs the message (202 {messageId}) and then yields that reply's events from the
+ *   already-open stream until `done` or `error`. Ctrl+C (the signal) POSTs /cancel; the reply
+ *   then ends on the stream with `done` (finishReason "cancelled").
+ * - A server-sent `event: error` and EventSource's own connection `error` share one name: the
+ *   first is a MessageEvent with `data`, the second a bare Event. Tell them apart by `data`.
+ * - `/reconnect` asks the server to end the stream (as a proxy time-out would); watch the
+ *   EventSource come back by itself and resume. `/stats` counts the reconnects.
+ *
+ * Run it: `pnpm server sse` in one terminal, `pnpm client sse` in another
+ * (`--url http://127.0.0.1:8003`, `--session <id>` to join a session another client uses).
+ */
+import { ChatError, type ChatEvent, isMain, type Message, type Session } from '@gtp/core';
+import {
+  type ClientAdapter,
+  type ExtraCommand,
+  HttpApi,
+  type NoticeListener,
+  runClient,
+  type SendOptions,
+} from '@gtp/core/cli';
+import { EventSource } from 'undici';
+
+/** The ChatEvent types, each sent as its own `event:` name (EventSource dispatches by it). */
+const CHAT_EVENT_TYPES = ['start', 'delta', 'done', 'error'] as const;
+/** After Ctrl+C, how long to wait for the server's `done` (cancelled) before giving up. */
+const CANCEL_CONFIRM_TIMEOUT_MS = 5_000;
+
+const abortError = () => new DOMException('the reply was cancelled', 'AbortError');
+
+export class SseAdapter implements ClientAdapter {
+  readonly protocol = 'sse' as const;
+  readonly target: string;
+  readonly docsUrl: string;
+  readonly demoUrl: string;
+  readonly commands: readonly ExtraCommand[];
+  readonly #api: HttpApi;
+  readonly #queues = new Set<EventQueue>();
+  readonly #noticeListeners: NoticeListener[] = [];
+  #source: EventSource | undefined;
+  #sessionId: string | undefined;
+  #lastEventId = '';
+  #opened = false;
+  #reconnects = 0;
+
+  constructor(target: string) {
+    this.#api = new HttpApi({ baseUrl: target });
+    this.target = this.#api.baseUrl;
+    this.docsUrl = `${this.target}/docs`;
+    this.demoUrl = `${this.target}/demo`;
+    this.commands = [
+      {
+        name: 'reconnect',
+        description: 'drop the event stream (server side) and watch EventSource resume with Last-Event-ID',
+        run: async (_args, { sessionId }) => {
+          if (!sessionId) throw new ChatError('invalid_request', 'no session: use /new');
+          const { dropped } = await this.#api.json<{ dropped: number }>(
+            'POST',
+            `/sessions/${encodeURIComponent(sessionId)}/events/drop`,
+          );
+          return `dropped ${dropped} stream(s); EventSource reconnects by itself with Last-Event-ID: ${this.#lastEventId || '(none)'}`;
+        },
+      },
+    ];
+  }
+
+  health() {
+    return this.#api.health();
+  }
+  stats() {
+    return this.#api.stats();
+  }
+  createSession(): Promise<Session> {
+    return this.#api.createSession();
+  }
+  getSession(id: string): Promise<Session> {
+    return this.#api.getSession(id);
+  }
+  listSessions(): Promise<Session[]> {
+    return this.#api.listSessions();
+  }
+  async deleteSession(id: string): Promise<void> {
+    await this.#api.deleteSession(id);
+    if (id === this.#sessionId) this.#closeSource();
+  }
+  history(id: string): Promise<Message[]> {
+    return this.#api.history(id);
+  }
+  clearHistory(id: string): Promise<void> {
+    return this.#api.clearHistory(id);
+  }
+  bytesReceived(): number {
+    return this.#api.bytesReceived;
+  }
+  reconnects(): number {
+    return this.#reconnects;
+  }
+  onNotice(listener: NoticeListener): void {
+    this.#noticeListeners.push(listener);
+  }
+
+  /** The id of the last event seen: what EventSource sends as Last-Event-ID when it reconnects. */
+  get lastEventId(): string {
+    return this.#lastEventId;
+  }
+
+  /** Open the session's event stream; resolves once it is open. An unknown session throws 404. */
+  async useSession(sessionId: string): Promise<void> {
+    if (sessionId === this.#sessionId && this.#source) return;
+    await this.#api.getSession(sessionId); // EventSource cannot show us a 404; ask first
+    this.#closeSource();
+    this.#sessionId = sessionId;
+    this.#lastEventId = '';
+    this.#opened = false;
+    const source = new EventSource(`${this.target}/sessions/${encodeURIComponent(sessionId)}/events`);
+    this.#source = source;
+
+    for (const type of [...CHAT_EVENT_TYPES, 'reset']) {
+      source.addEventListener(type, (ev) => {
+        const data = (ev as { data?: unknown }).data;
+        if (typeof data !== 'string') return; // EventSource's own `error` (the connection), below
+        this.#onFrame(type, data, (ev as { lastEventId?: string }).lastEventId ?? '');
+      });
+    }
+    source.addEventListener('open', () => {
+      if (this.#opened) {
+        this.#reconnects += 1;
+        this.#notice(`event stream reopened (Last-Event-ID: ${this.#lastEventId || 'none'}); resuming`);
+      }
+      this.#opened = true;
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      const onOpen = () => {
+        source.removeEventListener('error', onError);
+        resolve();
+      };
+      const onError = () => {
+        // readyState CLOSED: a failure EventSource will not retry (not 200, not text/event-stream).
+        if (source.readyState !== EventSource.CLOSED) return;
+        source.removeEventListener('open', onOpen);
+        reject(new ChatError('unavailable', `cannot open the event stream of session ${sessionId}`));
+      };
+      source.addEventListener('open', onOpen, { once: true });
+      source.addEventListener('error', onError);
+    });
+
+    source.addEventListener('error', (ev) => {
+      if (typeof (ev as { data?: unknown }).data === 'string') return; // a server `event: error`
+      if (source.readyState === EventSource.CLOSED) {
+        this.#failQueues(new ChatError('unavailable', 'the event stream failed and will not reconnect'));
+        this.#notice('event stream closed for good');
+      } else {
+        this.#notice('event stream lost; EventSource is reconnecting…');
+      }
+    });
+  }
+
+  async *send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent, void> {
+    const { signal } = options;
+    await this.useSession(sessionId);
+    // Listen before POSTing: the first events usually arrive before the 202 does.
+    const queue = new EventQueue();
+    this.#queues.add(queue);
+    // EventSource's reconnect timer is unref'd: while we wait for this reply, keep the process alive.
+    const keepAlive = setInterval(() => undefined, 60_000);
+    const path = `/sessions/${encodeURIComponent(sessionId)}`;
+    let giveUp: NodeJS.Timeout | undefined;
+    const cancel = () => {
+      void this.#api.json('POST', `${path}/cancel`).catch(() => undefined);
+      // If the server never confirms (it went away), stop waiting after a while.
+      giveUp = setTimeout(() => queue.fail(abortError()), CANCEL_CONFIRM_TIMEOUT_MS);
+    };
+    try {
+      const { messageId } = await this.#api.json<{ messageId: string }>(
+        'POST',
+        `${path}/messages`,
+        { text },
+        signal,
+      );
+      // Ctrl+C: ask the server to stop. The reply then ends on the stream with `done` (cancelled).
+      signal?.addEventListener('abort', cancel, { once: true });
+      if (signal?.aborted) cancel();
+      let started = false;
+      let nextIndex = 0;
+      for (;;) {
+        const event = await queue.next();
+        if (!('messageId' in event) || event.messageId !== messageId) continue;
+        // Resume never duplicates; a `reset` replays the reply from its start, so skip what we have.
+        if (event.type === 'start') {
+          if (started) continue;
+          started = true;
+        }
+        if (event.type === 'delta') {
+          if (event.index < nextIndex) continue;
+          nextIndex = event.index + 1;
+        }
+        yield event;
+        if (event.type === 'done' || event.type === 'error') return;
+      }
+    } finally {
+      clearTimeout(giveUp);
+      clearInterval(keepAlive);
+      signal?.removeEventListener('abort', cancel);
+      this.#queues.delete(queue);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closeSource();
+  }
+
+  #onFrame(type: string, data: string, id: string): void {
+    // What this frame cost on the wire (EventSource does not expose the raw bytes).
+    this.#api.countBytes(Buffer.byteLength(`event: ${type}\nid: ${id}\ndata: ${data}\n\n`));
+    this.#lastEventId = id;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      this.#notice(`ignored a malformed ${type} event`);
+      return;
+    }
+    if (type === 'reset') {
+      const reason = (parsed as { reason?: string }).reason ?? '';
+      this.#notice(`the server could not resume the stream (${reason}); /history shows the conversation`);
+      return;
+    }
+    for (const queue of this.#queues) queue.push(parsed as ChatEvent);
+  }
+
+  #closeSource(): void {
+    this.#source?.close();
+    this.#source = undefined;
+    this.#sessionId = undefined;
+    this.#failQueues(new ChatError('unavailable', 'the event stream was closed'));
+  }
+
+  #failQueues(error: ChatError): void {
+    for (const queue of this.#queues) queue.fail(error);
+  }
+
+  #notice(text: string): void {
+    for (const listener of this.#noticeListeners) listener(text);
+  }
+}
+
+/** Events waiting to be read by one `send()`; `next()` waits for the next one. */
+class EventQueue {
+  readonly #items: ChatEvent[] = [];
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  push(event: ChatEvent): void {
+    this.#items.push(event);
+    this.#wake?.();
+  }
+
+  fail(error: Error): void {
+    this.#failure ??= error;
+    this.#wake?.();
+  }
+
+  async next(): Promise<ChatEvent> {
+    for (;;) {
+      const item = this.#items.shift();
+      if (item) return item;
+      if (this.#failure) throw this.#failure;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+      this.#wake = undefined;
+    }
+  }
+}
+
+if (isMain(import.meta.url)) runClient('sse', (target) => new SseAdapter(target));

@@ -1,0 +1,240 @@
+/**
+ * Server-Sent Events server: a resumable one-way event stream plus plain POSTs.
+ *
+ * What it teaches:
+ * - `GET /sessions/:id/events` is a `text/event-stream` that the browser's native EventSource
+ *   (and undici's) can open. Every ChatEvent is a frame with `event:` (its type), `id:` (a
+ *   per-session sequence number) and `data:` (its JSON); a `retry:` hint sets the reconnect
+ *   delay and a comment line every HEARTBEAT_MS keeps proxies from closing an idle stream.
+ * - Resume: on reconnect EventSource sends `Last-Event-ID`; the server replays exactly the events
+ *   after it from a bounded per-session buffer (src/session-hub.ts), then continues live.
+ * - The stream only reads. `POST /sessions/:id/messages` starts a reply (202 {messageId}) and the
+ *   reply runs on the server whoever is listening; `POST /sessions/:id/cancel` stops it.
+ *   Closing a stream is not a cancel: the reply goes on for the other listeners and the resume.
+ *
+ * Run it: `pnpm server sse` (port 8003), then `pnpm client sse`, or open http://127.0.0.1:8003/demo.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  ChatError,
+  type ChatServer,
+  ChatService,
+  type Config,
+  DEFAULT_PORTS,
+  isMain,
+  loadConfig,
+  runMain,
+  runServer,
+} from '@gtp/core';
+import {
+  createHttpApp,
+  ErrorResponseSchema,
+  httpChatServer,
+  MessageBodySchema,
+  SessionParamsSchema,
+  sessionErrors,
+} from '@gtp/core/http';
+import { z } from 'zod';
+import { DEFAULT_BUFFER_SIZE, SessionHubs } from './src/session-hub.ts';
+import { DEFAULT_MAX_QUEUED_BYTES, SseStream } from './src/sse-stream.ts';
+
+/** How long an EventSource waits before reconnecting (sent as `retry:`). Browsers default to ~3 s. */
+export const DEFAULT_RETRY_MS = 1_000;
+
+export interface SseServerOptions {
+  config?: Config;
+  chat?: ChatService;
+  /** Events kept per session for Last-Event-ID resume. */
+  bufferSize?: number;
+  /** The `retry:` hint, ms. */
+  retryMs?: number;
+  /** A listener with more than this many bytes waiting is dropped (it resumes on reconnect). */
+  maxQueuedBytes?: number;
+}
+
+const demoHtml = readFile(new URL('./src/demo.html', import.meta.url), 'utf8');
+
+/** `Last-Event-ID` as a sequence number; anything malformed counts as no id (a fresh connection). */
+export function parseLastEventId(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || !/^\d{1,15}$/.test(text.trim())) return undefined;
+  return Number(text.trim());
+}
+
+export async function createServer(options: SseServerOptions = {}): Promise<ChatServer> {
+  const config = options.config ?? loadConfig();
+  const chat = options.chat ?? ChatService.fromConfig(config, 'sse');
+  const retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+  const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  const hubs = new SessionHubs({ bufferSize: options.bufferSize ?? DEFAULT_BUFFER_SIZE });
+  const stats = chat.stats;
+
+  const app = await createHttpApp({
+    protocol: 'sse',
+    config,
+    chat,
+    description:
+      'Server-Sent Events: GET /sessions/{id}/events is an EventSource stream of ChatEvents with ids; ' +
+      'Last-Event-ID resumes it. POST /sessions/{id}/messages starts a reply, POST /sessions/{id}/cancel stops it.',
+  });
+  const params = SessionParamsSchema;
+
+  app.addHook('onRequest', async (request) => {
+    stats.addBytesReceived(Number(request.headers['content-length'] ?? 0) || 0);
+  });
+  app.addHook('onSend', async (_request, _reply, payload) => {
+    if (typeof payload === 'string' || Buffer.isBuffer(payload))
+      stats.addBytesSent(Buffer.byteLength(payload));
+    return payload;
+  });
+  // A deleted session's streams end and its events are forgotten.
+  app.addHook('onResponse', async (request, reply) => {
+    if (
+      request.method === 'DELETE' &&
+      request.routeOptions.url === '/sessions/:id' &&
+      reply.statusCode === 204
+    ) {
+      hubs.delete((request.params as { id: string }).id);
+    }
+  });
+  // Shutdown (httpChatServer.close cancels every reply first): let each reply publish its final
+  // `done cancelled`, then end every stream so that Fastify can close.
+  app.addHook('preClose', async () => {
+    await hubs.close();
+  });
+
+  // Why reply.hijack() and not an SSE plugin: the frames are the lesson, and they are five lines
+  // (src/sse-stream.ts). The server also fans one reply out to many listeners from a hub, with a
+  // write queue bounded per listener; plugins built around "one async iterable per response"
+  // (@fastify/sse, fastify-sse-v2) would hide the format and still need that hub around them.
+  app.get(
+    '/sessions/:id/events',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'The session as an EventSource stream (text/event-stream)',
+        description:
+          'Frames: `event: start|delta|done|error|reset`, `id: <sequence>`, `data: <ChatEvent JSON>`. ' +
+          'Send `Last-Event-ID` to resume after that id; without it you get the reply in flight from its start.',
+        params,
+        headers: z.object({ 'last-event-id': z.string().optional() }).passthrough(),
+        response: { 200: z.string().describe('text/event-stream'), 404: ErrorResponseSchema },
+      },
+    },
+    async (request, reply) => {
+      const sessionId = request.params.id;
+      await chat.getSession(sessionId); // unknown session: 404 before any event
+      const lastEventId = parseLastEventId(request.headers['last-event-id']);
+
+      // From here on we write the response ourselves: Fastify must not serialise or end it.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        // Never cached, never transformed (no compression: a gzip stream is flushed in blocks).
+        'cache-control': 'no-cache, no-transform',
+        // nginx buffers proxied responses unless told not to.
+        'x-accel-buffering': 'no',
+        connection: 'keep-alive',
+      });
+
+      const connectionClosed = stats.connectionOpened();
+      const heartbeat = setInterval(() => stream.comment('heartbeat'), config.heartbeatMs);
+      const stream: SseStream = new SseStream(res, {
+        maxQueuedBytes,
+        onBytes: (n) => stats.addBytesSent(n),
+        onClose: () => {
+          clearInterval(heartbeat);
+          unsubscribe();
+          connectionClosed();
+        },
+      });
+      stream.retry(retryMs);
+      // Replays what this listener missed, then adds it for the live events.
+      const unsubscribe = hubs.get(sessionId).subscribe(stream, lastEventId);
+      if (stream.closed) unsubscribe(); // dropped already while replaying (too slow)
+    },
+  );
+
+  app.post(
+    '/sessions/:id/messages',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'Start a reply; its events arrive on the session event stream',
+        params,
+        body: MessageBodySchema,
+        response: {
+          202: z.object({ messageId: z.uuid() }).describe('the reply is running'),
+          409: ErrorResponseSchema,
+          413: ErrorResponseSchema,
+          ...sessionErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const sessionId = request.params.id;
+      // No signal: this reply belongs to the session, not to this request or any stream.
+      const events = chat.reply(sessionId, request.body.text);
+      // reply() throws (404, 400, 413, 409) before its first event, with the history unchanged.
+      const first = await events.next();
+      if (first.done || first.value.type !== 'start') {
+        throw new ChatError('internal', 'the reply did not start');
+      }
+      void hubs.get(sessionId).pump(first.value, events);
+      return reply.code(202).send({ messageId: first.value.messageId });
+    },
+  );
+
+  app.post(
+    '/sessions/:id/cancel',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'Stop the reply in flight (its stream ends with done, finishReason "cancelled")',
+        params,
+        response: { 200: z.object({ cancelled: z.boolean() }), ...sessionErrors },
+      },
+    },
+    async (request) => {
+      await chat.getSession(request.params.id);
+      return { cancelled: chat.cancel(request.params.id) };
+    },
+  );
+
+  app.post(
+    '/sessions/:id/events/drop',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'Teaching aid: end every event stream of the session, as a proxy time-out would',
+        description:
+          'Each EventSource reconnects by itself after `retry` ms with Last-Event-ID and loses nothing.',
+        params,
+        response: { 200: z.object({ dropped: z.number().int() }), ...sessionErrors },
+      },
+    },
+    async (request) => {
+      await chat.getSession(request.params.id);
+      return { dropped: hubs.get(request.params.id).drop() };
+    },
+  );
+
+  app.get('/demo', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(await demoHtml),
+  );
+
+  return httpChatServer('sse', app, chat);
+}
+
+if (isMain(import.meta.url)) {
+  runMain(async () => {
+    const config = loadConfig();
+    await runServer(await createServer({ config }), {
+      port: config.port,
+      defaultPort: DEFAULT_PORTS.sse,
+      host: config.host,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+    });
+  });
+}

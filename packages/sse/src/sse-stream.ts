@@ -1,0 +1,99 @@
+/**
+ * One open `text/event-stream` response: the SSE wire format and back-pressure, nothing else.
+ *
+ * The format (https://html.spec.whatwg.org/multipage/server-sent-events.html) is lines of
+ * `field: value`, and a blank line ends an event:
+ *
+ *     retry: 2000              reconnection delay the EventSource should use, ms
+ *
+ *     event: delta             the event's type (EventSource dispatches it by this name)
+ *     id: 42                   remembered by the EventSource, sent back as Last-Event-ID
+ *     data: {"type":"delta",…} the payload; JSON.stringify never emits a newline
+ *
+ *     : heartbeat              a comment: ignored by EventSource, keeps proxies from timing out
+ */
+import type { ServerResponse } from 'node:http';
+import type { HubListener, SequencedEvent } from './session-hub.ts';
+
+export interface SseStreamOptions {
+  /** More than this many bytes waiting to be written: the reader is too slow, drop it. */
+  maxQueuedBytes: number;
+  /** Called with every byte count written (for /stats). */
+  onBytes?: (bytes: number) => void;
+  /** Called once when the stream ends, whoever ended it. */
+  onClose?: () => void;
+}
+
+/** 1 MiB queued on top of what the kernel's socket buffers already hold. */
+export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+
+/** The `reset` event: not a ChatEvent; it tells the client to reload the history. */
+export interface ResetEvent {
+  type: 'reset';
+  reason: string;
+}
+
+export class SseStream implements HubListener {
+  readonly #res: ServerResponse;
+  readonly #options: SseStreamOptions;
+  #closed = false;
+
+  constructor(res: ServerResponse, options: SseStreamOptions) {
+    this.#res = res;
+    this.#options = options;
+    res.once('close', () => this.#finish());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Tell the EventSource how long to wait before reconnecting. */
+  retry(ms: number): void {
+    this.#write(`retry: ${Math.round(ms)}\n\n`);
+  }
+
+  send({ id, event }: SequencedEvent): void {
+    this.#write(frame(event.type, id, event));
+  }
+
+  reset(latestId: number, reason: string): void {
+    // Carrying the newest id moves the client's Last-Event-ID forward, so its next reconnect resumes.
+    const event: ResetEvent = { type: 'reset', reason };
+    this.#write(frame('reset', latestId, event));
+  }
+
+  comment(text: string): void {
+    this.#write(`: ${text}\n\n`);
+  }
+
+  /** End the response normally; an EventSource will reconnect after `retry` ms. */
+  close(): void {
+    if (this.#closed) return;
+    this.#res.end();
+    this.#finish();
+  }
+
+  #write(chunk: string): void {
+    if (this.#closed) return;
+    // res.write never blocks: it queues in memory when the socket is full and returns false.
+    // The hub never waits for one listener, so a slow one only grows its own queue; past the
+    // limit it is cut off, and resumes from its Last-Event-ID when it reconnects.
+    this.#res.write(chunk);
+    this.#options.onBytes?.(Buffer.byteLength(chunk));
+    if (this.#res.writableLength > this.#options.maxQueuedBytes) {
+      this.#res.destroy(new Error('listener too slow: send queue over its limit'));
+      this.#finish();
+    }
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#options.onClose?.();
+  }
+}
+
+function frame(type: string, id: number, data: unknown): string {
+  return `event: ${type}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+}
