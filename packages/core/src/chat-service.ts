@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
-import { DEFAULT_MAX_MESSAGE_CHARS } from './constants.ts';
+import {
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_MAX_HISTORY_MESSAGES,
+  DEFAULT_MAX_MESSAGE_CHARS,
+} from './constants.ts';
 import { ChatError } from './errors.ts';
 import type { ChatEvent, Message, Session } from './events.ts';
 import { createModel } from './model/create.ts';
@@ -14,6 +18,10 @@ export interface ChatServiceOptions {
   /** Defaults to a fresh Stats labelled "core". */
   stats?: Stats;
   maxMessageChars?: number;
+  /** The model sees at most this many recent messages. */
+  maxHistoryMessages?: number;
+  /** Replies in flight at once; past it `reply()` throws rate_limited. */
+  maxConcurrentStreams?: number;
 }
 
 export interface ReplyOptions {
@@ -36,6 +44,8 @@ export class ChatService {
   readonly model: ModelProvider;
   readonly stats: Stats;
   readonly maxMessageChars: number;
+  readonly maxHistoryMessages: number;
+  readonly maxConcurrentStreams: number;
   readonly #running = new Map<string, AbortController>();
 
   constructor(options: ChatServiceOptions) {
@@ -43,6 +53,8 @@ export class ChatService {
     this.model = options.model;
     this.stats = options.stats ?? new Stats('core');
     this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
+    this.maxHistoryMessages = options.maxHistoryMessages ?? DEFAULT_MAX_HISTORY_MESSAGES;
+    this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
   }
 
   /** A service with the store and model the configuration asks for. */
@@ -52,10 +64,12 @@ export class ChatService {
     overrides: Partial<ChatServiceOptions> = {},
   ): ChatService {
     return new ChatService({
-      store: overrides.store ?? new MemorySessionStore(),
+      store: overrides.store ?? new MemorySessionStore({ ttlMs: config.sessionTtlMs }),
       model: overrides.model ?? createModel(config),
       stats: overrides.stats ?? new Stats(protocol),
       maxMessageChars: overrides.maxMessageChars ?? config.maxMessageChars,
+      maxHistoryMessages: overrides.maxHistoryMessages ?? config.maxHistoryMessages,
+      maxConcurrentStreams: overrides.maxConcurrentStreams ?? config.maxConcurrentStreams,
     });
   }
 
@@ -138,6 +152,12 @@ export class ChatService {
   ): AsyncGenerator<ChatEvent, void> {
     const userText = this.validateText(text);
     const record = await this.#record(sessionId);
+    if (this.#running.size >= this.maxConcurrentStreams) {
+      throw new ChatError(
+        'rate_limited',
+        `the server is at its limit of ${this.maxConcurrentStreams} replies in flight (MAX_CONCURRENT_STREAMS); retry shortly`,
+      );
+    }
     if (!(await this.store.tryLock(sessionId))) throw busy(sessionId);
 
     const controller = new AbortController();
@@ -171,7 +191,9 @@ export class ChatService {
 
       let result: ModelStreamResult;
       try {
-        stream = this.model.stream(history, { signal: controller.signal });
+        stream = this.model.stream(recentHistory(history, this.maxHistoryMessages), {
+          signal: controller.signal,
+        });
         for (;;) {
           const step = await stream.next();
           if (step.done) {
@@ -241,6 +263,15 @@ function busy(id: string): ChatError {
     'session_busy',
     `session ${id} is already replying; wait for it to finish or cancel it`,
   );
+}
+
+/**
+ * The most recent messages, at most `max`, starting with a user turn: what the model is sent.
+ * The stored history is never cut; the system prompt is not part of it and is always sent.
+ */
+export function recentHistory(history: readonly Message[], max: number): Message[] {
+  const recent = history.slice(-max);
+  return recent[0]?.role === 'model' ? recent.slice(1) : recent;
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -3,7 +3,12 @@ import {
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_GEMINI_MODEL_ID,
   DEFAULT_HOST,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_MAX_HISTORY_MESSAGES,
   DEFAULT_MAX_MESSAGE_CHARS,
+  DEFAULT_RATE_LIMIT_MAX,
+  DEFAULT_RATE_LIMIT_WINDOW_MS,
+  DEFAULT_SESSION_TTL_MS,
   DEFAULT_SIM_TOKEN_DELAY_MS,
   DEFAULT_SIM_TTFT_MS,
   HEARTBEAT_INTERVAL_MS,
@@ -34,6 +39,15 @@ const EnvSchema = z.object({
   BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).describe('largest HTTP request body, bytes'),
   HEARTBEAT_MS: int(100, 3_600_000).describe('SSE comment / WebSocket ping interval, ms'),
   SHUTDOWN_TIMEOUT_MS: int(0, 60_000).describe('how long shutdown waits for streams, ms'),
+  AUTH_TOKEN: text().describe('when set, every route but /health needs it (Bearer token)'),
+  ALLOWED_ORIGINS: text().describe('comma-separated browser origins allowed besides the server itself'),
+  SESSION_TTL_MS: int(0, 365 * 24 * 3_600_000).describe('idle session expiry, ms (0 = never)'),
+  MAX_HISTORY_MESSAGES: int(2, 10_000).describe('most recent messages sent to the model'),
+  RATE_LIMIT_MAX: int(0, 1_000_000).describe(
+    'requests (or WebSocket frames) per client per window (0 = off)',
+  ),
+  RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).describe('rate-limit window, ms'),
+  MAX_CONCURRENT_STREAMS: int(1, 1_000_000).describe('replies in flight at once on one server'),
   LOG_LEVEL: z
     .preprocess(
       emptyToUndefined,
@@ -58,6 +72,17 @@ export interface Config {
   heartbeatMs: number;
   shutdownTimeoutMs: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Undefined: no authentication. */
+  authToken: string | undefined;
+  /** Browser origins allowed besides the server's own. */
+  allowedOrigins: string[];
+  /** 0: sessions never expire. */
+  sessionTtlMs: number;
+  maxHistoryMessages: number;
+  /** 0: no rate limit. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  maxConcurrentStreams: number;
 }
 
 /** A bad environment variable: the message names it and says what it accepts. */
@@ -101,5 +126,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatMs: e.HEARTBEAT_MS ?? HEARTBEAT_INTERVAL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL ?? 'info',
+    authToken: e.AUTH_TOKEN,
+    allowedOrigins: (e.ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim().replace(/\/+$/, ''))
+      .filter(Boolean),
+    sessionTtlMs: e.SESSION_TTL_MS ?? DEFAULT_SESSION_TTL_MS,
+    maxHistoryMessages: e.MAX_HISTORY_MESSAGES ?? DEFAULT_MAX_HISTORY_MESSAGES,
+    rateLimitMax: e.RATE_LIMIT_MAX ?? DEFAULT_RATE_LIMIT_MAX,
+    rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS ?? DEFAULT_RATE_LIMIT_WINDOW_MS,
+    maxConcurrentStreams: e.MAX_CONCURRENT_STREAMS ?? DEFAULT_MAX_CONCURRENT_STREAMS,
   };
 }

@@ -25,6 +25,16 @@ export const DEFAULT_BODY_LIMIT_BYTES = 128 * 1024;
 export const DEFAULT_SIM_TTFT_MS = 350;
 export const DEFAULT_SIM_TOKEN_DELAY_MS = 25;
 
+/** Idle sessions are forgotten after a day. */
+export const DEFAULT_SESSION_TTL_MS = 24 * 3_600_000;
+/** The model sees at most this many recent messages (oldest turns dropped first). */
+export const DEFAULT_MAX_HISTORY_MESSAGES = 40;
+/** Per client: 600 requests (or WebSocket frames) a minute, 10/s on average. */
+export const DEFAULT_RATE_LIMIT_MAX = 600;
+export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
+/** Replies in flight on one server; past it a send gets rate_limited / RESOURCE_EXHAUSTED. */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 2_000;
+
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 export const SHUTDOWN_TIMEOUT_MS = 4_000;
 

@@ -1,3 +1,4 @@
+export * from './auth.ts';
 export * from './chat-service.ts';
 export * from './config.ts';
 export * from './constants.ts';

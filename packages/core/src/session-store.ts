@@ -34,12 +34,51 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
-/** The default store: a Map in this process. */
+export interface MemorySessionStoreOptions {
+  /** A session idle (no write) for longer than this is forgotten; 0 = never. */
+  ttlMs?: number;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** The default store: a Map in this process. Idle sessions expire after `ttlMs`. */
 export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #locks = new Set<string>();
+  readonly #ttlMs: number;
+  #lastSweep = Date.now();
+
+  constructor(options: MemorySessionStoreOptions = {}) {
+    this.#ttlMs = options.ttlMs ?? 0;
+  }
+
+  /** The live record, or undefined; an expired one (and not replying) is deleted on the way. */
+  #live(id: string): SessionRecord | undefined {
+    const record = this.#sessions.get(id);
+    if (record && this.#expired(record)) {
+      this.#sessions.delete(id);
+      return undefined;
+    }
+    return record;
+  }
+
+  #expired(record: SessionRecord): boolean {
+    return (
+      this.#ttlMs > 0 &&
+      !this.#locks.has(record.id) &&
+      Date.now() - Date.parse(record.updatedAt) > this.#ttlMs
+    );
+  }
+
+  /** Forget expired sessions, at most once a minute (amortised over create). */
+  #sweep(): void {
+    if (this.#ttlMs === 0 || Date.now() - this.#lastSweep < SWEEP_INTERVAL_MS) return;
+    this.#lastSweep = Date.now();
+    for (const record of this.#sessions.values()) if (this.#expired(record)) this.#sessions.delete(record.id);
+  }
 
   async create(): Promise<SessionRecord> {
+    this.#sweep();
     const now = new Date().toISOString();
     const record: SessionRecord = { id: randomUUID(), createdAt: now, updatedAt: now, messages: [] };
     this.#sessions.set(record.id, record);
@@ -47,12 +86,14 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const record = this.#sessions.get(id);
+    const record = this.#live(id);
     return record && structuredClone(record);
   }
 
   async list(): Promise<SessionRecord[]> {
-    return [...this.#sessions.values()].map((record) => structuredClone(record));
+    return [...this.#sessions.values()]
+      .filter((r) => this.#live(r.id))
+      .map((record) => structuredClone(record));
   }
 
   async delete(id: string): Promise<boolean> {
@@ -61,7 +102,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async appendTurn(id: string, message: Message): Promise<boolean> {
-    const record = this.#sessions.get(id);
+    const record = this.#live(id);
     if (!record) return false;
     record.messages.push({ ...message });
     record.updatedAt = new Date().toISOString();
@@ -76,7 +117,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async clear(id: string): Promise<boolean> {
-    const record = this.#sessions.get(id);
+    const record = this.#live(id);
     if (!record) return false;
     record.messages = [];
     record.updatedAt = new Date().toISOString();

@@ -1,3 +1,5 @@
+import fastifyCors from '@fastify/cors';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
@@ -9,6 +11,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { originAllowed, redactUrl, requestToken, tokenMatches } from '../auth.ts';
 import type { ChatService } from '../chat-service.ts';
 import type { Config } from '../config.ts';
 import type { Protocol } from '../constants.ts';
@@ -72,7 +75,16 @@ export async function createHttpApp(options: HttpAppOptions) {
   const { protocol, config, chat } = options;
   const app = Fastify({
     bodyLimit: config.bodyLimitBytes,
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    logger:
+      config.logLevel === 'silent'
+        ? false
+        : {
+            level: config.logLevel,
+            // An EventSource or a page may carry ?access_token=: never write it to the log.
+            serializers: {
+              req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+            },
+          },
     // Idle keep-alive sockets are closed at shutdown; streams are ended by each server's onClose.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -89,6 +101,48 @@ export async function createHttpApp(options: HttpAppOptions) {
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new ChatError('not_found', `no route ${request.method} ${request.url}`)),
   );
+
+  // Browser origins: the server's own pages, plus ALLOWED_ORIGINS exactly (no wildcard, so
+  // credentials are never offered to any site). Requests without Origin (curl, Node) pass.
+  app.addHook('onRequest', async (request) => {
+    if (!originAllowed(request.headers.origin, request.headers.host, config.allowedOrigins)) {
+      throw new ChatError('forbidden', `origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`);
+    }
+  });
+  await app.register(fastifyCors, {
+    origin: config.allowedOrigins.length ? config.allowedOrigins : false,
+    exposedHeaders: ['retry-after'],
+  });
+
+  // AUTH_TOKEN: everything but the health probe needs it (header, or ?access_token= where a
+  // browser cannot set one: see core/src/auth.ts).
+  if (config.authToken) {
+    const token = config.authToken;
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.method === 'GET' && request.url === '/health') return;
+      if (request.method === 'OPTIONS') return;
+      if (!tokenMatches(requestToken(request.headers, request.url), token)) {
+        reply.header('www-authenticate', 'Bearer realm="genai-transports"');
+        throw new ChatError(
+          'unauthorized',
+          'missing or wrong token: send Authorization: Bearer <AUTH_TOKEN>',
+        );
+      }
+    });
+  }
+
+  if (config.rateLimitMax > 0) {
+    await app.register(fastifyRateLimit, {
+      max: config.rateLimitMax,
+      timeWindow: config.rateLimitWindowMs,
+      allowList: (request) => request.url === '/health',
+      errorResponseBuilder: (_request, context) =>
+        new ChatError(
+          'rate_limited',
+          `more than ${context.max} requests in ${Math.round(config.rateLimitWindowMs / 1000)} s; retry after ${context.after} (RATE_LIMIT_MAX)`,
+        ),
+    });
+  }
 
   await app.register(fastifySwagger, {
     openapi: {

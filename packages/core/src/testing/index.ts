@@ -8,7 +8,15 @@ import { type Config, loadConfig } from '../config.ts';
 
 /** A configuration for tests: silent logs, an instant simulated model unless overridden. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}), logLevel: 'silent', simTtftMs: 0, simTokenDelayMs: 0, ...overrides };
+  // No rate limit: tests make many requests from one address; the hardening tests turn it on.
+  return {
+    ...loadConfig({}),
+    logLevel: 'silent',
+    simTtftMs: 0,
+    simTokenDelayMs: 0,
+    rateLimitMax: 0,
+    ...overrides,
+  };
 }
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
