@@ -1,0 +1,494 @@
+/**
+ * WebSocket client of genai-transports: the terminal side of a shared live session.
+ *
+ * What it teaches:
+ * - one long-lived `ws` connection carrying requests (join, send, cancel, typing, ping) and
+ *   everything the server pushes (the reply stream, other members' messages, typing, presence);
+ * - telling your own reply from another member's (`start.connectionId`), and matching answers to
+ *   requests on a connection where frames of both directions interleave;
+ * - reconnecting with exponential backoff and rejoining the same session;
+ * - noticing a dead server: no protocol ping within two heartbeat intervals → terminate, reconnect;
+ * - cancelling with a `cancel` frame (Ctrl+C), and `/ping` for the application-level round trip.
+ * The session routes (create, list, history…) are plain HTTP on the same port (HttpApi).
+ *
+ * Run it:  pnpm client websocket [--url http://127.0.0.1:8004] [--session <id>]
+ *          (start `pnpm run server websocket` first; run a second client with the same --session)
+ */
+import { ChatError, type ChatEvent, isMain, type Message, type Session, type StatsSnapshot } from '@gtp/core';
+import {
+  type ClientAdapter,
+  connectionError,
+  type ExtraCommand,
+  type Health,
+  HttpApi,
+  type NoticeListener,
+  runClient,
+  type SendOptions,
+} from '@gtp/core/cli';
+import WebSocket, { type RawData } from 'ws';
+import { AsyncQueue } from './src/async-queue.ts';
+import type { ClientFrame, ServerFrame } from './src/protocol.ts';
+import { WS_PATH } from './src/protocol.ts';
+
+const RECONNECT_BASE_MS = 250;
+const RECONNECT_MAX_MS = 8_000;
+/** How long `close()` waits for the closing handshake before dropping the socket. */
+const CLOSE_WAIT_MS = 1_000;
+
+/** Something waiting for frames: returns true when it consumed the frame. */
+interface Subscriber {
+  frame(frame: ServerFrame): boolean;
+  closed(reason: string): void;
+}
+
+export class WebSocketAdapter implements ClientAdapter {
+  readonly protocol = 'websocket' as const;
+  readonly target: string;
+  readonly docsUrl: string;
+  readonly demoUrl: string;
+  readonly commands: readonly ExtraCommand[];
+  readonly #api: HttpApi;
+  readonly #wsUrl: string;
+  readonly #noticeListeners = new Set<NoticeListener>();
+  readonly #subscribers = new Set<Subscriber>();
+  /** Text of replies other members started, by messageId, printed when they are done. */
+  readonly #othersReplies = new Map<string, string>();
+  #socket: WebSocket | undefined;
+  #opening: Promise<WebSocket> | undefined;
+  #joining: Promise<Session> | undefined;
+  /** The session to be in (rejoined after a reconnect) and the one this socket has joined. */
+  #sessionId: string | undefined;
+  #joinedSessionId: string | undefined;
+  #connectionId: string | undefined;
+  #heartbeatMs: number | undefined;
+  #deadPeerTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  #connectedOnce = false;
+  #reconnects = 0;
+  #closed = false;
+
+  /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004. */
+  constructor(target: string) {
+    this.target = target.replace(/\/+$/, '');
+    this.#api = new HttpApi({ baseUrl: this.target });
+    const url = new URL(WS_PATH, this.target);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.#wsUrl = url.href;
+    this.docsUrl = `${this.target}/docs`;
+    this.demoUrl = `${this.target}/demo`;
+    this.commands = [
+      {
+        name: 'ping',
+        description: 'application-level round trip over the WebSocket (ping → pong)',
+        run: async () => `pong in ${(await this.ping()).toFixed(2)} ms over ${this.#wsUrl}`,
+      },
+      {
+        name: 'reconnect',
+        description: 'drop the connection, open a new one and rejoin the session',
+        run: async () => {
+          const startedAt = performance.now();
+          await this.reconnect();
+          const ms = (performance.now() - startedAt).toFixed(1);
+          return `reconnected in ${ms} ms${this.#joinedSessionId ? `; rejoined session ${this.#joinedSessionId}` : ''}`;
+        },
+      },
+    ];
+  }
+
+  // --- The shared HTTP routes -------------------------------------------------------------------
+  health(): Promise<Health> {
+    return this.#api.health();
+  }
+  stats(): Promise<StatsSnapshot> {
+    return this.#api.stats();
+  }
+  createSession(): Promise<Session> {
+    return this.#api.createSession();
+  }
+  getSession(id: string): Promise<Session> {
+    return this.#api.getSession(id);
+  }
+  listSessions(): Promise<Session[]> {
+    return this.#api.listSessions();
+  }
+  deleteSession(id: string): Promise<void> {
+    return this.#api.deleteSession(id);
+  }
+  history(id: string): Promise<Message[]> {
+    return this.#api.history(id);
+  }
+  clearHistory(id: string): Promise<void> {
+    return this.#api.clearHistory(id);
+  }
+  bytesReceived(): number {
+    return this.#api.bytesReceived;
+  }
+  reconnects(): number {
+    return this.#reconnects;
+  }
+  onNotice(listener: NoticeListener): void {
+    this.#noticeListeners.add(listener);
+  }
+
+  // --- The chat, over the socket ----------------------------------------------------------------
+
+  /** Join the session (the shell calls this for /new, /switch, --session). */
+  async useSession(sessionId: string): Promise<void> {
+    this.#sessionId = sessionId;
+    await this.#ready();
+  }
+
+  /**
+   * Send a message; yield this member's reply. Other members see the same stream (and our text as
+   * a `message` frame). Aborting the signal sends `cancel`; the server answers with `done` (cancelled).
+   */
+  async *send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent, void> {
+    const { signal } = options;
+    this.#sessionId = sessionId;
+    const socket = await this.#ready(signal);
+    const events = new AsyncQueue<ChatEvent>();
+    let messageId: string | undefined;
+    const unsubscribe = this.#subscribe({
+      frame: (frame) => {
+        if (messageId === undefined) {
+          // The server answers our `send` with a `start` naming our connection, or an `error`.
+          if (frame.type === 'start' && frame.connectionId === this.#connectionId) {
+            messageId = frame.messageId;
+            events.push({ type: 'start', sessionId: frame.sessionId, messageId: frame.messageId });
+            return true;
+          }
+          if (frame.type === 'error' && frame.messageId === undefined) {
+            events.push(frame);
+            events.end();
+            return true;
+          }
+          return false;
+        }
+        if (
+          (frame.type === 'delta' || frame.type === 'done' || frame.type === 'error') &&
+          frame.messageId === messageId
+        ) {
+          events.push(frame);
+          if (frame.type !== 'delta') events.end();
+          return true;
+        }
+        return false;
+      },
+      closed: (reason) => {
+        if (signal?.aborted) events.end();
+        else
+          events.fail(
+            new ChatError('unavailable', `connection lost during the reply (${reason}); reconnecting`),
+          );
+      },
+    });
+    const onAbort = () => {
+      if (socket.readyState === WebSocket.OPEN) this.#write(socket, { type: 'cancel' });
+      else events.end();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      this.#write(socket, { type: 'send', text });
+      yield* events;
+    } finally {
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  typing(active: boolean): void {
+    const socket = this.#socket;
+    if (socket?.readyState === WebSocket.OPEN && this.#joinedSessionId)
+      this.#write(socket, { type: 'typing', active });
+  }
+
+  /** Application-level ping: resolves to the round trip in milliseconds. */
+  async ping(signal?: AbortSignal): Promise<number> {
+    const socket = await this.#ready(signal);
+    const ts = performance.now();
+    await this.#request(socket, { type: 'ping', ts }, (f) => f.type === 'pong' && f.ts === ts, signal);
+    return performance.now() - ts;
+  }
+
+  /** Drop the connection and open a new one, rejoining the session. */
+  async reconnect(): Promise<void> {
+    const old = this.#socket;
+    if (old) {
+      this.#detach(old, 'reconnect requested');
+      await closeSocket(old, 'reconnect requested'); // so the server sees us leave before we rejoin
+    }
+    await this.#ready();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#detach(socket, 'client closed');
+    await closeSocket(socket, 'client closed');
+  }
+
+  // --- Connection management --------------------------------------------------------------------
+
+  /** An open socket that has joined the current session (connecting and joining as needed). */
+  async #ready(signal?: AbortSignal): Promise<WebSocket> {
+    if (this.#closed) throw new ChatError('unavailable', 'the client is closed');
+    const socket = await abortable(this.#connect(), signal);
+    const sessionId = this.#sessionId;
+    if (sessionId && this.#joinedSessionId !== sessionId)
+      await abortable(this.#join(socket, sessionId), signal);
+    return socket;
+  }
+
+  #connect(): Promise<WebSocket> {
+    if (!this.#opening) {
+      const opening = this.#open();
+      this.#opening = opening;
+      opening.catch(() => {
+        if (this.#opening === opening) this.#opening = undefined;
+      });
+    }
+    return this.#opening;
+  }
+
+  #open(): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(this.#wsUrl);
+      this.#socket = socket;
+      let opened = false;
+      socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+      // The server pings every heartbeatMs: silence for two intervals means the peer is gone.
+      socket.on('ping', () => this.#armDeadPeerTimer(socket));
+      socket.on('error', (error) => {
+        if (socket.readyState === WebSocket.CONNECTING) reject(connectionError(this.target, error));
+      });
+      socket.once('open', () => {
+        clearTimeout(this.#reconnectTimer);
+        if (this.#connectedOnce) this.#reconnects += 1;
+        this.#connectedOnce = true;
+        this.#attempt = 0;
+        opened = true;
+        resolve(socket);
+      });
+      socket.on('close', (code, reason) => {
+        reject(new ChatError('unavailable', `cannot reach ${this.#wsUrl} (close ${code})`));
+        if (socket !== this.#socket) return; // already detached (reconnect, close)
+        const why = `${code}${reason.length ? ` ${reason.toString()}` : ''}`;
+        this.#detach(socket, why);
+        // A connection that never opened was a failed attempt: whoever opened it retries.
+        if (!this.#closed && opened) this.#scheduleReconnect(`connection closed (${why})`);
+      });
+    });
+  }
+
+  /** Forget a socket: pending requests fail, a reply in flight ends, state is reset. */
+  #detach(socket: WebSocket, reason: string): void {
+    if (socket !== this.#socket) return;
+    this.#socket = undefined;
+    this.#opening = undefined;
+    this.#joining = undefined;
+    this.#joinedSessionId = undefined;
+    this.#connectionId = undefined;
+    clearTimeout(this.#deadPeerTimer);
+    this.#othersReplies.clear();
+    for (const subscriber of [...this.#subscribers]) subscriber.closed(reason);
+  }
+
+  #scheduleReconnect(reason: string): void {
+    const delay = Math.round(
+      Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempt) * (0.5 + Math.random() / 2),
+    );
+    this.#attempt += 1;
+    this.#notice(`${reason}; reconnecting in ${delay} ms…`);
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#ready().then(
+        () =>
+          this.#notice(
+            `reconnected${this.#joinedSessionId ? `; rejoined session ${this.#joinedSessionId}` : ''}`,
+          ),
+        (error: unknown) => {
+          if (this.#closed) return;
+          // A session deleted meanwhile cannot be rejoined: stay connected, say so.
+          if (error instanceof ChatError && error.code === 'session_not_found') {
+            this.#notice(`reconnected, but ${error.message}; use /new`);
+            this.#sessionId = undefined;
+            return;
+          }
+          this.#scheduleReconnect(
+            `reconnect failed (${error instanceof Error ? error.message : String(error)})`,
+          );
+        },
+      );
+    }, delay);
+  }
+
+  #armDeadPeerTimer(socket: WebSocket): void {
+    clearTimeout(this.#deadPeerTimer);
+    if (this.#heartbeatMs === undefined) return;
+    this.#deadPeerTimer = setTimeout(() => socket.terminate(), this.#heartbeatMs * 2);
+  }
+
+  #join(socket: WebSocket, sessionId: string): Promise<Session> {
+    const adopt = (frame: ServerFrame): boolean => {
+      if (frame.type !== 'joined' || frame.session.id !== sessionId) return false;
+      // Synchronously: the `presence` frame that follows in the same read must already know who we are.
+      this.#joinedSessionId = frame.session.id;
+      this.#connectionId = frame.connectionId;
+      this.#heartbeatMs = frame.heartbeatMs;
+      this.#armDeadPeerTimer(socket);
+      return true;
+    };
+    this.#joining ??= this.#request(socket, { type: 'join', sessionId }, adopt).then(
+      (frame) => {
+        this.#joining = undefined;
+        if (frame.type !== 'joined') throw new ChatError('internal', 'unexpected answer to join');
+        return frame.session;
+      },
+      (error: unknown) => {
+        this.#joining = undefined;
+        throw error;
+      },
+    );
+    return this.#joining;
+  }
+
+  /**
+   * Send a frame and wait for its answer: the first frame `matches` accepts, or an `error` frame
+   * without a messageId (the server handles one connection's frames in order).
+   */
+  #request(
+    socket: WebSocket,
+    frame: ClientFrame,
+    matches: (frame: ServerFrame) => boolean,
+    signal?: AbortSignal,
+  ): Promise<ServerFrame> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        unsubscribe();
+        reject(signal?.reason);
+      };
+      const unsubscribe = this.#subscribe({
+        frame: (f) => {
+          if (f.type === 'error' && f.messageId === undefined) {
+            reject(new ChatError(f.error.code, f.error.message));
+          } else if (matches(f)) resolve(f);
+          else return false;
+          unsubscribe();
+          signal?.removeEventListener('abort', onAbort);
+          return true;
+        },
+        closed: (reason) => {
+          unsubscribe();
+          signal?.removeEventListener('abort', onAbort);
+          reject(new ChatError('unavailable', `connection closed (${reason})`));
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#write(socket, frame);
+    });
+  }
+
+  #subscribe(subscriber: Subscriber): () => void {
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
+  }
+
+  #write(socket: WebSocket, frame: ClientFrame): void {
+    if (socket.readyState !== WebSocket.OPEN)
+      throw new ChatError('unavailable', 'the connection is not open');
+    socket.send(JSON.stringify(frame));
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
+    this.#api.countBytes(bytes.length);
+    if (isBinary) return;
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(bytes.toString('utf8')) as ServerFrame;
+    } catch {
+      this.#notice('the server sent a frame that is not JSON; ignored');
+      return;
+    }
+    for (const subscriber of this.#subscribers) {
+      if (subscriber.frame(frame)) return;
+    }
+    this.#onUnrequested(frame);
+  }
+
+  /** Frames nobody waited for: what the other members do, shown as notices. */
+  #onUnrequested(frame: ServerFrame): void {
+    const member = (id: string) => `member ${id.slice(0, 8)}`;
+    switch (frame.type) {
+      case 'presence':
+        if (frame.connectionId !== this.#connectionId) {
+          this.#notice(
+            `${member(frame.connectionId)} ${frame.change} (${frame.connections} in this session)`,
+          );
+        } else if (frame.connections > 1) this.#notice(`${frame.connections} members in this session`);
+        return;
+      case 'message':
+        this.#notice(`${member(frame.connectionId)} › ${frame.text}`);
+        return;
+      case 'typing':
+        if (frame.active) this.#notice(`${member(frame.connectionId)} is typing…`);
+        return;
+      case 'start':
+        this.#othersReplies.set(frame.messageId, '');
+        return;
+      case 'delta': {
+        const sofar = this.#othersReplies.get(frame.messageId) ?? '';
+        this.#othersReplies.set(frame.messageId, sofar + frame.text);
+        return;
+      }
+      case 'done': {
+        const text = this.#othersReplies.get(frame.messageId) ?? '';
+        this.#othersReplies.delete(frame.messageId);
+        const note = frame.finishReason === 'stop' ? '' : ` [${frame.finishReason}]`;
+        this.#notice(`model › ${text}${note}`);
+        return;
+      }
+      case 'error':
+        if (frame.messageId) this.#othersReplies.delete(frame.messageId);
+        this.#notice(`error [${frame.error.code}]: ${frame.error.message}`);
+        return;
+      case 'joined':
+      case 'pong':
+        return;
+    }
+  }
+
+  #notice(text: string): void {
+    for (const listener of this.#noticeListeners) listener(text);
+  }
+}
+
+/** Close with 1000 and wait for the handshake; a server that does not answer is dropped. */
+async function closeSocket(socket: WebSocket, reason: string): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return;
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  socket.close(1000, reason);
+  const timer = setTimeout(() => socket.terminate(), CLOSE_WAIT_MS);
+  await closed;
+  clearTimeout(timer);
+}
+
+/** Reject when the signal aborts, without waiting for the promise. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+if (isMain(import.meta.url)) runClient('websocket', (target) => new WebSocketAdapter(target));

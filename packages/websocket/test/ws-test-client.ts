@@ -1,0 +1,103 @@
+/** A raw `ws` client for tests: records every server frame and waits for the ones it needs. */
+import WebSocket, { type ClientOptions } from 'ws';
+import type { ServerFrame } from '../src/protocol.ts';
+
+type FrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
+
+export class TestClient {
+  readonly ws: WebSocket;
+  /** Every frame received, in order. */
+  readonly frames: ServerFrame[] = [];
+  /** Resolves with the close code and reason. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Frames not yet taken by `next()`. */
+  readonly #unread: ServerFrame[] = [];
+  #wake: (() => void) | undefined;
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as ServerFrame;
+      this.frames.push(frame);
+      this.#unread.push(frame);
+      this.#wake?.();
+    });
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.#wake?.();
+      });
+    });
+    ws.on('error', () => undefined);
+  }
+
+  static async connect(baseUrl: string, options: ClientOptions = {}): Promise<TestClient> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, options);
+    const client = new TestClient(ws);
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  /** Send a frame (an object is JSON-encoded; a string is sent as is). */
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Take the first unread frame of this type that matches. Rejects if the connection closes first. */
+  async next<T extends ServerFrame['type']>(
+    type: T,
+    where: (frame: FrameOf<T>) => boolean = () => true,
+  ): Promise<FrameOf<T>> {
+    return (await this.take((f) => f.type === type && where(f as FrameOf<T>))) as FrameOf<T>;
+  }
+
+  async take(matches: (frame: ServerFrame) => boolean): Promise<ServerFrame> {
+    for (;;) {
+      const index = this.#unread.findIndex(matches);
+      if (index >= 0) return this.#unread.splice(index, 1)[0]!;
+      if (this.ws.readyState === WebSocket.CLOSED) {
+        throw new Error(`closed while waiting; unread: ${JSON.stringify(this.#unread).slice(0, 500)}`);
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  /** Join (or create) a session; resolves with the joined frame. */
+  async join(sessionId?: string): Promise<FrameOf<'joined'>> {
+    this.send(sessionId ? { type: 'join', sessionId } : { type: 'join' });
+    return this.next('joined');
+  }
+
+  /** Round trip: everything the server sent this connection before its pong has arrived. */
+  async sync(): Promise<void> {
+    const ts = Math.random();
+    this.send({ type: 'ping', ts });
+    await this.next('pong', (f) => f.ts === ts);
+  }
+
+  /** The rest of one reply: its text and its final frame (done or error). */
+  async reply(
+    messageId: string,
+  ): Promise<{ text: string; deltas: number; end: FrameOf<'done'> | FrameOf<'error'> }> {
+    let text = '';
+    let deltas = 0;
+    for (;;) {
+      const frame = await this.take(
+        (f) => (f.type === 'delta' || f.type === 'done' || f.type === 'error') && f.messageId === messageId,
+      );
+      if (frame.type === 'delta') {
+        text += frame.text;
+        deltas += 1;
+      } else if (frame.type === 'done' || frame.type === 'error') return { text, deltas, end: frame };
+    }
+  }
+
+  close(): void {
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.terminate();
+  }
+}
