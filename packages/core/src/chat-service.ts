@@ -129,7 +129,7 @@ export class ChatService {
   }
 
   async snapshot(): Promise<StatsSnapshot> {
-    return this.stats.snapshot((await this.store.list()).length);
+    return this.stats.snapshot(await this.store.count());
   }
 
   /** The user's text, checked: a non-empty string within the size limit. */
@@ -180,8 +180,17 @@ export class ChatService {
     };
     const keepPartial = async () => {
       settled = true;
-      await this.store.appendTurn(sessionId, { role: 'model', text: partial, interrupted: true });
       this.stats.recordTurn('cancelled');
+      await this.store.appendTurn(sessionId, { role: 'model', text: partial, interrupted: true });
+    };
+    /** After `start`, a failure is an event: the user turn is rolled back where the store allows. */
+    const failed = async (error: unknown): Promise<ChatEvent> => {
+      settled = true;
+      await this.store.popTurn(sessionId).catch(() => undefined);
+      const failure = ChatError.from(error);
+      this.stats.recordTurn('failed');
+      this.stats.recordError(failure.code);
+      return { type: 'error', messageId, error: failure.toJSON() };
     };
 
     try {
@@ -206,7 +215,12 @@ export class ChatService {
         }
       } catch (error) {
         if (controller.signal.aborted) {
-          await keepPartial();
+          try {
+            await keepPartial();
+          } catch (storeError) {
+            yield { type: 'error', messageId, error: ChatError.from(storeError).toJSON() };
+            return;
+          }
           const outputTokens = index;
           yield {
             type: 'done',
@@ -217,17 +231,17 @@ export class ChatService {
           };
           return;
         }
-        settled = true;
-        await this.store.popTurn(sessionId);
-        const failure = ChatError.from(error);
-        this.stats.recordTurn('failed');
-        this.stats.recordError(failure.code);
-        yield { type: 'error', messageId, error: failure.toJSON() };
+        yield await failed(error);
         return;
       }
 
       settled = true;
-      await this.store.appendTurn(sessionId, { role: 'model', text: partial });
+      try {
+        await this.store.appendTurn(sessionId, { role: 'model', text: partial });
+      } catch (storeError) {
+        yield await failed(storeError);
+        return;
+      }
       const t = timings();
       this.stats.recordTurn('completed', t);
       yield {
@@ -241,13 +255,13 @@ export class ChatService {
       if (!settled) {
         // The consumer stopped iterating (a client went away): stop the model, keep what it said.
         controller.abort(new ChatError('internal', 'the consumer stopped reading'));
-        await keepPartial();
+        await keepPartial().catch(() => undefined);
       }
       await stream?.return(undefined as never).catch(() => undefined);
       options.signal?.removeEventListener('abort', onAbort);
       this.#running.delete(sessionId);
       endStream();
-      await this.store.unlock(sessionId);
+      await this.store.unlock(sessionId).catch(() => undefined);
     }
   }
 

@@ -17,6 +17,8 @@ export interface SessionStore {
   create(): Promise<SessionRecord>;
   get(id: string): Promise<SessionRecord | undefined>;
   list(): Promise<SessionRecord[]>;
+  /** How many live sessions there are (cheaper than list() for stats). */
+  count(): Promise<number>;
   /** False when there was no such session. */
   delete(id: string): Promise<boolean>;
   /** False when there is no such session. */
@@ -94,6 +96,10 @@ export class MemorySessionStore implements SessionStore {
     return [...this.#sessions.values()]
       .filter((r) => this.#live(r.id))
       .map((record) => structuredClone(record));
+  }
+
+  async count(): Promise<number> {
+    return (await this.list()).length;
   }
 
   async delete(id: string): Promise<boolean> {

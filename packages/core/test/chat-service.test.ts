@@ -118,6 +118,30 @@ describe('ChatService', () => {
   });
 });
 
+describe('ChatService when the store fails after start', () => {
+  it('yields an error event (never throws mid-stream) and frees the session', async () => {
+    // A store that goes away (Redis down) exactly when the model's turn is saved.
+    class FailingStore extends MemorySessionStore {
+      failModelTurn = true;
+      override async appendTurn(id: string, message: { role: 'user' | 'model'; text: string }) {
+        if (message.role === 'model' && this.failModelTurn) {
+          throw new ChatError('unavailable', 'the session store is unavailable');
+        }
+        return super.appendTurn(id, message);
+      }
+    }
+    const store = new FailingStore();
+    const chat = new ChatService({ store, model: new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0 }) });
+    const { id } = await chat.createSession();
+    const events = await collect(chat.reply(id, 'hello'));
+    expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'unavailable' } });
+    expect(await chat.history(id)).toEqual([]);
+    expect(chat.isReplying(id)).toBe(false);
+    store.failModelTurn = false;
+    expect((await collect(chat.reply(id, 'again'))).at(-1)).toMatchObject({ type: 'done' });
+  });
+});
+
 describe('ChatError', () => {
   it('maps codes to HTTP and gRPC statuses and wraps unknown errors', () => {
     expect(new ChatError('session_busy', 'x').httpStatus).toBe(409);

@@ -1,0 +1,359 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ChatError, type ChatEvent, ChatService, SimulatedModel } from '../src/index.ts';
+import { RedisSessionStore, type RedisSessionStoreOptions } from '../src/redis-store.ts';
+
+const REDIS_SERVER_PATH = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
+/** In CI the server must be there; elsewhere its absence skips these tests, visibly. */
+const redisAvailable = existsSync(REDIS_SERVER_PATH) || process.env.CI === 'true';
+if (!redisAvailable) {
+  console.warn(
+    `Redis store tests skipped: no redis-server at ${REDIS_SERVER_PATH} (apt-get install redis-server)`,
+  );
+}
+
+/** A throwaway redis-server child process on a loopback port, without persistence. */
+class RedisServer {
+  readonly port: number;
+  readonly #child: ChildProcess;
+
+  private constructor(port: number, child: ChildProcess) {
+    this.port = port;
+    this.#child = child;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(port?: number): Promise<RedisServer> {
+    const chosen = port ?? (await freePort());
+    const child = spawn(
+      REDIS_SERVER_PATH,
+      ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 5_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}:\n${output}`));
+      });
+    });
+    return new RedisServer(chosen, child);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = once(this.#child, 'exit');
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
+  const out: ChatEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ChatError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ChatError);
+    return error as ChatError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe.skipIf(!redisAvailable)('RedisSessionStore', () => {
+  let redis: RedisServer;
+  /** A plain client to look at the keys the store writes. */
+  let raw: ReturnType<typeof createClient>;
+  const stores: RedisSessionStore[] = [];
+  let prefix: string;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    raw = createClient({ url: redis.url });
+    raw.on('error', () => undefined);
+    await raw.connect();
+  });
+
+  afterAll(async () => {
+    await raw?.close();
+    await redis?.stop();
+  });
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+  });
+
+  /** A connected store with its own key prefix per test, closed after the test. */
+  async function open(options: Partial<RedisSessionStoreOptions> = {}): Promise<RedisSessionStore> {
+    const store = await RedisSessionStore.connect({ url: redis.url, keyPrefix: prefix, ...options });
+    stores.push(store);
+    return store;
+  }
+
+  const keys = () => raw.keys(`${prefix}*`);
+
+  it('keeps the SessionStore contract of the memory store', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const store = await open();
+    expect(await store.list()).toEqual([]);
+
+    const created = await store.create();
+    expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.createdAt).toBe(created.updatedAt);
+    expect(created.messages).toEqual([]);
+    expect(await store.get(created.id)).toEqual(created);
+    const other = await store.create();
+    expect((await store.list()).map((r) => r.id).sort()).toEqual([created.id, other.id].sort());
+
+    expect(await store.appendTurn(created.id, { role: 'user', text: 'hello' })).toBe(true);
+    expect(
+      await store.appendTurn(created.id, { role: 'model', text: 'hi "there"\n', interrupted: true }),
+    ).toBe(true);
+    const record = await store.get(created.id);
+    expect(record?.messages).toEqual([
+      { role: 'user', text: 'hello' },
+      { role: 'model', text: 'hi "there"\n', interrupted: true },
+    ]);
+    expect(record?.createdAt).toBe(created.createdAt);
+    expect(record && record.updatedAt >= created.updatedAt).toBe(true);
+    expect((await store.get(other.id))?.messages).toEqual([]);
+
+    expect(await store.popTurn(created.id)).toEqual({
+      role: 'model',
+      text: 'hi "there"\n',
+      interrupted: true,
+    });
+    expect((await store.get(created.id))?.messages).toEqual([{ role: 'user', text: 'hello' }]);
+    expect(await store.popTurn(created.id)).toEqual({ role: 'user', text: 'hello' });
+    expect(await store.popTurn(created.id)).toBeUndefined();
+    expect(await store.get(created.id)).toBeDefined();
+
+    await store.appendTurn(created.id, { role: 'user', text: 'again' });
+    expect(await store.clear(created.id)).toBe(true);
+    expect((await store.get(created.id))?.messages).toEqual([]);
+
+    expect(await store.delete(created.id)).toBe(true);
+    expect(await store.get(created.id)).toBeUndefined();
+    expect((await store.list()).map((r) => r.id)).toEqual([other.id]);
+    expect(await store.delete(created.id)).toBe(false);
+  });
+
+  it('answers for unknown sessions without creating them', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const store = await open();
+    const unknown = randomUUID();
+    expect(await store.get(unknown)).toBeUndefined();
+    expect(await store.appendTurn(unknown, { role: 'user', text: 'hello' })).toBe(false);
+    expect(await store.popTurn(unknown)).toBeUndefined();
+    expect(await store.clear(unknown)).toBe(false);
+    expect(await store.delete(unknown)).toBe(false);
+    expect(await store.get(unknown)).toBeUndefined();
+    expect(await store.list()).toEqual([]);
+    expect(await keys()).toEqual([]);
+  });
+
+  it('gives every key of a session the TTL, refreshes it on write, and forgets expired sessions', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const store = await open({ ttlMs: 60_000 });
+    const { id } = await store.create();
+    await store.appendTurn(id, { role: 'user', text: 'hello' });
+    const sessionKeys = (await keys()).filter((key) => key !== `${prefix}sessions`);
+    expect(sessionKeys.sort()).toEqual([`${prefix}messages:${id}`, `${prefix}session:${id}`]);
+    for (const key of sessionKeys) {
+      const ttl = await raw.pTTL(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+
+    // Shorten the TTLs behind the store's back: the next write sets them back to ttlMs.
+    for (const key of sessionKeys) await raw.pExpire(key, 5_000);
+    await store.appendTurn(id, { role: 'model', text: 'hi' });
+    for (const key of sessionKeys) expect(await raw.pTTL(key)).toBeGreaterThan(5_000);
+
+    const shortLived = await open({ ttlMs: 200 });
+    const expiring = await shortLived.create();
+    await shortLived.appendTurn(expiring.id, { role: 'user', text: 'soon gone' });
+    await sleep(400);
+    expect(await shortLived.get(expiring.id)).toBeUndefined();
+    expect(await shortLived.appendTurn(expiring.id, { role: 'user', text: 'too late' })).toBe(false);
+    expect((await shortLived.list()).map((r) => r.id)).toEqual([id]);
+    expect(await raw.zScore(`${prefix}sessions`, expiring.id)).toBeNull();
+
+    // ttlMs 0 (SESSION_TTL_MS=0): sessions never expire.
+    const forever = await open({ ttlMs: 0 });
+    const kept = await forever.create();
+    await forever.appendTurn(kept.id, { role: 'user', text: 'forever' });
+    expect(await raw.pTTL(`${prefix}session:${kept.id}`)).toBe(-1);
+    expect(await raw.pTTL(`${prefix}messages:${kept.id}`)).toBe(-1);
+    expect((await forever.list()).map((r) => r.id).sort()).toEqual([id, kept.id].sort());
+  });
+
+  it('lets only one of two instances hold a session’s reply lock', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const a = await open({ lockTtlMs: 10_000 });
+    const b = await open({ lockTtlMs: 10_000 });
+    const { id } = await a.create();
+    const lockKey = `${prefix}lock:${id}`;
+
+    expect(await a.tryLock(id)).toBe(true);
+    expect(await b.tryLock(id)).toBe(false);
+    expect(await a.tryLock(id)).toBe(false);
+    const ttl = await raw.pTTL(lockKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_000);
+
+    // The instance that does not hold the lock cannot release it.
+    await b.unlock(id);
+    expect(await raw.exists(lockKey)).toBe(1);
+    expect(await b.tryLock(id)).toBe(false);
+
+    await a.unlock(id);
+    expect(await raw.exists(lockKey)).toBe(0);
+    expect(await b.tryLock(id)).toBe(true);
+    expect(await a.tryLock(id)).toBe(false);
+    await b.unlock(id);
+    expect(await a.tryLock(id)).toBe(true);
+    await a.unlock(id);
+  });
+
+  it('renews a held lock, and a lock left by a crashed instance expires', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const holder = await open({ lockTtlMs: 600 });
+    const other = await open({ lockTtlMs: 600 });
+    const { id } = await holder.create();
+
+    expect(await holder.tryLock(id)).toBe(true);
+    await sleep(1_500); // well past the TTL: only the renewals keep the lock
+    expect(await other.tryLock(id)).toBe(false);
+    await holder.unlock(id);
+
+    // A crashed instance's lock: nobody renews it.
+    await raw.set(`${prefix}lock:${id}`, 'token-of-a-dead-instance', {
+      expiration: { type: 'PX', value: 300 },
+    });
+    expect(await other.tryLock(id)).toBe(false);
+    await sleep(500);
+    expect(await other.tryLock(id)).toBe(true);
+    await other.unlock(id);
+  });
+
+  it('serves a ChatService: two turns, a busy session across instances, history after a restart', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const model = new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0 });
+    const chatA = new ChatService({ store: await open(), model });
+    const chatB = new ChatService({ store: await open(), model });
+    const { id } = await chatA.createSession();
+
+    for (const text of ['first question', 'second question']) {
+      const events = await collect(chatA.reply(id, text));
+      expect(events[0]).toMatchObject({ type: 'start', sessionId: id });
+      expect(events.at(-1)).toMatchObject({ type: 'done', finishReason: 'stop' });
+    }
+    const history = await chatB.history(id);
+    expect(history.map((m) => m.role)).toEqual(['user', 'model', 'user', 'model']);
+    expect(history[2]?.text).toBe('second question');
+    expect(history[3]?.text).toContain('Turn 2');
+    expect((await chatB.getSession(id)).messageCount).toBe(4);
+
+    // Instance A is replying: instance B is refused, then A's reply stops and frees the session.
+    const running = chatA.reply(id, 'third');
+    expect((await running.next()).value).toMatchObject({ type: 'start' });
+    const busy = await rejection(chatB.reply(id, 'at the same time').next());
+    expect(busy.code).toBe('session_busy');
+    await running.return();
+    expect((await chatB.history(id)).at(-1)).toMatchObject({ role: 'model', interrupted: true });
+    expect((await collect(chatB.reply(id, 'fourth'))).at(-1)).toMatchObject({ type: 'done' });
+
+    // Close every store; a new one on the same Redis sees the whole conversation.
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+    const reopened = new ChatService({ store: await open(), model });
+    const after = await reopened.history(id);
+    expect(after).toHaveLength(8);
+    expect(after[6]?.text).toBe('fourth');
+  });
+
+  it('fails with `unavailable` while Redis is down and recovers when it returns', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const own = await RedisServer.start();
+    try {
+      const store = await open({ url: own.url, commandTimeoutMs: 500 });
+      const { id } = await store.create();
+      expect(await store.ping()).toBe(true);
+
+      await own.stop();
+      const startedAt = performance.now();
+      const error = await rejection(store.get(id));
+      expect(performance.now() - startedAt).toBeLessThan(5_000);
+      expect(error.code).toBe('unavailable');
+      expect(error.message).toContain('REDIS_URL');
+      expect(error.message).toContain(`127.0.0.1:${own.port}`);
+      expect((await rejection(store.create())).code).toBe('unavailable');
+      expect(await store.ping()).toBe(false);
+
+      const again = await RedisServer.start(own.port);
+      try {
+        const deadline = Date.now() + 10_000;
+        while (!(await store.ping())) {
+          if (Date.now() > deadline) throw new Error('the store did not reconnect within 10 s');
+          await sleep(50);
+        }
+        // This Redis keeps nothing on disk, so the session is gone; the store works again.
+        expect(await store.get(id)).toBeUndefined();
+        const fresh = await store.create();
+        expect(await store.appendTurn(fresh.id, { role: 'user', text: 'back' })).toBe(true);
+        expect((await store.get(fresh.id))?.messages).toHaveLength(1);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('connect() rejects with `unavailable`, without the password, when nothing answers', async () => {
+    const port = await freePort();
+    const error = await rejection(
+      RedisSessionStore.connect({ url: `redis://user:s3cret@127.0.0.1:${port}`, commandTimeoutMs: 300 }),
+    );
+    expect(error.code).toBe('unavailable');
+    expect(error.message).toContain('REDIS_URL');
+    expect(error.message).not.toContain('s3cret');
+  });
+});
