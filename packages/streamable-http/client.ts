@@ -1,0 +1,160 @@
+/**
+ * Streamable HTTP client: read one POST's answer line by line while it is still arriving.
+ *
+ * What it teaches: a streaming HTTP response with undici. `send()` POSTs the message and, once
+ * the 200 arrives, iterates the response body chunk by chunk. Network chunks do not respect line
+ * boundaries (a chunk may hold half a line, or three lines), so a LineSplitter buffers the
+ * partial line until its newline arrives; every complete line is one ChatEvent, yielded at once,
+ * and the shell prints each delta as it comes. Ctrl+C aborts the request: undici closes the
+ * connection, the server sees it and stops the model, keeping the partial reply as interrupted.
+ *
+ * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
+ * @gtp/core/cli; the session routes are the shared HttpApi.
+ *
+ * Run it:   pnpm server streamable-http          (in one terminal)
+ *           pnpm client streamable-http          (in another; --url http://host:port to point elsewhere)
+ */
+import { ChatError, type ChatEvent, isMain, LineSplitter } from '@gtp/core';
+import {
+  type ClientAdapter,
+  connectionError,
+  errorFromBody,
+  HttpApi,
+  runClient,
+  type SendOptions,
+} from '@gtp/core/cli';
+import { Agent, request } from 'undici';
+
+/**
+ * The longest silence allowed between two chunks of the body (undici's bodyTimeout). A streamed
+ * reply can pause while the model thinks; five minutes is undici's default, said out loud.
+ */
+export const IDLE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * NDJSON chunks → ChatEvents. `chunks` is any byte stream (an undici body, a fetch reader, a test
+ * array); `onBytes` sees the size of each chunk as it arrives.
+ */
+export async function* readNdjson(
+  chunks: AsyncIterable<Uint8Array | string>,
+  onBytes?: (bytes: number) => void,
+): AsyncGenerator<ChatEvent> {
+  const lines = new LineSplitter();
+  for await (const chunk of chunks) {
+    onBytes?.(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength);
+    for (const line of lines.push(chunk)) yield parseEvent(line);
+  }
+  // A last line without its newline still counts (a server that forgot it, a proxy that cut it).
+  for (const line of lines.flush()) yield parseEvent(line);
+}
+
+/** One line as a ChatEvent; anything else is the server breaking the contract. */
+export function parseEvent(line: string): ChatEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new ChatError('internal', `the server sent a line that is not JSON: ${line.slice(0, 80)}`);
+  }
+  if (typeof value !== 'object' || value === null || typeof (value as { type?: unknown }).type !== 'string') {
+    throw new ChatError('internal', `the server sent a line that is not a ChatEvent: ${line.slice(0, 80)}`);
+  }
+  return value as ChatEvent;
+}
+
+export class StreamableHttpAdapter implements ClientAdapter {
+  readonly protocol = 'streamable-http' as const;
+  readonly target: string;
+  readonly docsUrl: string;
+  readonly demoUrl: string;
+  readonly #agent: Agent;
+  readonly #api: HttpApi;
+
+  constructor(target: string) {
+    this.target = target.replace(/\/+$/, '');
+    this.docsUrl = `${this.target}/docs`;
+    this.demoUrl = `${this.target}/demo`;
+    // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
+    // an aborted one closes it, which is how the server learns to stop.
+    this.#agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS });
+    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent });
+  }
+
+  /** The chat call: POST, then yield each line of the answer as it arrives. */
+  async *send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent> {
+    const { signal } = options;
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        body: JSON.stringify({ text }),
+        dispatcher: this.#agent,
+        signal,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw connectionError(this.target, error);
+    }
+
+    // Refused before the stream started (404, 400, 409, 413…): a JSON error body, history untouched.
+    if (response.statusCode !== 200) {
+      const body = await response.body.text();
+      this.#api.countBytes(Buffer.byteLength(body));
+      throw errorFromBody(response.statusCode, body);
+    }
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (!contentType.startsWith('application/x-ndjson')) {
+      await response.body.dump();
+      throw new ChatError('internal', `expected application/x-ndjson, got "${contentType}"`);
+    }
+
+    try {
+      // undici's body is an async iterable of Buffers, each handed over the moment it arrives.
+      // If our consumer stops early (break/return), the body is destroyed, undici closes the
+      // connection and the server cancels the reply.
+      yield* readNdjson(response.body, (bytes) => this.#api.countBytes(bytes));
+    } catch (error) {
+      // Ctrl+C: undici aborted the body; the shell prints "[cancelled]".
+      if (signal?.aborted || error instanceof ChatError) throw error;
+      throw new ChatError('unavailable', `the connection was lost mid-reply: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  // The shared routes: health, stats, sessions and history, over the same connection pool.
+  health() {
+    return this.#api.health();
+  }
+  stats() {
+    return this.#api.stats();
+  }
+  createSession() {
+    return this.#api.createSession();
+  }
+  getSession(id: string) {
+    return this.#api.getSession(id);
+  }
+  listSessions() {
+    return this.#api.listSessions();
+  }
+  deleteSession(id: string) {
+    return this.#api.deleteSession(id);
+  }
+  history(id: string) {
+    return this.#api.history(id);
+  }
+  clearHistory(id: string) {
+    return this.#api.clearHistory(id);
+  }
+  bytesReceived(): number {
+    return this.#api.bytesReceived;
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+if (isMain(import.meta.url)) runClient('streamable-http', (target) => new StreamableHttpAdapter(target));
