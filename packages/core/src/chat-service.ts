@@ -124,6 +124,14 @@ export class ChatService {
     return this.#running.size;
   }
 
+  /** Resolves once no reply is running in this process, or after `timeoutMs`. */
+  async whenIdle(timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.#running.size > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+    }
+  }
+
   isReplying(sessionId: string): boolean {
     return this.#running.has(sessionId);
   }
@@ -287,5 +295,7 @@ export function recentHistory(history: readonly Message[], max: number): Message
   const recent = history.slice(-max);
   return recent[0]?.role === 'model' ? recent.slice(1) : recent;
 }
+
+const IDLE_POLL_MS = 5;
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -85,8 +85,9 @@ export async function createHttpApp(options: HttpAppOptions) {
               req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
             },
           },
-    // Idle keep-alive sockets are closed at shutdown; streams are ended by each server's onClose.
-    forceCloseConnections: 'idle',
+    // At shutdown, after the preClose hooks have ended the streams, every connection still open
+    // is closed, so close() never waits on a keep-alive or a spare connection.
+    forceCloseConnections: true,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

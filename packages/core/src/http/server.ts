@@ -4,9 +4,14 @@ import { DEFAULT_HOST } from '../constants.ts';
 import type { ChatServer } from '../runtime.ts';
 import type { HttpApp } from './plugin.ts';
 
+/** How long close() waits for cancelled replies to write their final event. */
+const DRAIN_TIMEOUT_MS = 2_000;
+
 /**
- * Wrap a Fastify app as a ChatServer. `close()` cancels the replies in flight first (so their
- * streams end with a final event), then lets Fastify stop accepting and close.
+ * Wrap a Fastify app as a ChatServer. `close()` is the graceful shutdown of all four HTTP
+ * servers: cancel every reply in flight, wait until each has ended with its final event
+ * (`done` cancelled), then close Fastify: its preClose hooks end the long-lived streams (SSE,
+ * WebSocket), and every connection still open — idle keep-alives, a client's spare — is closed.
  */
 export function httpChatServer(protocol: Protocol, app: HttpApp, chat: ChatService): ChatServer {
   let closing: Promise<void> | undefined;
@@ -23,6 +28,9 @@ export function httpChatServer(protocol: Protocol, app: HttpApp, chat: ChatServi
     close() {
       closing ??= (async () => {
         chat.cancelAll();
+        await chat.whenIdle(DRAIN_TIMEOUT_MS);
+        // One more turn of the event loop, so the transports write what the replies yielded last.
+        await new Promise((resolve) => setImmediate(resolve));
         await app.close();
       })();
       return closing;
