@@ -1,0 +1,72 @@
+/** The parent's side of server-host.ts: fork it, wait for its addresses, sample its memory and CPU. */
+import { type ChildProcess, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { HostOptions, HostReady, HostRequest, HostSample } from './server-host.ts';
+
+const HOST_SCRIPT = fileURLToPath(new URL('./server-host.ts', import.meta.url));
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const HOST_START_TIMEOUT_MS = 30_000;
+const SAMPLE_TIMEOUT_MS = 10_000;
+
+export class HostProcess {
+  readonly #child: ChildProcess;
+  readonly ready: Promise<HostReady>;
+  readonly #pending = new Map<number, (sample: HostSample) => void>();
+  #nextId = 1;
+
+  constructor(options: HostOptions) {
+    this.#child = fork(HOST_SCRIPT, [JSON.stringify(options)], {
+      execArgv: ['--import', TSX_LOADER, '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.ready = new Promise<HostReady>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('the server host did not start in time')),
+        HOST_START_TIMEOUT_MS,
+      );
+      this.#child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the server host exited with code ${code}`));
+      });
+      this.#child.on('message', (message: HostReady | HostSample) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          resolve(message);
+        } else if (message.type === 'sample') {
+          this.#pending.get(message.id)?.(message);
+          this.#pending.delete(message.id);
+        }
+      });
+    });
+  }
+
+  /** The host's RSS, heap and CPU time; with `gc`, after a full collection (the host runs with --expose-gc). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  sample(gc = false): Promise<HostSample> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('the server host did not answer a sample')),
+        SAMPLE_TIMEOUT_MS,
+      );
+      this.#pending.set(id, (sample) => {
+        clearTimeout(timer);
+        resolve(sample);
+      });
+      this.#child.send({ type: 'sample', id, gc } satisfies HostRequest);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || !this.#child.connected) return;
+    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    this.#child.send({ type: 'stop' } satisfies HostRequest);
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 8_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

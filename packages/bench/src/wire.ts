@@ -1,0 +1,71 @@
+/**
+ * Bytes on the wire, counted at the socket: every TCP connection the process opens is seen
+ * through the `net.client.socket` diagnostics channel (undici, ws and grpc-js all open theirs
+ * with `net.connect`), and `socket.bytesRead` / `bytesWritten` are the TCP payload bytes it
+ * received and sent: HTTP headers, chunked encoding, SSE/WebSocket/HTTP/2 framing included;
+ * TCP/IP headers not. Sockets are grouped by the server port they connect to.
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+
+export interface WireCount {
+  /** Bytes the client received (server → client). */
+  down: number;
+  /** Bytes the client sent (client → server). */
+  up: number;
+}
+
+export class WireMeter {
+  readonly #byPort = new Map<number, Set<Socket>>();
+  /** Bytes of sockets already forgotten (closed and pruned), per port. */
+  readonly #closed = new Map<number, WireCount>();
+  readonly #onSocket = (message: unknown) => {
+    const { socket } = message as { socket: Socket };
+    const attach = () => {
+      const port = socket.remotePort;
+      if (port === undefined) return;
+      const set = this.#byPort.get(port) ?? new Set<Socket>();
+      this.#byPort.set(port, set);
+      set.add(socket);
+      socket.once('close', () => {
+        set.delete(socket);
+        const closed = this.#closed.get(port) ?? { down: 0, up: 0 };
+        closed.down += socket.bytesRead;
+        closed.up += socket.bytesWritten;
+        this.#closed.set(port, closed);
+      });
+    };
+    if (socket.remotePort !== undefined) attach();
+    else socket.once('connect', attach);
+  };
+
+  constructor() {
+    diagnostics.subscribe('net.client.socket', this.#onSocket);
+  }
+
+  /** Total bytes so far on connections to this port, open and closed. */
+  count(port: number): WireCount {
+    const total = { ...(this.#closed.get(port) ?? { down: 0, up: 0 }) };
+    for (const socket of this.#byPort.get(port) ?? []) {
+      total.down += socket.bytesRead;
+      total.up += socket.bytesWritten;
+    }
+    return total;
+  }
+
+  /** Open connections to this port. */
+  openSockets(port: number): number {
+    return this.#byPort.get(port)?.size ?? 0;
+  }
+
+  close(): void {
+    diagnostics.unsubscribe('net.client.socket', this.#onSocket);
+  }
+}
+
+/** The port of a target: `http://127.0.0.1:8001` or `127.0.0.1:50051`. */
+export function portOf(target: string): number {
+  const match = /:(\d+)\/?$/.exec(target);
+  if (!match) throw new Error(`no port in target ${target}`);
+  return Number(match[1]);
+}
