@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Broker, LocalBroker } from './broker.ts';
 import type { Config } from './config.ts';
 import {
   DEFAULT_MAX_CONCURRENT_STREAMS,
@@ -14,6 +15,8 @@ import { Stats, type StatsSnapshot } from './stats.ts';
 
 export interface ChatServiceOptions {
   store: SessionStore;
+  /** Reaches the other instances (cancel a reply running elsewhere). Defaults to a LocalBroker. */
+  broker?: Broker;
   model: ModelProvider;
   /** Defaults to a fresh Stats labelled "core". */
   stats?: Stats;
@@ -41,15 +44,19 @@ export interface ReplyOptions {
  */
 export class ChatService {
   readonly store: SessionStore;
+  readonly broker: Broker;
   readonly model: ModelProvider;
   readonly stats: Stats;
   readonly maxMessageChars: number;
   readonly maxHistoryMessages: number;
   readonly maxConcurrentStreams: number;
   readonly #running = new Map<string, AbortController>();
+  #subscription: Promise<void> | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
 
   constructor(options: ChatServiceOptions) {
     this.store = options.store;
+    this.broker = options.broker ?? new LocalBroker();
     this.model = options.model;
     this.stats = options.stats ?? new Stats('core');
     this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
@@ -57,7 +64,29 @@ export class ChatService {
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
   }
 
-  /** A service with the store and model the configuration asks for. */
+  /**
+   * A service for a server: with REDIS_URL, sessions, reply locks and cancels are shared with
+   * the other instances through Redis; without it, everything lives in this process.
+   */
+  static async create(
+    config: Config,
+    protocol: string,
+    overrides: Partial<ChatServiceOptions> = {},
+  ): Promise<ChatService> {
+    if (!config.redisUrl || overrides.store) {
+      const chat = ChatService.fromConfig(config, protocol, overrides);
+      await chat.ready();
+      return chat;
+    }
+    const { RedisSessionStore, RedisBroker } = await import('./redis.ts');
+    const store = await RedisSessionStore.connect({ url: config.redisUrl, ttlMs: config.sessionTtlMs });
+    const broker = overrides.broker ?? new RedisBroker({ url: config.redisUrl });
+    const chat = ChatService.fromConfig(config, protocol, { ...overrides, store, broker });
+    await chat.ready();
+    return chat;
+  }
+
+  /** A service with the in-memory store and the model the configuration asks for. */
   static fromConfig(
     config: Config,
     protocol: string,
@@ -65,6 +94,7 @@ export class ChatService {
   ): ChatService {
     return new ChatService({
       store: overrides.store ?? new MemorySessionStore({ ttlMs: config.sessionTtlMs }),
+      ...(overrides.broker ? { broker: overrides.broker } : {}),
       model: overrides.model ?? createModel(config),
       stats: overrides.stats ?? new Stats(protocol),
       maxMessageChars: overrides.maxMessageChars ?? config.maxMessageChars,
@@ -116,6 +146,48 @@ export class ChatService {
     if (!controller) return false;
     controller.abort(new ChatError('internal', reason));
     return true;
+  }
+
+  /**
+   * Cancel the session's reply wherever it runs: here directly, on another instance through
+   * the broker. True when a reply was running (here, or holding the session's lock elsewhere).
+   */
+  async cancelReply(sessionId: string, reason = 'cancelled by the client'): Promise<boolean> {
+    if (this.cancel(sessionId, reason)) return true;
+    if (!(await this.store.isLocked(sessionId))) return false;
+    await this.broker.publish(CANCEL_CHANNEL, JSON.stringify({ sessionId, reason }));
+    return true;
+  }
+
+  /** Listen for cancels published by other instances. Idempotent; `create()` calls it. */
+  ready(): Promise<void> {
+    this.#subscription ??= this.broker
+      .subscribe(CANCEL_CHANNEL, (message) => {
+        try {
+          const { sessionId, reason } = JSON.parse(message) as { sessionId: string; reason?: string };
+          this.cancel(sessionId, reason);
+        } catch {
+          // not ours: ignore
+        }
+      })
+      .then((unsubscribe) => {
+        this.#unsubscribe = unsubscribe;
+      });
+    return this.#subscription;
+  }
+
+  /** Cancel what runs here, stop listening, close the store and the broker. */
+  async close(): Promise<void> {
+    this.cancelAll();
+    await this.#unsubscribe?.();
+    await this.store.close();
+    await this.broker.close();
+  }
+
+  /** What /health reports about the shared state: whether the store and broker answer. */
+  async dependencies(): Promise<{ store: boolean; broker: boolean }> {
+    const [store, broker] = await Promise.all([this.store.ping(), this.broker.ping()]);
+    return { store, broker };
   }
 
   /** Cancel every reply running in this process (shutdown). Returns how many were running. */
@@ -297,5 +369,7 @@ export function recentHistory(history: readonly Message[], max: number): Message
 }
 
 const IDLE_POLL_MS = 5;
+/** The broker channel on which instances ask each other to cancel a reply. */
+export const CANCEL_CHANNEL = 'cancel';
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

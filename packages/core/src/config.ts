@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   ),
   RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).describe('rate-limit window, ms'),
   MAX_CONCURRENT_STREAMS: int(1, 1_000_000).describe('replies in flight at once on one server'),
+  REDIS_URL: text().describe('redis://host:port: share sessions, locks and streams between instances'),
   LOG_LEVEL: z
     .preprocess(
       emptyToUndefined,
@@ -83,6 +84,8 @@ export interface Config {
   rateLimitMax: number;
   rateLimitWindowMs: number;
   maxConcurrentStreams: number;
+  /** Undefined: one instance, everything in memory. */
+  redisUrl: string | undefined;
 }
 
 /** A bad environment variable: the message names it and says what it accepts. */
@@ -136,5 +139,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitMax: e.RATE_LIMIT_MAX ?? DEFAULT_RATE_LIMIT_MAX,
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS ?? DEFAULT_RATE_LIMIT_WINDOW_MS,
     maxConcurrentStreams: e.MAX_CONCURRENT_STREAMS ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    redisUrl: e.REDIS_URL,
   };
 }

@@ -1,4 +1,5 @@
 export * from './auth.ts';
+export * from './broker.ts';
 export * from './chat-service.ts';
 export * from './config.ts';
 export * from './constants.ts';

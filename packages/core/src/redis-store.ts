@@ -137,6 +137,7 @@ return 0`);
 
 /** A SessionStore in Redis (node-redis). Create it with `await RedisSessionStore.connect(...)`. */
 export class RedisSessionStore implements SessionStore {
+  readonly kind = 'redis' as const;
   readonly #client: RedisClient;
   readonly #prefix: string;
   readonly #ttlMs: number;
@@ -270,6 +271,11 @@ export class RedisSessionStore implements SessionStore {
    * `SET lock token NX PX lockTtlMs`: only one instance gets it. While this instance holds it, a
    * timer renews it every third of its TTL; if the instance dies, the lock expires by itself.
    */
+  async isLocked(id: string): Promise<boolean> {
+    const key = this.#key('lock', id);
+    return (await this.#call(() => this.#client.exists(key))) === 1;
+  }
+
   async tryLock(id: string): Promise<boolean> {
     const token = randomUUID();
     const key = this.#key('lock', id);

@@ -14,6 +14,8 @@ export interface SessionRecord {
  * implement the same interface for several server instances.
  */
 export interface SessionStore {
+  /** Where the sessions live, for /health. */
+  readonly kind: 'memory' | 'redis';
   create(): Promise<SessionRecord>;
   get(id: string): Promise<SessionRecord | undefined>;
   list(): Promise<SessionRecord[]>;
@@ -33,6 +35,10 @@ export interface SessionStore {
    */
   tryLock(id: string): Promise<boolean>;
   unlock(id: string): Promise<void>;
+  /** Whether some instance is replying in this session. */
+  isLocked(id: string): Promise<boolean>;
+  /** Whether the store answers (for /health); the in-memory store always does. */
+  ping(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -45,6 +51,7 @@ const SWEEP_INTERVAL_MS = 60_000;
 
 /** The default store: a Map in this process. Idle sessions expire after `ttlMs`. */
 export class MemorySessionStore implements SessionStore {
+  readonly kind = 'memory' as const;
   readonly #sessions = new Map<string, SessionRecord>();
   readonly #locks = new Set<string>();
   readonly #ttlMs: number;
@@ -138,6 +145,14 @@ export class MemorySessionStore implements SessionStore {
 
   async unlock(id: string): Promise<void> {
     this.#locks.delete(id);
+  }
+
+  async isLocked(id: string): Promise<boolean> {
+    return this.#locks.has(id);
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
   }
 
   async close(): Promise<void> {

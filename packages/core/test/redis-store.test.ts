@@ -8,78 +8,7 @@ import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChatError, type ChatEvent, ChatService, SimulatedModel } from '../src/index.ts';
 import { RedisSessionStore, type RedisSessionStoreOptions } from '../src/redis-store.ts';
-
-const REDIS_SERVER_PATH = process.env.REDIS_SERVER_PATH ?? '/usr/bin/redis-server';
-/** In CI the server must be there; elsewhere its absence skips these tests, visibly. */
-const redisAvailable = existsSync(REDIS_SERVER_PATH) || process.env.CI === 'true';
-if (!redisAvailable) {
-  console.warn(
-    `Redis store tests skipped: no redis-server at ${REDIS_SERVER_PATH} (apt-get install redis-server)`,
-  );
-}
-
-/** A throwaway redis-server child process on a loopback port, without persistence. */
-class RedisServer {
-  readonly port: number;
-  readonly #child: ChildProcess;
-
-  private constructor(port: number, child: ChildProcess) {
-    this.port = port;
-    this.#child = child;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  static async start(port?: number): Promise<RedisServer> {
-    const chosen = port ?? (await freePort());
-    const child = spawn(
-      REDIS_SERVER_PATH,
-      ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 5_000);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${output}`));
-      });
-    });
-    return new RedisServer(chosen, child);
-  }
-
-  async stop(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    const exited = once(this.#child, 'exit');
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { freePort, RedisServer, redisAvailable } from '../src/testing/index.ts';
 
 async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
   const out: ChatEvent[] = [];

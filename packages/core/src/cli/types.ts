@@ -3,10 +3,14 @@ import type { ChatEvent, Message, ModelInfo, Session } from '../events.ts';
 import type { StatsSnapshot } from '../stats.ts';
 
 export interface Health {
-  status: 'ok';
+  status: 'ok' | 'degraded';
   protocol: string;
   model: ModelInfo;
   uptimeSeconds: number;
+  dependencies?: {
+    store: { kind: string; reachable: boolean };
+    broker: { kind: string; reachable: boolean };
+  };
 }
 
 export interface SendOptions {

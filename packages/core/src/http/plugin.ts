@@ -165,14 +165,26 @@ export async function createHttpApp(options: HttpAppOptions) {
   app.get(
     '/health',
     {
-      schema: { tags: ['server'], summary: 'Liveness and the model in use', response: { 200: HealthSchema } },
+      schema: {
+        tags: ['server'],
+        summary: 'Liveness, the model in use, and whether the shared store answers',
+        response: { 200: HealthSchema, 503: HealthSchema },
+      },
     },
-    async () => ({
-      status: 'ok' as const,
-      protocol,
-      model: chat.model.info,
-      uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
-    }),
+    async (_request, reply) => {
+      const reachable = await chat.dependencies();
+      const healthy = reachable.store && reachable.broker;
+      return reply.code(healthy ? 200 : 503).send({
+        status: healthy ? ('ok' as const) : ('degraded' as const),
+        protocol,
+        model: chat.model.info,
+        uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+        dependencies: {
+          store: { kind: chat.store.kind, reachable: reachable.store },
+          broker: { kind: chat.broker.kind, reachable: reachable.broker },
+        },
+      });
+    },
   );
 
   app.get(

@@ -19,10 +19,18 @@ export const MessageBodySchema = z.object({
 });
 
 export const HealthSchema = z.object({
-  status: z.literal('ok'),
+  status: z
+    .enum(['ok', 'degraded'])
+    .describe('degraded (HTTP 503): the shared store or broker (Redis) is not answering'),
   protocol: z.string(),
   model: ModelInfoSchema,
   uptimeSeconds: z.number(),
+  dependencies: z
+    .object({
+      store: z.object({ kind: z.string(), reachable: z.boolean() }),
+      broker: z.object({ kind: z.string(), reachable: z.boolean() }),
+    })
+    .describe('where sessions live (memory or redis) and whether it answers'),
 });
 
 const Latency = z.object({

@@ -13,7 +13,14 @@ const DRAIN_TIMEOUT_MS = 2_000;
  * (`done` cancelled), then close Fastify: its preClose hooks end the long-lived streams (SSE,
  * WebSocket), and every connection still open — idle keep-alives, a client's spare — is closed.
  */
-export function httpChatServer(protocol: Protocol, app: HttpApp, chat: ChatService): ChatServer {
+export function httpChatServer(
+  protocol: Protocol,
+  app: HttpApp,
+  chat: ChatService,
+  options: {
+    /** The server created the ChatService, so it closes it (store, broker) too. */ ownsChat?: boolean;
+  } = {},
+): ChatServer {
   let closing: Promise<void> | undefined;
   return {
     protocol,
@@ -32,6 +39,7 @@ export function httpChatServer(protocol: Protocol, app: HttpApp, chat: ChatServi
         // One more turn of the event loop, so the transports write what the replies yielded last.
         await new Promise((resolve) => setImmediate(resolve));
         await app.close();
+        if (options.ownsChat) await chat.close();
       })();
       return closing;
     },

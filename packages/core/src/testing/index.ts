@@ -44,3 +44,4 @@ export function launchChromium(): Promise<Browser> {
 
 export { FakeGemini, type FakeGeminiRequest, type FakeGeminiScript } from './fake-gemini.ts';
 export { InProcessAdapter } from './in-process-adapter.ts';
+export { freePort, REDIS_SERVER_PATH, RedisServer, redisAvailable } from './redis-server.ts';
