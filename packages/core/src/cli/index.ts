@@ -1,5 +1,5 @@
 export { ClientStats } from './client-stats.ts';
 export { connectionError, errorFromBody, HttpApi, type HttpApiOptions } from './http-api.ts';
-export { defaultTarget, runClient, runShell } from './run-client.ts';
+export { type AdapterOptions, defaultTarget, runClient, runShell } from './run-client.ts';
 export { fmtMs, Shell, type ShellOptions } from './shell.ts';
 export type { ClientAdapter, ExtraCommand, Health, NoticeListener, SendOptions } from './types.ts';

@@ -10,7 +10,8 @@ export function defaultTarget(protocol: Protocol): string {
 }
 
 /**
- * A client.ts's main: parse `--url` (or SERVER_URL) and `--session`, build the adapter, run the
+ * A client.ts's main: parse `--url` (or SERVER_URL), `--session` and `--token` (or AUTH_TOKEN),
+ * build the adapter, run the
  * shell, close the adapter. Exits 1 when the server cannot be reached.
  */
 export function runClient(
@@ -21,13 +22,14 @@ export function runClient(
     options: {
       url: { type: 'string', short: 'u' },
       session: { type: 'string', short: 's' },
+      token: { type: 'string', short: 't' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
   });
   if (values.help) {
     console.log(
-      `usage: pnpm client ${protocol} [--url ${defaultTarget(protocol)}] [--session <id>]\n` +
+      `usage: pnpm client ${protocol} [--url ${defaultTarget(protocol)}] [--session <id>] [--token <AUTH_TOKEN>]\n` +
         'Reads messages and /commands from stdin; in a terminal it is an interactive shell (/help).',
     );
     return;
@@ -36,7 +38,8 @@ export function runClient(
   void (async () => {
     let adapter: ClientAdapter | undefined;
     try {
-      adapter = await createAdapter(target);
+      const token = values.token ?? (process.env.AUTH_TOKEN || undefined);
+      adapter = await createAdapter(target, token ? { token } : {});
       await new Shell(adapter, values.session ? { sessionId: values.session } : {}).run();
       await adapter.close();
       process.exit(0);
