@@ -14,9 +14,14 @@ export function defaultTarget(protocol: Protocol): string {
  * build the adapter, run the
  * shell, close the adapter. Exits 1 when the server cannot be reached.
  */
+export interface AdapterOptions {
+  /** AUTH_TOKEN of the server (from `--token` or the AUTH_TOKEN environment variable). */
+  token?: string;
+}
+
 export function runClient(
   protocol: Protocol,
-  createAdapter: (target: string) => ClientAdapter | Promise<ClientAdapter>,
+  createAdapter: (target: string, options: AdapterOptions) => ClientAdapter | Promise<ClientAdapter>,
 ): void {
   const { values } = parseArgs({
     options: {
