@@ -35,6 +35,7 @@ const EnvSchema = z.object({
     .describe('auto (gemini when a key is set), gemini or simulated'),
   SIM_TTFT_MS: int(0, 60_000).describe("simulated model's time to first token, ms"),
   SIM_TOKEN_DELAY_MS: int(0, 10_000).describe("simulated model's delay between tokens, ms"),
+  SIM_FAIL_AFTER_TOKENS: int(0, 1_000_000).describe('simulated model fails after this many tokens (fault injection)'),
   MAX_MESSAGE_CHARS: int(1, 1_000_000).describe('longest user message, characters'),
   BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).describe('largest HTTP request body, bytes'),
   HEARTBEAT_MS: int(100, 3_600_000).describe('SSE comment / WebSocket ping interval, ms'),
@@ -68,6 +69,8 @@ export interface Config {
   modelId: string;
   simTtftMs: number;
   simTokenDelayMs: number;
+  /** Fault injection: the simulated model fails with model_error after this many tokens. */
+  simFailAfterTokens: number | undefined;
   maxMessageChars: number;
   bodyLimitBytes: number;
   heartbeatMs: number;
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelId: e.GENAI_MODEL_ID ?? DEFAULT_GEMINI_MODEL_ID,
     simTtftMs: e.SIM_TTFT_MS ?? DEFAULT_SIM_TTFT_MS,
     simTokenDelayMs: e.SIM_TOKEN_DELAY_MS ?? DEFAULT_SIM_TOKEN_DELAY_MS,
+    simFailAfterTokens: e.SIM_FAIL_AFTER_TOKENS,
     maxMessageChars: e.MAX_MESSAGE_CHARS ?? DEFAULT_MAX_MESSAGE_CHARS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? DEFAULT_BODY_LIMIT_BYTES,
     heartbeatMs: e.HEARTBEAT_MS ?? HEARTBEAT_INTERVAL_MS,

@@ -17,6 +17,8 @@ describe('loadConfig', () => {
     expect(c.simTtftMs).toBe(0);
     expect(c.simTokenDelayMs).toBeGreaterThan(0);
     expect(c.maxMessageChars).toBe(50);
+    expect(c.simFailAfterTokens).toBeUndefined();
+    expect(loadConfig({ SIM_FAIL_AFTER_TOKENS: '3' }).simFailAfterTokens).toBe(3);
   });
 
   it('names every bad variable and what it accepts', () => {

@@ -8,5 +8,9 @@ export function createModel(config: Config): ModelProvider {
   if (config.provider === 'gemini' && config.geminiApiKey) {
     return new GeminiModel({ apiKey: config.geminiApiKey, modelId: config.modelId });
   }
-  return new SimulatedModel({ ttftMs: config.simTtftMs, tokenDelayMs: config.simTokenDelayMs });
+  return new SimulatedModel({
+    ttftMs: config.simTtftMs,
+    tokenDelayMs: config.simTokenDelayMs,
+    ...(config.simFailAfterTokens !== undefined ? { failAfterTokens: config.simFailAfterTokens } : {}),
+  });
 }
