@@ -20,12 +20,14 @@ import { FLOOR_OF } from './floors.ts';
 import { HostProcess } from './host-process.ts';
 import { type MachineInfo, machineInfo } from './machine.ts';
 import { loadProtocols, PACKAGES_DIR, parseProtocols } from './protocols.ts';
+import { updateReadmes } from './readmes.ts';
 import { renderCharts, renderMarkdown } from './report.ts';
 import type { HostOptions, HostReady } from './server-host.ts';
 import { gaps, measureTurn, p50p99, round2 } from './turn.ts';
 import { portOf, WireMeter } from './wire.ts';
 
 export const RESULTS_DIR = join(PACKAGES_DIR, 'bench', 'results');
+const REPO_ROOT = join(PACKAGES_DIR, '..');
 
 export interface Sizes {
   /** Fresh clients timed from construction to ready. */
@@ -572,6 +574,8 @@ if (isMain(import.meta.url)) {
       const result = JSON.parse(await readFile(join(RESULTS_DIR, 'latest.json'), 'utf8')) as BenchResult;
       await writeReport(result, RESULTS_DIR);
       console.log(`rewrote latest.md and the charts in ${RESULTS_DIR}`);
+      if (!result.quick)
+        console.log(`updated ${(await updateReadmes(result, REPO_ROOT)).join(', ') || 'no README'}`);
       return;
     }
     const protocols = parseProtocols(values.protocols);
@@ -587,6 +591,10 @@ if (isMain(import.meta.url)) {
       command: ['pnpm bench', ...args].filter(Boolean).join(' '),
     });
     console.log(renderMarkdown(result));
+    // Only a full run of all five speaks for the READMEs; a quick or partial run does not.
+    if (!result.quick && !values.protocols) {
+      console.log(`updated ${(await updateReadmes(result, REPO_ROOT)).join(', ') || 'no README'}`);
+    }
     process.exit(0);
   });
 }
