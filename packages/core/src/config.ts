@@ -35,7 +35,9 @@ const EnvSchema = z.object({
     .describe('auto (gemini when a key is set), gemini or simulated'),
   SIM_TTFT_MS: int(0, 60_000).describe("simulated model's time to first token, ms"),
   SIM_TOKEN_DELAY_MS: int(0, 10_000).describe("simulated model's delay between tokens, ms"),
-  SIM_FAIL_AFTER_TOKENS: int(0, 1_000_000).describe('simulated model fails after this many tokens (fault injection)'),
+  SIM_FAIL_AFTER_TOKENS: int(0, 1_000_000).describe(
+    'simulated model fails after this many tokens (fault injection)',
+  ),
   MAX_MESSAGE_CHARS: int(1, 1_000_000).describe('longest user message, characters'),
   BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).describe('largest HTTP request body, bytes'),
   HEARTBEAT_MS: int(100, 3_600_000).describe('SSE comment / WebSocket ping interval, ms'),

@@ -55,6 +55,8 @@ const ERROR_GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** Seconds to wait before retrying (a quota error), when known. */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -82,7 +84,18 @@ export class ChatError extends Error {
   }
 
   toJSON(): ErrorBody {
-    return { code: this.code, message: this.message };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.retryAfterSeconds !== undefined ? { retryAfterSeconds: this.retryAfterSeconds } : {}),
+    };
+  }
+
+  /** An error body received from the wire (an `error` event or response) as a ChatError again. */
+  static fromBody(body: ErrorBody): ChatError {
+    return new ChatError(body.code, body.message, {
+      ...(body.retryAfterSeconds !== undefined ? { retryAfterSeconds: body.retryAfterSeconds } : {}),
+    });
   }
 
   /** Any thrown value as a ChatError; unknown failures become `internal` without leaking details. */

@@ -128,6 +128,8 @@ describe('GeminiModel (real SDK, local Gemini-wire server)', () => {
       const last = events.at(-1);
       expect(last).toMatchObject({ type: 'error', error: { code } });
       expect(last?.type === 'error' && last.error.message).toMatch(pattern);
+      // The retry delay travels with the error event, so transports can set retry-after.
+      if (retryDelay) expect(last).toMatchObject({ error: { retryAfterSeconds: 17 } });
       expect(await chat.history(id)).toEqual([]);
     },
   );

@@ -8,6 +8,7 @@ export const ErrorResponseSchema = z
     error: z.object({
       code: z.enum(Object.keys(ERROR_HTTP_STATUS) as [ErrorCode, ...ErrorCode[]]),
       message: z.string(),
+      retryAfterSeconds: z.number().optional().describe('rate_limited: seconds to wait before retrying'),
     }),
   })
   .describe('Every error: a stable code and a human-readable message');
