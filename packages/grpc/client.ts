@@ -12,7 +12,7 @@
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli.
  *
- * Run it:   pnpm server grpc              (in one terminal)
+ * Run it:   pnpm run server grpc          (in one terminal)
  *           pnpm client grpc              (in another; --url host:port to point elsewhere)
  */
 import * as grpc from '@grpc/grpc-js';
@@ -68,7 +68,7 @@ export class GrpcAdapter implements ClientAdapter {
   readonly #health: HealthClientType;
   #bytesReceived = 0;
 
-  constructor(target: string) {
+  constructor(target: string, options: { token?: string } = {}) {
     this.target = target.replace(/^(grpc|http):\/\//, '');
     // Count the bytes of every message received (protobuf payload + gRPC's 5-byte prefix).
     const countBytes: grpc.Interceptor = (options, nextCall) =>
@@ -81,13 +81,31 @@ export class GrpcAdapter implements ClientAdapter {
             },
           }),
       });
+    // AUTH_TOKEN: `authorization: Bearer <token>` metadata on every call. Over TLS the idiom is
+    // call credentials (`grpc.credentials.combineChannelCredentials(createSsl(),
+    // createFromMetadataGenerator(…))`); grpc-js refuses to attach call credentials to an insecure
+    // channel (they would travel in clear text), so on this loopback demo an interceptor adds it.
+    const interceptors: grpc.Interceptor[] = [countBytes];
+    const { token } = options;
+    if (token) {
+      interceptors.push(
+        (callOptions, nextCall) =>
+          new grpc.InterceptingCall(nextCall(callOptions), {
+            start: (metadata, listener, next) => {
+              metadata.set('authorization', `Bearer ${token}`);
+              next(metadata, listener);
+            },
+          }),
+      );
+    }
     const credentials = grpc.credentials.createInsecure();
-    this.#client = new ChatServiceClient(this.target, credentials, {
-      ...CHANNEL_OPTIONS,
-      interceptors: [countBytes],
+    this.#client = new ChatServiceClient(this.target, credentials, { ...CHANNEL_OPTIONS, interceptors });
+    // The health client shares the channel: one HTTP/2 connection for everything. (The server
+    // leaves health open, but sending the token there too costs nothing.)
+    this.#health = new HealthClient(this.target, credentials, {
+      channelOverride: this.#client.getChannel(),
+      interceptors,
     });
-    // The health client shares the channel: one HTTP/2 connection for everything.
-    this.#health = new HealthClient(this.target, credentials, { channelOverride: this.#client.getChannel() });
     this.commands = [
       {
         name: 'ping',
@@ -226,4 +244,4 @@ export class GrpcAdapter implements ClientAdapter {
   }
 }
 
-if (isMain(import.meta.url)) runClient('grpc', (target) => new GrpcAdapter(target));
+if (isMain(import.meta.url)) runClient('grpc', (target, options) => new GrpcAdapter(target, options));

@@ -11,7 +11,7 @@
  * - grpc.health.v1 (grpc-health-check), server reflection (@grpc/reflection), message size
  *   limits, keepalive and a graceful shutdown.
  *
- * Run it: `pnpm server grpc` (port 50051), then `pnpm client grpc` in another terminal.
+ * Run it: `pnpm run server grpc` (port 50051), then `pnpm client grpc` in another terminal.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
@@ -19,6 +19,7 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
+  bearerToken,
   ChatError,
   type ChatEvent,
   type ChatServer,
@@ -30,6 +31,7 @@ import {
   loadConfig,
   runMain,
   runServer,
+  tokenMatches,
 } from '@gtp/core';
 import { HealthImplementation } from 'grpc-health-check';
 import {
@@ -57,6 +59,9 @@ import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.
  */
 const KEEPALIVE_TIMEOUT_MS = 10_000;
 
+/** grpc.health.v1 stays open when AUTH_TOKEN is set: probes carry no credentials. */
+const HEALTH_PATH_PREFIX = '/grpc.health.v1.Health/';
+
 /** A server-streaming or bidi call whose client we write to. */
 type WritableCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -67,7 +72,10 @@ export interface CreateServerOptions {
 
 export async function createServer(options: CreateServerOptions = {}): Promise<ChatServer> {
   const config = options.config ?? loadConfig();
-  const chat = options.chat ?? ChatService.fromConfig(config, 'grpc');
+  // With REDIS_URL, sessions (and cancels) are shared with every other instance, whatever its
+  // protocol; without it, everything lives in this process. A service we create, we close.
+  const ownsChat = !options.chat;
+  const chat = options.chat ?? (await ChatService.create(config, 'grpc'));
   const stats = chat.stats;
 
   // Count payload bytes both ways, so GetServerStats is truthful (see contract.ts).
@@ -86,13 +94,50 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       },
     });
 
+  // AUTH_TOKEN: every call needs `authorization: Bearer <token>` metadata, except the health
+  // service (load balancers and orchestrators probe it without credentials). One interceptor
+  // guards every method of every service, whatever its shape (unary, server streaming, bidi): it
+  // sees the call's metadata before any handler runs and answers UNAUTHENTICATED instead.
+  // Reflection is guarded too: it tells whoever asks what the API is; grpcurl sends the header
+  // with `-H 'authorization: Bearer …'`.
+  const interceptors: grpc.ServerInterceptor[] = [countBytes];
+  const token = config.authToken;
+  if (token) {
+    const requireToken: grpc.ServerInterceptor = (method, call) =>
+      new grpc.ServerInterceptingCall(call, {
+        start: (next) =>
+          next({
+            onReceiveMetadata: (metadata, nextMetadata) => {
+              const presented = bearerToken(metadata.get('authorization').map(String));
+              if (method.path.startsWith(HEALTH_PATH_PREFIX) || tokenMatches(presented, token)) {
+                nextMetadata(metadata);
+                return;
+              }
+              // The handler never runs: the call ends here with UNAUTHENTICATED (code 16).
+              const failure = new ChatError(
+                'unauthorized',
+                'missing or wrong token: send the metadata authorization: Bearer <AUTH_TOKEN>',
+              );
+              stats.recordError(failure.code);
+              const status = toServiceError(failure);
+              call.sendStatus({
+                code: grpc.status.UNAUTHENTICATED,
+                details: failure.message,
+                ...(status.metadata ? { metadata: status.metadata } : {}),
+              });
+            },
+          }),
+      });
+    interceptors.push(requireToken);
+  }
+
   const server = new grpc.Server({
     // A request larger than this is refused by grpc-js with RESOURCE_EXHAUSTED before any
     // handler runs. The longest valid message (MAX_MESSAGE_CHARS) fits well within it.
     'grpc.max_receive_message_length': config.bodyLimitBytes,
     'grpc.keepalive_time_ms': config.heartbeatMs,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-    interceptors: [countBytes],
+    interceptors,
   });
 
   /** Turns in flight (any RPC) and open Chat streams, so close() can end them all. */
@@ -243,8 +288,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
               return;
             }
             case 'cancel':
-              // Idempotent: cancelling a session with no reply running does nothing.
-              chat.cancel(requireSessionId(message.cancel!.sessionId));
+              // Idempotent: cancelling a session with no reply running does nothing. cancelReply
+              // reaches the reply wherever it runs: here, or on another instance (REDIS_URL).
+              chat.cancelReply(requireSessionId(message.cancel!.sessionId)).catch(refuse);
               return;
             case 'typing': {
               const sessionId = requireSessionId(message.typing!.sessionId);
@@ -328,6 +374,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
             resolve();
           });
         });
+        if (ownsChat) await chat.close();
       })();
       return closing;
     },

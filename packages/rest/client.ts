@@ -10,7 +10,7 @@
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli; the session routes are the shared HttpApi.
  *
- * Run it:   pnpm server rest              (in one terminal)
+ * Run it:   pnpm run server rest          (in one terminal)
  *           pnpm client rest              (in another; --url http://host:port to point elsewhere)
  */
 import { type ChatEvent, type ChatReply, isMain } from '@gtp/core';
@@ -36,13 +36,20 @@ export class RestAdapter implements ClientAdapter {
   readonly docsUrl: string;
   readonly #agent: Agent;
   readonly #api: HttpApi;
+  /** Sent with every request, the chat call included. */
+  readonly #headers: Record<string, string>;
 
-  constructor(target: string) {
+  /**
+   * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
+   * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
+   */
+  constructor(target: string, options: { token?: string } = {}) {
     this.target = target.replace(/\/+$/, '');
     this.docsUrl = `${this.target}/docs`;
     // One keep-alive connection pool for every call: a turn costs one round trip, not a new TCP handshake.
     this.#agent = new Agent({ headersTimeout: REPLY_TIMEOUT_MS, bodyTimeout: REPLY_TIMEOUT_MS });
-    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent });
+    this.#headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent, headers: this.#headers });
   }
 
   /**
@@ -56,7 +63,7 @@ export class RestAdapter implements ClientAdapter {
     try {
       const response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...this.#headers, 'content-type': 'application/json' },
         body: JSON.stringify({ text }),
         dispatcher: this.#agent,
         signal,
@@ -118,4 +125,4 @@ export class RestAdapter implements ClientAdapter {
   }
 }
 
-if (isMain(import.meta.url)) runClient('rest', (target) => new RestAdapter(target));
+if (isMain(import.meta.url)) runClient('rest', (target, options) => new RestAdapter(target, options));

@@ -7,7 +7,7 @@
  * Every route (errors included) is described by zod schemas, which validate the request and
  * generate the OpenAPI document served at /openapi.json and as Swagger UI at /docs.
  *
- * Run it:   pnpm server rest          (http://127.0.0.1:8001, PORT overrides)
+ * Run it:   pnpm run server rest      (http://127.0.0.1:8001, PORT overrides)
  * Try it:   pnpm client rest          or the curl calls in README.md
  */
 import {
@@ -47,7 +47,10 @@ Errors are always \`{"error": {"code", "message"}}\` with the HTTP status of the
 
 export async function createServer(options: RestServerOptions = {}): Promise<ChatServer> {
   const config = options.config ?? loadConfig();
-  const chat = options.chat ?? ChatService.fromConfig(config, 'rest');
+  // With REDIS_URL, sessions (and cancels) are shared with every other instance, whatever its
+  // protocol; without it, everything lives in this process. A service we create, we close.
+  const ownsChat = !options.chat;
+  const chat = options.chat ?? (await ChatService.create(config, 'rest'));
 
   // Health, stats, sessions, history, /openapi.json and /docs come from core; the chat route is ours.
   const app = await createHttpApp({ protocol: 'rest', config, chat, description: DESCRIPTION });
@@ -70,7 +73,9 @@ export async function createServer(options: RestServerOptions = {}): Promise<Cha
           404: ErrorResponseSchema.describe('session_not_found: no session with this id'),
           409: ErrorResponseSchema.describe('session_busy: the session is already replying'),
           413: ErrorResponseSchema.describe('payload_too_large: over MAX_MESSAGE_CHARS or BODY_LIMIT_BYTES'),
-          429: ErrorResponseSchema.describe('rate_limited: the model provider refused (quota)'),
+          429: ErrorResponseSchema.describe(
+            'rate_limited: RATE_LIMIT_MAX requests per window, MAX_CONCURRENT_STREAMS replies in flight, or the model quota (see retry-after)',
+          ),
           500: ErrorResponseSchema.describe('internal: an unexpected failure'),
           502: ErrorResponseSchema.describe('model_error: the model failed; the user turn was rolled back'),
         },
@@ -135,7 +140,7 @@ export async function createServer(options: RestServerOptions = {}): Promise<Cha
     },
   );
 
-  return httpChatServer('rest', app, chat);
+  return httpChatServer('rest', app, chat, { ownsChat });
 }
 
 if (isMain(import.meta.url)) {

@@ -11,7 +11,7 @@
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli; the session routes are the shared HttpApi.
  *
- * Run it:   pnpm server streamable-http          (in one terminal)
+ * Run it:   pnpm run server streamable-http      (in one terminal)
  *           pnpm client streamable-http          (in another; --url http://host:port to point elsewhere)
  */
 import { ChatError, type ChatEvent, isMain, LineSplitter } from '@gtp/core';
@@ -69,15 +69,22 @@ export class StreamableHttpAdapter implements ClientAdapter {
   readonly demoUrl: string;
   readonly #agent: Agent;
   readonly #api: HttpApi;
+  /** Sent with every request, the chat call included. */
+  readonly #headers: Record<string, string>;
 
-  constructor(target: string) {
+  /**
+   * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
+   * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
+   */
+  constructor(target: string, options: { token?: string } = {}) {
     this.target = target.replace(/\/+$/, '');
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
     // an aborted one closes it, which is how the server learns to stop.
     this.#agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS });
-    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent });
+    this.#headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent, headers: this.#headers });
   }
 
   /** The chat call: POST, then yield each line of the answer as it arrives. */
@@ -87,7 +94,7 @@ export class StreamableHttpAdapter implements ClientAdapter {
     try {
       response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        headers: { ...this.#headers, 'content-type': 'application/json', accept: 'application/x-ndjson' },
         body: JSON.stringify({ text }),
         dispatcher: this.#agent,
         signal,
@@ -113,7 +120,17 @@ export class StreamableHttpAdapter implements ClientAdapter {
       // undici's body is an async iterable of Buffers, each handed over the moment it arrives.
       // If our consumer stops early (break/return), the body is destroyed, undici closes the
       // connection and the server cancels the reply.
-      yield* readNdjson(response.body, (bytes) => this.#api.countBytes(bytes));
+      //
+      // The final event (`done` or `error`) is held until the body has ended. The server ends the
+      // response in the same write as that last line, so this costs nothing; but a consumer that
+      // stops at `done` (as most do) would otherwise destroy a body whose end it had not read yet,
+      // which throws away the keep-alive connection and makes the next message pay a new one.
+      let final: ChatEvent | undefined;
+      for await (const event of readNdjson(response.body, (bytes) => this.#api.countBytes(bytes))) {
+        if (event.type === 'done' || event.type === 'error') final = event;
+        else yield event;
+      }
+      if (final) yield final;
     } catch (error) {
       // Ctrl+C: undici aborted the body; the shell prints "[cancelled]".
       if (signal?.aborted || error instanceof ChatError) throw error;
@@ -157,4 +174,5 @@ export class StreamableHttpAdapter implements ClientAdapter {
   }
 }
 
-if (isMain(import.meta.url)) runClient('streamable-http', (target) => new StreamableHttpAdapter(target));
+if (isMain(import.meta.url))
+  runClient('streamable-http', (target, options) => new StreamableHttpAdapter(target, options));

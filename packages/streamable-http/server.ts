@@ -14,12 +14,12 @@
  *   kept in the history marked `interrupted`.
  * - A browser demo at GET /demo (public/demo.html): fetch + the body's reader, no library.
  *
- * Run it:   pnpm server streamable-http       (http://127.0.0.1:8002, PORT overrides)
+ * Run it:   pnpm run server streamable-http   (http://127.0.0.1:8002, PORT overrides)
  * Try it:   pnpm client streamable-http       or the `curl -N` calls in README.md,
  *           or open http://127.0.0.1:8002/demo
  */
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import {
   ChatError,
   type ChatEvent,
@@ -31,6 +31,7 @@ import {
   loadConfig,
   runMain,
   runServer,
+  type Stats,
 } from '@gtp/core';
 import {
   ChatEventSchema,
@@ -65,7 +66,10 @@ export function toLine(event: ChatEvent): string {
 
 export async function createServer(options: StreamableHttpServerOptions = {}): Promise<ChatServer> {
   const config = options.config ?? loadConfig();
-  const chat = options.chat ?? ChatService.fromConfig(config, 'streamable-http');
+  // With REDIS_URL, sessions (and cancels) are shared with every other instance, whatever its
+  // protocol; without it, everything lives in this process. A service we create, we close.
+  const ownsChat = !options.chat;
+  const chat = options.chat ?? (await ChatService.create(config, 'streamable-http'));
   const stats = chat.stats;
   const demoPage = await readFile(new URL('./public/demo.html', import.meta.url), 'utf8');
 
@@ -106,6 +110,9 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
           404: ErrorResponseSchema.describe('session_not_found: no session with this id'),
           409: ErrorResponseSchema.describe('session_busy: the session is already replying'),
           413: ErrorResponseSchema.describe('payload_too_large: over MAX_MESSAGE_CHARS or BODY_LIMIT_BYTES'),
+          429: ErrorResponseSchema.describe(
+            'rate_limited: RATE_LIMIT_MAX requests per window or MAX_CONCURRENT_STREAMS replies in flight (see retry-after)',
+          ),
           500: ErrorResponseSchema.describe('internal: an unexpected failure'),
         },
       },
@@ -135,34 +142,70 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
       const first = await events.next();
       if (first.done) throw new ChatError('internal', 'the reply ended before it started');
 
+      // Known to the preClose hook until the response is over.
+      const res = reply.raw;
+      const ended = new Promise<void>((resolve) => res.once('close', resolve));
+      streaming.add(ended);
+      void ended.then(() => streaming.delete(ended));
+
+      // From here on we write the response ourselves: hijack() tells Fastify not to send one.
+      // Why not `reply.send(Readable.from(lines))`? It works, but every line then crosses a stream
+      // pipe and extra event-loop turns before it reaches the socket: per-line CPU, and usually a
+      // separate socket write per line even when the model produced many in the same instant.
+      // Writing to the response directly is what the bare node:http floor of the benchmark does.
+      //
+      // Flushing without losing batching: Node corks a chunked response for the rest of the current
+      // tick on every write() and uncorks on process.nextTick. So a token that arrives alone (the
+      // normal, paced case) is on the wire at the end of the tick it arrived in, with no timer and no
+      // added latency; tokens that arrive together (a fast model, or a reader that fell behind) leave
+      // in ONE write. No explicit cork()/uncork() is needed, and adding a delay to batch more would
+      // only trade latency for fewer syscalls.
+      //
+      // What hijacking costs: Fastify's onSend/onResponse hooks and its "request completed" log no
+      // longer run for this response (we log it below), and headers set on `reply` must be copied.
       reply
         .code(200)
         .type(NDJSON_CONTENT_TYPE)
         // Never cached, never transformed by a proxy (a compressing proxy flushes in blocks).
         .header('cache-control', 'no-cache, no-transform')
         // nginx buffers proxied responses unless told not to; this turns it off for this response.
-        .header('x-accel-buffering', 'no');
+        .header('x-accel-buffering', 'no')
+        .hijack();
+      // Hijacked, Fastify no longer writes the headers set on `reply`: these, and those the app's
+      // hooks set (CORS). Copy them to the raw response and send the head.
+      for (const [name, value] of Object.entries(reply.getHeaders())) {
+        if (value !== undefined) res.setHeader(name, value);
+      }
+      res.writeHead(200);
       // No compression on this route: a gzip stream holds bytes back until its block fills, which
       // would undo the per-line flush. (Core registers no compression; with @fastify/compress you
       // would set `compress: false` on this route.)
 
-      // Known to the preClose hook until the response is over.
-      const ended = new Promise<void>((resolve) => reply.raw.once('close', resolve));
-      streaming.add(ended);
-      void ended.then(() => streaming.delete(ended));
-
-      // Why a Readable and not reply.hijack(): one request streams one async iterable, which is
-      // exactly what Fastify's stream support is for. `reply.send(stream)` pipes it to the socket
-      // with backpressure (a slow reader pauses the generator instead of growing a buffer), each
-      // line goes out as its own chunk (Node sets TCP_NODELAY), and when the client disconnects
-      // Fastify destroys the stream, which `return()`s our generator and so chat.reply's (the
-      // AbortController above makes that immediate, even while the model is between tokens). Fastify
-      // keeps owning the response: hooks, logging, and the 503-while-closing all still work.
-      // hijack() is for servers that must own the socket, like the SSE fan-out with its own queue.
-      const body = Readable.from(ndjson(first.value, events, (bytes) => stats.addBytesSent(bytes)));
-      // The 200 schema documents ONE line (for /openapi.json); the payload is a stream of such
-      // lines, which Fastify pipes without serialising. The type provider cannot say so: cast.
-      return reply.send(body as unknown as ChatEvent);
+      // Each event, one line, as soon as it is produced. A terminal event (`done`, `error`) goes out
+      // with end(), so the last line and the end of the chunked body leave in one packet and the
+      // client's keep-alive connection is free for the next request at once.
+      let event: ChatEvent = first.value;
+      try {
+        while ((await writeEvent(res, event, stats)) === 'open') {
+          const step = await events.next();
+          if (step.done) break;
+          event = step.value;
+        }
+      } catch (error) {
+        // reply() reports failures as `error` events, so this is a broken store or a bug. The status
+        // (200) has been sent already; the contract's way to fail now is a final `error` line.
+        request.log.error({ err: error }, 'reply stream failed');
+        const messageId = first.value.type === 'start' ? first.value.messageId : undefined;
+        await writeEvent(res, { type: 'error', messageId, error: ChatError.from(error).toJSON() }, stats);
+      } finally {
+        // Ended early (the client went, or a bug): stop the model and keep the partial reply.
+        await events.return();
+        if (!res.writableEnded) res.end();
+        request.log.info(
+          { statusCode: 200, responseTime: reply.elapsedTime, lastEvent: event.type },
+          'request completed',
+        );
+      }
     },
   );
 
@@ -170,32 +213,38 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(demoPage),
   );
 
-  return httpChatServer('streamable-http', app, chat);
+  return httpChatServer('streamable-http', app, chat, { ownsChat });
 }
 
-/** The events as NDJSON lines: the one already pulled, then the rest as they come. */
-async function* ndjson(
-  first: ChatEvent,
-  rest: AsyncGenerator<ChatEvent, void>,
-  onBytes: (bytes: number) => void,
-): AsyncGenerator<string> {
-  const emit = (event: ChatEvent) => {
-    const line = toLine(event);
-    onBytes(Buffer.byteLength(line));
-    return line;
-  };
-  try {
-    yield emit(first);
-    for await (const event of rest) yield emit(event);
-  } catch (error) {
-    // reply() reports failures as `error` events, so this is a broken store or a bug. The status
-    // (200) has been sent already; the contract's way to fail now is a final `error` line.
-    yield emit({
-      type: 'error',
-      messageId: first.type === 'start' ? first.messageId : undefined,
-      error: ChatError.from(error).toJSON(),
-    });
+/**
+ * Write one event as one line and wait while the socket is full. A terminal event ends the
+ * response. Resolves to 'closed' once the response is over (ended, or the client went away).
+ */
+async function writeEvent(res: ServerResponse, event: ChatEvent, stats: Stats): Promise<'open' | 'closed'> {
+  if (res.destroyed || res.writableEnded) return 'closed';
+  const line = toLine(event);
+  stats.addBytesSent(Buffer.byteLength(line));
+  if (event.type === 'done' || event.type === 'error') {
+    res.end(line);
+    return 'closed';
   }
+  // Backpressure: write() returns false when the client reads slower than the model writes.
+  // Waiting for 'drain' pauses the generator (and so the model) instead of growing a buffer.
+  if (!res.write(line)) await drained(res);
+  return res.destroyed ? 'closed' : 'open';
+}
+
+/** Resolves when the response can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 if (isMain(import.meta.url)) {
