@@ -108,6 +108,16 @@ describe('rate limit (RATE_LIMIT_MAX)', () => {
   });
 });
 
+describe('rate limit and auth together', () => {
+  it('counts refused tokens too, so guessing the token is throttled', async () => {
+    const base = await start({ authToken: 'right', rateLimitMax: 3, rateLimitWindowMs: 60_000 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push((await get(`${base}/sessions`, { authorization: 'Bearer wrong' })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+});
+
 describe('limits in the chat service and store', () => {
   it('sends the model only the most recent messages, starting with a user turn', () => {
     const history = Array.from({ length: 7 }, (_, i) => ({

@@ -115,23 +115,8 @@ export async function createHttpApp(options: HttpAppOptions) {
     exposedHeaders: ['retry-after'],
   });
 
-  // AUTH_TOKEN: everything but the health probe needs it (header, or ?access_token= where a
-  // browser cannot set one: see core/src/auth.ts).
-  if (config.authToken) {
-    const token = config.authToken;
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.method === 'GET' && request.url === '/health') return;
-      if (request.method === 'OPTIONS') return;
-      if (!tokenMatches(requestToken(request.headers, request.url), token)) {
-        reply.header('www-authenticate', 'Bearer realm="genai-transports"');
-        throw new ChatError(
-          'unauthorized',
-          'missing or wrong token: send Authorization: Bearer <AUTH_TOKEN>',
-        );
-      }
-    });
-  }
-
+  // The rate limit (a route-level onRequest hook) runs before the token check (preParsing, so an
+  // unauthenticated body is never parsed): refused tokens count too, guessing is throttled.
   if (config.rateLimitMax > 0) {
     await app.register(fastifyRateLimit, {
       max: config.rateLimitMax,
@@ -142,6 +127,23 @@ export async function createHttpApp(options: HttpAppOptions) {
           'rate_limited',
           `more than ${context.max} requests in ${Math.round(config.rateLimitWindowMs / 1000)} s; retry after ${context.after} (RATE_LIMIT_MAX)`,
         ),
+    });
+  }
+
+  // AUTH_TOKEN: everything but the health probe needs it (header, or ?access_token= where a
+  // browser cannot set one: see core/src/auth.ts).
+  if (config.authToken) {
+    const token = config.authToken;
+    app.addHook('preParsing', async (request, reply) => {
+      if (request.method === 'GET' && request.url === '/health') return;
+      if (request.method === 'OPTIONS') return;
+      if (!tokenMatches(requestToken(request.headers, request.url), token)) {
+        reply.header('www-authenticate', 'Bearer realm="genai-transports"');
+        throw new ChatError(
+          'unauthorized',
+          'missing or wrong token: send Authorization: Bearer <AUTH_TOKEN>',
+        );
+      }
     });
   }
 
