@@ -589,10 +589,12 @@ if (isMain(import.meta.url)) {
       protocols,
       floors: !values['no-floors'],
       command: ['pnpm bench', ...args].filter(Boolean).join(' '),
+      // A partial run (some protocols, or no floors) must not replace the committed results.
+      ...(values.protocols || values['no-floors'] ? { outDir: join(RESULTS_DIR, 'tmp') } : {}),
     });
     console.log(renderMarkdown(result));
     // Only a full run of all five speaks for the READMEs; a quick or partial run does not.
-    if (!result.quick && !values.protocols) {
+    if (!result.quick && !values.protocols && !values['no-floors']) {
       console.log(`updated ${(await updateReadmes(result, REPO_ROOT)).join(', ') || 'no README'}`);
     }
     process.exit(0);
