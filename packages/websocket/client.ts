@@ -8,10 +8,12 @@
  *   requests on a connection where frames of both directions interleave;
  * - reconnecting with exponential backoff and rejoining the same session;
  * - noticing a dead server: no protocol ping within two heartbeat intervals → terminate, reconnect;
- * - cancelling with a `cancel` frame (Ctrl+C), and `/ping` for the application-level round trip.
+ * - cancelling with a `cancel` frame (Ctrl+C), and `/ping` for the application-level round trip;
+ * - the token (AUTH_TOKEN): Node's `ws` can set headers on the handshake, so it sends
+ *   `Authorization: Bearer`, like every HTTP call; a browser cannot (see demo.html).
  * The session routes (create, list, history…) are plain HTTP on the same port (HttpApi).
  *
- * Run it:  pnpm client websocket [--url http://127.0.0.1:8004] [--session <id>]
+ * Run it:  pnpm client websocket [--url http://127.0.0.1:8004] [--session <id>] [--token <AUTH_TOKEN>]
  *          (start `pnpm run server websocket` first; run a second client with the same --session)
  */
 import { ChatError, type ChatEvent, isMain, type Message, type Session, type StatsSnapshot } from '@gtp/core';
@@ -28,7 +30,7 @@ import {
 import WebSocket, { type RawData } from 'ws';
 import { AsyncQueue } from './src/async-queue.ts';
 import type { ClientFrame, ServerFrame } from './src/protocol.ts';
-import { WS_PATH } from './src/protocol.ts';
+import { WS_PATH, WS_SUBPROTOCOL } from './src/protocol.ts';
 
 const RECONNECT_BASE_MS = 250;
 const RECONNECT_MAX_MS = 8_000;
@@ -49,6 +51,8 @@ export class WebSocketAdapter implements ClientAdapter {
   readonly commands: readonly ExtraCommand[];
   readonly #api: HttpApi;
   readonly #wsUrl: string;
+  /** Sent on the handshake and on every HTTP call (the Authorization header, when there is a token). */
+  readonly #headers: Record<string, string>;
   readonly #noticeListeners = new Set<NoticeListener>();
   readonly #subscribers = new Set<Subscriber>();
   /** Text of replies other members started, by messageId, printed when they are done. */
@@ -68,10 +72,11 @@ export class WebSocketAdapter implements ClientAdapter {
   #reconnects = 0;
   #closed = false;
 
-  /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004. */
-  constructor(target: string) {
+  /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004; `token` its AUTH_TOKEN. */
+  constructor(target: string, options: { token?: string } = {}) {
     this.target = target.replace(/\/+$/, '');
-    this.#api = new HttpApi({ baseUrl: this.target });
+    this.#headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    this.#api = new HttpApi({ baseUrl: this.target, headers: this.#headers });
     const url = new URL(WS_PATH, this.target);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#wsUrl = url.href;
@@ -255,12 +260,25 @@ export class WebSocketAdapter implements ClientAdapter {
 
   #open(): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(this.#wsUrl);
+      // Offer the subprotocol (the server answers with it), and the token as a handshake header.
+      const socket = new WebSocket(this.#wsUrl, [WS_SUBPROTOCOL], { headers: this.#headers });
       this.#socket = socket;
       let opened = false;
       socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
       // The server pings every heartbeatMs: silence for two intervals means the peer is gone.
       socket.on('ping', () => this.#armDeadPeerTimer(socket));
+      // A refused handshake (401, 403…) is an HTTP response: read its error body and say why.
+      socket.once('unexpected-response', (_request, response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => {
+          reject(refusal(response.statusCode ?? 0, body));
+          socket.terminate();
+        });
+      });
       socket.on('error', (error) => {
         if (socket.readyState === WebSocket.CONNECTING) reject(connectionError(this.target, error));
       });
@@ -491,4 +509,16 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-if (isMain(import.meta.url)) runClient('websocket', (target) => new WebSocketAdapter(target));
+/** The ChatError of a refused upgrade, from its `{error:{code,message}}` body when there is one. */
+function refusal(status: number, body: string): ChatError {
+  try {
+    const { error } = JSON.parse(body) as { error: { code: ChatError['code']; message: string } };
+    return new ChatError(error.code, `the WebSocket upgrade was refused (${status}): ${error.message}`);
+  } catch {
+    return new ChatError('unavailable', `the WebSocket upgrade was refused with HTTP ${status}`);
+  }
+}
+
+if (isMain(import.meta.url)) {
+  runClient('websocket', (target, { token }) => new WebSocketAdapter(target, token ? { token } : {}));
+}

@@ -40,6 +40,11 @@ export type ServerFrame =
 export const CLOSE_CODES = {
   /** The server is shutting down. */
   GOING_AWAY: 1001,
+  /**
+   * Policy Violation: a connection that kept sending far over its frame rate after being told
+   * (`rate_limited` error frames). Generic clients do not retry it automatically, which is the point.
+   */
+  POLICY_VIOLATION: 1008,
   /** A frame larger than `maxPayload`: sent by `ws` itself, the protocol's rule for over-size messages. */
   MESSAGE_TOO_BIG: 1009,
   /**
@@ -52,6 +57,13 @@ export const CLOSE_CODES = {
 
 /** Path of the WebSocket endpoint. */
 export const WS_PATH = '/ws';
+
+/**
+ * The subprotocol this server speaks (`Sec-WebSocket-Protocol`). Offering it is optional for
+ * Node clients, but a browser that offers a token as `bearer.<token>` must offer it too: the
+ * server answers with one subprotocol the client offered, and it never echoes the token.
+ */
+export const WS_SUBPROTOCOL = 'genai-chat.v1';
 
 /** Unsent bytes one connection may have queued before it is cut off as a slow consumer. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;

@@ -1,15 +1,23 @@
 /**
  * A room is the live side of one session: the connections that joined it and the reply that
- * is running in it. It is the only place that fans frames out, so a later version can publish
- * the same frames through Redis to the members connected to other server instances.
+ * is running in it. It is the only place that fans frames out.
  *
  * Rules it enforces:
  * - every member receives the reply stream (start/delta/done), whoever asked;
  * - what a member says and types goes to the others, never back to the sender;
- * - presence goes to everyone on each join and leave;
- * - a reply continues while any member is there; when the last one leaves it is aborted.
+ * - presence goes to everyone on each join and leave, counting every instance;
+ * - a reply continues while any member listens, on any instance; when the last one leaves,
+ *   the reply is cancelled wherever it runs.
+ *
+ * Several instances: a member is connected to one server, but the session's other members may
+ * be connected to others. Each instance that has members of a session subscribes to the room's
+ * broker channel (`ws:room:<sessionId>`: Redis pub/sub with REDIS_URL, in-process without) while
+ * it has members there. Every frame a room broadcasts goes to its own members directly and to the
+ * channel; the rooms on the other instances deliver it to theirs. The reply itself runs on the
+ * instance whose member asked; its frames reach everyone else through the channel.
  */
 import { ChatError, type ChatService } from '@gtp/core';
+import type { Presence } from './presence.ts';
 import type { ServerFrame } from './protocol.ts';
 
 /** One connection, as the room sees it. */
@@ -19,59 +27,168 @@ export interface RoomMember {
   deliver(data: string): void;
 }
 
+/** The broker channel of a session's room (the broker adds its own prefix, `gtp:` for Redis). */
+export function roomChannel(sessionId: string): string {
+  return `ws:room:${sessionId}`;
+}
+
+/**
+ * A frame on its way to the other instances: `<origin> <except or -> <type> <frame JSON>`. A short
+ * text header in front of the frame, so the frame is relayed byte for byte, never re-encoded.
+ * `origin` lets an instance skip its own frames (it delivered them already); `except` is the
+ * member who must not receive it (the one typing, the one who said it).
+ */
+interface Relayed {
+  origin: string;
+  except: string | undefined;
+  type: string;
+  data: string;
+}
+
+function encode(relayed: Relayed): string {
+  return `${relayed.origin} ${relayed.except ?? '-'} ${relayed.type} ${relayed.data}`;
+}
+
+function decode(message: string): Relayed | undefined {
+  const first = message.indexOf(' ');
+  const second = message.indexOf(' ', first + 1);
+  const third = message.indexOf(' ', second + 1);
+  if (first < 1 || second < 0 || third < 0) return undefined;
+  const except = message.slice(first + 1, second);
+  return {
+    origin: message.slice(0, first),
+    except: except === '-' ? undefined : except,
+    type: message.slice(second + 1, third),
+    data: message.slice(third + 1),
+  };
+}
+
+/** What rooms share on one server instance (Rooms provides it). */
+interface RoomHub {
+  readonly chat: ChatService;
+  /** This server instance: its own frames coming back from the broker are skipped. */
+  readonly instanceId: string;
+  readonly presence: Presence;
+  publish(sessionId: string, message: string): void;
+  /** Keep a background task (a leave) so that shutdown can wait for it. */
+  track<T>(task: Promise<T>): Promise<T>;
+}
+
+const NOBODY_LEFT = 'every member left the session';
+
 export class Room {
   readonly sessionId: string;
-  readonly #chat: ChatService;
+  readonly #hub: RoomHub;
+  /** The members connected to this instance. */
   readonly #members = new Map<string, RoomMember>();
+  /** Per member: whether its join was counted (a leave waits for it, so -1 never overtakes +1). */
+  readonly #counted = new Map<string, Promise<boolean>>();
   #reply: { controller: AbortController; finished: Promise<void> } | undefined;
+  /** Members on every instance, as of the last presence frame (sent or relayed). */
+  #connections = 0;
+  #subscription: Promise<() => Promise<void>> | undefined;
+  #pending = new Set<Promise<unknown>>();
 
-  constructor(sessionId: string, chat: ChatService) {
+  constructor(sessionId: string, hub: RoomHub) {
     this.sessionId = sessionId;
-    this.#chat = chat;
+    this.#hub = hub;
   }
 
+  /** Members connected to this instance. */
   get size(): number {
     return this.#members.size;
   }
 
-  /** True while a reply is streaming (or winding down after a cancel). */
+  /** True while a reply runs here (or is winding down after a cancel). */
   get replying(): boolean {
     return this.#reply !== undefined;
   }
 
-  /** Resolves when the reply in flight, if any, has sent its final event. */
+  /** Resolves when the reply in flight here, if any, and pending joins and leaves are done. */
   async settled(): Promise<void> {
-    await this.#reply?.finished;
-  }
-
-  join(member: RoomMember): void {
-    this.#members.set(member.id, member);
-    this.broadcast({ type: 'presence', connections: this.size, connectionId: member.id, change: 'joined' });
-  }
-
-  /** Idempotent. The last member leaving aborts the reply: nobody is left to read it. */
-  leave(member: RoomMember): void {
-    if (!this.#members.delete(member.id)) return;
-    this.broadcast({ type: 'presence', connections: this.size, connectionId: member.id, change: 'left' });
-    if (this.size === 0)
-      this.#reply?.controller.abort(new ChatError('internal', 'every member left the session'));
-  }
-
-  /** Serialise once, deliver to every member (but `except`). */
-  broadcast(frame: ServerFrame, options: { except?: string } = {}): void {
-    const data = JSON.stringify(frame);
-    for (const member of this.#members.values()) {
-      if (member.id !== options.except) member.deliver(data);
+    while (this.#reply || this.#pending.size > 0) {
+      await Promise.allSettled([this.#reply?.finished, ...this.#pending]);
     }
   }
 
   /**
-   * Start a reply to what `from` said. Throws ChatError (bad text, busy, unknown session) before
-   * anything is broadcast; once it resolves, the reply streams to every member in the background.
+   * Add a member. It receives this instance's frames at once, the other instances' as soon as
+   * the room's channel is subscribed; then every member, everywhere, gets `presence`.
+   */
+  async join(member: RoomMember): Promise<void> {
+    this.#members.set(member.id, member);
+    const counted = this.#track(this.#join(member));
+    this.#counted.set(member.id, counted);
+    await counted;
+  }
+
+  async #join(member: RoomMember): Promise<boolean> {
+    try {
+      await this.#subscribe();
+    } catch (error) {
+      this.#members.delete(member.id);
+      throw error;
+    }
+    if (!this.#members.has(member.id)) return false; // it left while we subscribed
+    const connections = await this.#hub.presence.change(this.sessionId, 1);
+    this.broadcast({ type: 'presence', connections, connectionId: member.id, change: 'joined' });
+    return true;
+  }
+
+  /** Idempotent. When nobody is left anywhere, the session's reply is cancelled wherever it runs. */
+  leave(member: RoomMember): void {
+    if (!this.#members.delete(member.id)) return;
+    const counted = this.#counted.get(member.id);
+    this.#counted.delete(member.id);
+    void this.#track(this.#leave(member.id, counted)).catch(() => undefined);
+  }
+
+  async #leave(memberId: string, counted: Promise<boolean> | undefined): Promise<void> {
+    if (!(await counted?.catch(() => false))) return;
+    const connections = await this.#hub.presence.change(this.sessionId, -1);
+    this.broadcast({ type: 'presence', connections, connectionId: memberId, change: 'left' });
+    if (connections === 0) await this.#hub.chat.cancelReply(this.sessionId, NOBODY_LEFT);
+  }
+
+  /** Serialise once, deliver to every member here (but `except`) and to the other instances. */
+  broadcast(frame: ServerFrame, options: { except?: string } = {}): void {
+    const data = JSON.stringify(frame);
+    if (frame.type === 'presence') this.#connections = frame.connections;
+    this.#deliver(data, options.except);
+    this.#hub.publish(
+      this.sessionId,
+      encode({ origin: this.#hub.instanceId, except: options.except, type: frame.type, data }),
+    );
+  }
+
+  /** A frame from the room's channel. */
+  relay(message: string): void {
+    if (message.startsWith(`${this.#hub.instanceId} `)) return; // ours: delivered here already
+    const relayed = decode(message);
+    if (!relayed) return;
+    if (relayed.type === 'presence') {
+      try {
+        this.#connections = (JSON.parse(relayed.data) as { connections: number }).connections;
+      } catch {
+        return; // not a frame of ours
+      }
+    }
+    this.#deliver(relayed.data, relayed.except);
+  }
+
+  #deliver(data: string, except: string | undefined): void {
+    for (const member of this.#members.values()) {
+      if (member.id !== except) member.deliver(data);
+    }
+  }
+
+  /**
+   * Start a reply to what `from` said, on this instance. Throws ChatError (bad text, busy, unknown
+   * session) before anything is broadcast; once it resolves, the reply streams in the background.
    */
   async startReply(text: string, from: RoomMember): Promise<void> {
     const controller = new AbortController();
-    const events = this.#chat.reply(this.sessionId, text, { signal: controller.signal });
+    const events = this.#hub.chat.reply(this.sessionId, text, { signal: controller.signal });
     // Pull the first event ourselves: failures before `start` are thrown here, answered to the sender only.
     const first = await events.next();
     if (first.done || first.value.type !== 'start') {
@@ -94,25 +211,69 @@ export class Room {
         if (this.#reply === reply) this.#reply = undefined;
       }
     })();
-    // Everyone (the asker included) may have left while the reply was starting.
-    if (this.size === 0) controller.abort(new ChatError('internal', 'every member left the session'));
+    // Everyone (the asker included) may have left, everywhere, while the reply was starting.
+    if (this.#connections === 0) controller.abort(new ChatError('internal', NOBODY_LEFT));
   }
 
-  /** Stop the reply in flight; its members receive `done` with finishReason `cancelled`. */
-  cancel(reason = 'cancelled by a member of the session'): boolean {
+  /** Stop the reply running on this instance (shutdown); its members receive `done` (cancelled). */
+  cancel(reason: string): boolean {
     if (!this.#reply) return false;
     this.#reply.controller.abort(new ChatError('internal', reason));
     return true;
   }
+
+  /** Stop listening to the other instances (the room is empty here). */
+  async close(): Promise<void> {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    const unsubscribe = await subscription?.catch(() => undefined);
+    await unsubscribe?.();
+  }
+
+  /** Subscribe once; a failed attempt (Redis away) is retried by the next join. */
+  #subscribe(): Promise<unknown> {
+    if (!this.#subscription) {
+      const subscription = this.#hub.chat.broker.subscribe(roomChannel(this.sessionId), (message) =>
+        this.relay(message),
+      );
+      this.#subscription = subscription;
+      subscription.catch(() => {
+        if (this.#subscription === subscription) this.#subscription = undefined;
+      });
+    }
+    return this.#subscription;
+  }
+
+  #track<T>(task: Promise<T>): Promise<T> {
+    this.#pending.add(task);
+    void task.catch(() => undefined).finally(() => this.#pending.delete(task));
+    return this.#hub.track(task);
+  }
 }
 
-/** Every room of this process, by session id. A room lives while it has members or a reply. */
-export class Rooms {
-  readonly #chat: ChatService;
-  readonly #rooms = new Map<string, Room>();
+export interface RoomsOptions {
+  chat: ChatService;
+  instanceId: string;
+  presence: Presence;
+  /** Where a failed relay to the other instances is reported (once per outage). */
+  onRelayError?: (error: unknown) => void;
+}
 
-  constructor(chat: ChatService) {
-    this.#chat = chat;
+/** Every room of this instance, by session id. A room lives while it has members or a reply here. */
+export class Rooms implements RoomHub {
+  readonly chat: ChatService;
+  readonly instanceId: string;
+  readonly presence: Presence;
+  readonly #rooms = new Map<string, Room>();
+  readonly #tasks = new Set<Promise<unknown>>();
+  readonly #onRelayError: (error: unknown) => void;
+  #relayFailing = false;
+
+  constructor(options: RoomsOptions) {
+    this.chat = options.chat;
+    this.instanceId = options.instanceId;
+    this.presence = options.presence;
+    this.#onRelayError = options.onRelayError ?? (() => undefined);
   }
 
   get size(): number {
@@ -127,27 +288,52 @@ export class Rooms {
   open(sessionId: string): Room {
     let room = this.#rooms.get(sessionId);
     if (!room) {
-      room = new Room(sessionId, this.#chat);
+      room = new Room(sessionId, this);
       this.#rooms.set(sessionId, room);
     }
     return room;
   }
 
-  /** A member left: forget the room once it is empty and its reply has ended. */
+  /** A member left (or never got in): forget the room, and its channel, once it is idle here. */
   leave(room: Room, member: RoomMember): void {
     room.leave(member);
     if (room.size > 0) return;
-    void room.settled().then(() => {
+    void this.track(room.settled()).then(async () => {
       if (room.size === 0 && !room.replying && this.#rooms.get(room.sessionId) === room) {
         this.#rooms.delete(room.sessionId);
+        await room.close();
       }
     });
   }
 
-  /** Shutdown: cancel every reply and wait until each has sent its final event. */
+  publish(sessionId: string, message: string): void {
+    this.chat.broker.publish(roomChannel(sessionId), message).then(
+      () => {
+        this.#relayFailing = false;
+      },
+      (error: unknown) => {
+        if (!this.#relayFailing) this.#onRelayError(error); // once per outage, not once per token
+        this.#relayFailing = true;
+      },
+    );
+  }
+
+  track<T>(task: Promise<T>): Promise<T> {
+    this.#tasks.add(task);
+    void task.catch(() => undefined).finally(() => this.#tasks.delete(task));
+    return task;
+  }
+
+  /** Shutdown: cancel every reply running here and wait until each has sent its final event. */
   async cancelAll(reason: string): Promise<void> {
     const rooms = [...this.#rooms.values()];
     for (const room of rooms) room.cancel(reason);
     await Promise.all(rooms.map((room) => room.settled()));
+  }
+
+  /** Shutdown: wait for the joins and leaves in flight (presence, cancels) to finish. */
+  async drain(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+    await Promise.all([...this.#rooms.values()].map((room) => room.close()));
   }
 }

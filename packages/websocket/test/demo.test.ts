@@ -71,4 +71,32 @@ describe.skipIf(!chromiumAvailable)('the /demo page in headless Chromium', () =>
     expect(pageErrors).toEqual([]);
     await context.close();
   });
+
+  it('with AUTH_TOKEN: ?access_token= in the page URL becomes the bearer. subprotocol', async () => {
+    const token = 'demo-token-42';
+    const guarded = await createServer({ config: testConfig({ authToken: token }) });
+    const guardedUrl = await guarded.listen({ port: 0 });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      // The socket's URL is plain /ws and a page cannot set headers on it: the subprotocol carries the token.
+      await page.goto(`${guardedUrl}/demo?access_token=${token}`);
+      await page.locator('#status[data-state="open"]').waitFor();
+      await page.locator('#text').fill('behind a token');
+      await page.locator('#send').click();
+      await page.locator('.msg.model[data-finish="stop"]').waitFor();
+      expect(await page.locator('.msg.model .text').last().textContent()).toContain('behind a token');
+      // Reload: the history comes over fetch() with the Bearer header.
+      await page.reload();
+      await expect.poll(() => page.locator('.msg.past').count()).toBe(2);
+
+      // Without the token the page is refused (the HTML itself needs it too), and so is its socket.
+      const refused = await context.newPage();
+      const response = await refused.goto(`${guardedUrl}/demo`);
+      expect(response?.status()).toBe(401);
+    } finally {
+      await context.close();
+      await guarded.close();
+    }
+  });
 });

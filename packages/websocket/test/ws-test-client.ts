@@ -31,8 +31,12 @@ export class TestClient {
     ws.on('error', () => undefined);
   }
 
-  static async connect(baseUrl: string, options: ClientOptions = {}): Promise<TestClient> {
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, options);
+  static async connect(
+    baseUrl: string,
+    options: ClientOptions = {},
+    protocols: string[] = [],
+  ): Promise<TestClient> {
+    const ws = new WebSocket(wsUrl(baseUrl), protocols, options);
     const client = new TestClient(ws);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -100,4 +104,46 @@ export class TestClient {
   close(): void {
     if (this.ws.readyState !== WebSocket.CLOSED) this.ws.terminate();
   }
+}
+
+/** `http://host:port[/path][?query]` → `ws://host:port/ws[?query]` (a path in `baseUrl` replaces /ws). */
+function wsUrl(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (url.pathname === '/') url.pathname = '/ws';
+  return url.href;
+}
+
+/** What the server answered to an upgrade it refused: the status, headers and JSON body. */
+export interface Refusal {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: { error: { code: string; message: string } };
+}
+
+/** Try an upgrade that the server should refuse; rejects if it is accepted. */
+export function refusedUpgrade(
+  baseUrl: string,
+  options: ClientOptions = {},
+  protocols: string[] = [],
+): Promise<Refusal> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(baseUrl), protocols, options);
+    ws.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => {
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(body) });
+        ws.terminate();
+      });
+    });
+    ws.once('open', () => {
+      ws.terminate();
+      reject(new Error('the upgrade was accepted'));
+    });
+    ws.on('error', () => undefined);
+  });
 }
