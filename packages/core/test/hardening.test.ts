@@ -106,6 +106,14 @@ describe('rate limit (RATE_LIMIT_MAX)', () => {
     expect(Number(limited?.headers['retry-after'])).toBeGreaterThan(0);
     expect((await get(`${base}/health`)).status).toBe(200);
   });
+
+  it('counts unknown routes too, so probing for URLs is throttled', async () => {
+    const base = await start({ rateLimitMax: 2, rateLimitWindowMs: 60_000 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await get(`${base}/nope-${i}`)).status);
+    expect(statuses).toEqual([404, 404, 429, 429]);
+    expect((await get(`${base}/sessions`)).status).toBe(429);
+  });
 });
 
 describe('rate limit and auth together', () => {

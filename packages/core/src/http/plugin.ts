@@ -99,10 +99,6 @@ export async function createHttpApp(options: HttpAppOptions) {
     chat.stats.recordError(errorResponse(error).body.error.code as ErrorCode);
     return sendError(reply, error);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new ChatError('not_found', `no route ${request.method} ${request.url}`)),
-  );
-
   // Browser origins: the server's own pages, plus ALLOWED_ORIGINS exactly (no wildcard, so
   // credentials are never offered to any site). Requests without Origin (curl, Node) pass.
   app.addHook('onRequest', async (request) => {
@@ -129,6 +125,11 @@ export async function createHttpApp(options: HttpAppOptions) {
         ),
     });
   }
+
+  // Unknown routes are answered in the error shape, and count against the rate limit too.
+  app.setNotFoundHandler(config.rateLimitMax > 0 ? { preHandler: app.rateLimit() } : {}, (request, reply) =>
+    sendError(reply, new ChatError('not_found', `no route ${request.method} ${request.url}`)),
+  );
 
   // AUTH_TOKEN: everything but the health probe needs it (header, or ?access_token= where a
   // browser cannot set one: see core/src/auth.ts).
