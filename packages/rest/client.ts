@@ -15,10 +15,10 @@
  */
 import { type ChatEvent, type ChatReply, isMain } from '@gtp/core';
 import {
-  type ClientAdapter,
   connectionError,
   errorFromBody,
   HttpApi,
+  HttpClientAdapter,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
@@ -30,12 +30,10 @@ import { Agent, request } from 'undici';
  */
 export const REPLY_TIMEOUT_MS = 5 * 60_000;
 
-export class RestAdapter implements ClientAdapter {
+export class RestAdapter extends HttpClientAdapter {
   readonly protocol = 'rest' as const;
-  readonly target: string;
   readonly docsUrl: string;
   readonly #agent: Agent;
-  readonly #api: HttpApi;
   /** Sent with every request, the chat call included. */
   readonly #headers: Record<string, string>;
 
@@ -44,12 +42,14 @@ export class RestAdapter implements ClientAdapter {
    * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
    */
   constructor(target: string, options: { token?: string } = {}) {
-    this.target = target.replace(/\/+$/, '');
-    this.docsUrl = `${this.target}/docs`;
     // One keep-alive connection pool for every call: a turn costs one round trip, not a new TCP handshake.
-    this.#agent = new Agent({ headersTimeout: REPLY_TIMEOUT_MS, bodyTimeout: REPLY_TIMEOUT_MS });
-    this.#headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
-    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent, headers: this.#headers });
+    const agent = new Agent({ headersTimeout: REPLY_TIMEOUT_MS, bodyTimeout: REPLY_TIMEOUT_MS });
+    const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
+    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }));
+    this.#agent = agent;
+    this.#headers = headers;
+    this.docsUrl = `${this.target}/docs`;
   }
 
   /**
@@ -75,7 +75,7 @@ export class RestAdapter implements ClientAdapter {
       if (signal?.aborted) throw error;
       throw connectionError(this.target, error);
     }
-    this.#api.countBytes(Buffer.byteLength(body));
+    this.api.countBytes(Buffer.byteLength(body));
     // 400 invalid_request, 404 session_not_found, 409 session_busy, 413 payload_too_large, 502 model_error…
     if (status !== 200) throw errorFromBody(status, body);
 
@@ -89,35 +89,6 @@ export class RestAdapter implements ClientAdapter {
       usage: reply.usage,
       timings: reply.timings,
     };
-  }
-
-  // The shared routes: health, stats, sessions and history, over the same connection pool.
-  health() {
-    return this.#api.health();
-  }
-  stats() {
-    return this.#api.stats();
-  }
-  createSession() {
-    return this.#api.createSession();
-  }
-  getSession(id: string) {
-    return this.#api.getSession(id);
-  }
-  listSessions() {
-    return this.#api.listSessions();
-  }
-  deleteSession(id: string) {
-    return this.#api.deleteSession(id);
-  }
-  history(id: string) {
-    return this.#api.history(id);
-  }
-  clearHistory(id: string) {
-    return this.#api.clearHistory(id);
-  }
-  bytesReceived(): number {
-    return this.#api.bytesReceived;
   }
 
   async close(): Promise<void> {

@@ -16,10 +16,10 @@
  */
 import { ChatError, type ChatEvent, isMain, LineSplitter } from '@gtp/core';
 import {
-  type ClientAdapter,
   connectionError,
   errorFromBody,
   HttpApi,
+  HttpClientAdapter,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
@@ -62,13 +62,11 @@ export function parseEvent(line: string): ChatEvent {
   return value as ChatEvent;
 }
 
-export class StreamableHttpAdapter implements ClientAdapter {
+export class StreamableHttpAdapter extends HttpClientAdapter {
   readonly protocol = 'streamable-http' as const;
-  readonly target: string;
   readonly docsUrl: string;
   readonly demoUrl: string;
   readonly #agent: Agent;
-  readonly #api: HttpApi;
   /** Sent with every request, the chat call included. */
   readonly #headers: Record<string, string>;
 
@@ -77,14 +75,16 @@ export class StreamableHttpAdapter implements ClientAdapter {
    * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
    */
   constructor(target: string, options: { token?: string } = {}) {
-    this.target = target.replace(/\/+$/, '');
-    this.docsUrl = `${this.target}/docs`;
-    this.demoUrl = `${this.target}/demo`;
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
     // an aborted one closes it, which is how the server learns to stop.
-    this.#agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS });
-    this.#headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
-    this.#api = new HttpApi({ baseUrl: this.target, dispatcher: this.#agent, headers: this.#headers });
+    const agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS });
+    const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
+    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }));
+    this.#agent = agent;
+    this.#headers = headers;
+    this.docsUrl = `${this.target}/docs`;
+    this.demoUrl = `${this.target}/demo`;
   }
 
   /** The chat call: POST, then yield each line of the answer as it arrives. */
@@ -107,7 +107,7 @@ export class StreamableHttpAdapter implements ClientAdapter {
     // Refused before the stream started (404, 400, 409, 413…): a JSON error body, history untouched.
     if (response.statusCode !== 200) {
       const body = await response.body.text();
-      this.#api.countBytes(Buffer.byteLength(body));
+      this.api.countBytes(Buffer.byteLength(body));
       throw errorFromBody(response.statusCode, body);
     }
     const contentType = String(response.headers['content-type'] ?? '');
@@ -126,7 +126,7 @@ export class StreamableHttpAdapter implements ClientAdapter {
       // stops at `done` (as most do) would otherwise destroy a body whose end it had not read yet,
       // which throws away the keep-alive connection and makes the next message pay a new one.
       let final: ChatEvent | undefined;
-      for await (const event of readNdjson(response.body, (bytes) => this.#api.countBytes(bytes))) {
+      for await (const event of readNdjson(response.body, (bytes) => this.api.countBytes(bytes))) {
         if (event.type === 'done' || event.type === 'error') final = event;
         else yield event;
       }
@@ -138,35 +138,6 @@ export class StreamableHttpAdapter implements ClientAdapter {
         cause: error,
       });
     }
-  }
-
-  // The shared routes: health, stats, sessions and history, over the same connection pool.
-  health() {
-    return this.#api.health();
-  }
-  stats() {
-    return this.#api.stats();
-  }
-  createSession() {
-    return this.#api.createSession();
-  }
-  getSession(id: string) {
-    return this.#api.getSession(id);
-  }
-  listSessions() {
-    return this.#api.listSessions();
-  }
-  deleteSession(id: string) {
-    return this.#api.deleteSession(id);
-  }
-  history(id: string) {
-    return this.#api.history(id);
-  }
-  clearHistory(id: string) {
-    return this.#api.clearHistory(id);
-  }
-  bytesReceived(): number {
-    return this.#api.bytesReceived;
   }
 
   async close(): Promise<void> {

@@ -16,13 +16,12 @@
  * Run it:  pnpm client websocket [--url http://127.0.0.1:8004] [--session <id>] [--token <AUTH_TOKEN>]
  *          (start `pnpm run server websocket` first; run a second client with the same --session)
  */
-import { ChatError, type ChatEvent, isMain, type Message, type Session, type StatsSnapshot } from '@gtp/core';
+import { ChatError, type ChatEvent, isMain, type Session } from '@gtp/core';
 import {
-  type ClientAdapter,
   connectionError,
   type ExtraCommand,
-  type Health,
   HttpApi,
+  HttpClientAdapter,
   type NoticeListener,
   runClient,
   type SendOptions,
@@ -43,13 +42,11 @@ interface Subscriber {
   closed(reason: string): void;
 }
 
-export class WebSocketAdapter implements ClientAdapter {
+export class WebSocketAdapter extends HttpClientAdapter {
   readonly protocol = 'websocket' as const;
-  readonly target: string;
   readonly docsUrl: string;
   readonly demoUrl: string;
   readonly commands: readonly ExtraCommand[];
-  readonly #api: HttpApi;
   readonly #wsUrl: string;
   /** Sent on the handshake and on every HTTP call (the Authorization header, when there is a token). */
   readonly #headers: Record<string, string>;
@@ -74,9 +71,10 @@ export class WebSocketAdapter implements ClientAdapter {
 
   /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004; `token` its AUTH_TOKEN. */
   constructor(target: string, options: { token?: string } = {}) {
-    this.target = target.replace(/\/+$/, '');
-    this.#headers = options.token ? { authorization: `Bearer ${options.token}` } : {};
-    this.#api = new HttpApi({ baseUrl: this.target, headers: this.#headers });
+    const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    // The session routes (health, stats, sessions, history) come from HttpClientAdapter.
+    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), headers }));
+    this.#headers = headers;
     const url = new URL(WS_PATH, this.target);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#wsUrl = url.href;
@@ -101,34 +99,6 @@ export class WebSocketAdapter implements ClientAdapter {
     ];
   }
 
-  // --- The shared HTTP routes -------------------------------------------------------------------
-  health(): Promise<Health> {
-    return this.#api.health();
-  }
-  stats(): Promise<StatsSnapshot> {
-    return this.#api.stats();
-  }
-  createSession(): Promise<Session> {
-    return this.#api.createSession();
-  }
-  getSession(id: string): Promise<Session> {
-    return this.#api.getSession(id);
-  }
-  listSessions(): Promise<Session[]> {
-    return this.#api.listSessions();
-  }
-  deleteSession(id: string): Promise<void> {
-    return this.#api.deleteSession(id);
-  }
-  history(id: string): Promise<Message[]> {
-    return this.#api.history(id);
-  }
-  clearHistory(id: string): Promise<void> {
-    return this.#api.clearHistory(id);
-  }
-  bytesReceived(): number {
-    return this.#api.bytesReceived;
-  }
   reconnects(): number {
     return this.#reconnects;
   }
@@ -426,7 +396,7 @@ export class WebSocketAdapter implements ClientAdapter {
       : Buffer.isBuffer(data)
         ? data
         : Buffer.from(data);
-    this.#api.countBytes(bytes.length);
+    this.api.countBytes(bytes.length);
     if (isBinary) return;
     let frame: ServerFrame;
     try {
