@@ -13,7 +13,7 @@
  * - `/reconnect` asks the server to end the stream (as a proxy time-out would); watch the
  *   EventSource come back by itself and resume. `/stats` counts the reconnects.
  *
- * Run it: `pnpm server sse` in one terminal, `pnpm client sse` in another
+ * Run it: `pnpm run server sse` in one terminal, `pnpm client sse` in another
  * (`--url http://127.0.0.1:8003`, `--session <id>` to join a session another client uses).
  */
 import { ChatError, type ChatEvent, isMain, type Message, type Session } from '@gtp/core';
@@ -25,14 +25,38 @@ import {
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
-import { EventSource } from 'undici';
+import { Agent, type Dispatcher, EventSource } from 'undici';
 
 /** The ChatEvent types, each sent as its own `event:` name (EventSource dispatches by it). */
 const CHAT_EVENT_TYPES = ['start', 'delta', 'done', 'error'] as const;
 /** After Ctrl+C, how long to wait for the server's `done` (cancelled) before giving up. */
 const CANCEL_CONFIRM_TIMEOUT_MS = 5_000;
+/** The field names, separators and newlines of one `event:`/`id:`/`data:` frame. */
+const FRAME_OVERHEAD_BYTES = 'event: \nid: \ndata: \n\n'.length;
 
 const abortError = () => new DOMException('the reply was cancelled', 'AbortError');
+
+export interface SseAdapterOptions {
+  /** The server's AUTH_TOKEN: sent as `Authorization: Bearer` on every request, the stream included. */
+  token?: string;
+}
+
+/**
+ * An undici dispatcher that adds `Authorization: Bearer <token>` to every request it sends.
+ * The browser's EventSource cannot send headers (hence `?access_token=` in the demo page), but
+ * undici's takes a `dispatcher`, and a dispatcher can: the token stays out of the URL, so out
+ * of access logs and proxies.
+ */
+function bearerDispatcher(token: string): Dispatcher {
+  const authorization = `Bearer ${token}`;
+  return new Agent().compose((dispatch) => (options, handler) => {
+    const headers = options.headers;
+    const withAuth = Array.isArray(headers)
+      ? [...headers, 'authorization', authorization] // the flat [name, value, …] form
+      : { ...(headers as Record<string, string> | undefined), authorization };
+    return dispatch({ ...options, headers: withAuth }, handler);
+  });
+}
 
 export class SseAdapter implements ClientAdapter {
   readonly protocol = 'sse' as const;
@@ -41,6 +65,7 @@ export class SseAdapter implements ClientAdapter {
   readonly demoUrl: string;
   readonly commands: readonly ExtraCommand[];
   readonly #api: HttpApi;
+  readonly #dispatcher: Dispatcher | undefined;
   readonly #queues = new Set<EventQueue>();
   readonly #noticeListeners: NoticeListener[] = [];
   #source: EventSource | undefined;
@@ -49,8 +74,13 @@ export class SseAdapter implements ClientAdapter {
   #opened = false;
   #reconnects = 0;
 
-  constructor(target: string) {
-    this.#api = new HttpApi({ baseUrl: target });
+  constructor(target: string, options: SseAdapterOptions = {}) {
+    this.#dispatcher = options.token ? bearerDispatcher(options.token) : undefined;
+    this.#api = new HttpApi({
+      baseUrl: target,
+      // The POSTs and session calls carry the header too (HttpApi sends `headers` on each request).
+      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+    });
     this.target = this.#api.baseUrl;
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;
@@ -118,7 +148,11 @@ export class SseAdapter implements ClientAdapter {
     this.#sessionId = sessionId;
     this.#lastEventId = '';
     this.#opened = false;
-    const source = new EventSource(`${this.target}/sessions/${encodeURIComponent(sessionId)}/events`);
+    const url = `${this.target}/sessions/${encodeURIComponent(sessionId)}/events`;
+    // With a token, the dispatcher adds the Authorization header to this request and to every
+    // reconnect. (A client that cannot, like the browser's EventSource, appends
+    // `?access_token=<token>` to the URL instead: the server accepts both.)
+    const source = new EventSource(url, this.#dispatcher ? { dispatcher: this.#dispatcher } : {});
     this.#source = source;
 
     for (const type of [...CHAT_EVENT_TYPES, 'reset']) {
@@ -190,7 +224,7 @@ export class SseAdapter implements ClientAdapter {
       let started = false;
       let nextIndex = 0;
       for (;;) {
-        const event = await queue.next();
+        const event = queue.take() ?? (await queue.next());
         if (!('messageId' in event) || event.messageId !== messageId) continue;
         // Resume never duplicates; a `reset` replays the reply from its start, so skip what we have.
         if (event.type === 'start') {
@@ -214,11 +248,13 @@ export class SseAdapter implements ClientAdapter {
 
   async close(): Promise<void> {
     this.#closeSource();
+    await this.#dispatcher?.close();
   }
 
   #onFrame(type: string, data: string, id: string): void {
-    // What this frame cost on the wire (EventSource does not expose the raw bytes).
-    this.#api.countBytes(Buffer.byteLength(`event: ${type}\nid: ${id}\ndata: ${data}\n\n`));
+    // What this frame cost on the wire (EventSource does not expose the raw bytes):
+    // `event: ` + type + `\nid: ` + id + `\ndata: ` + data + `\n\n`; type and id are ASCII.
+    this.#api.countBytes(FRAME_OVERHEAD_BYTES + type.length + id.length + Buffer.byteLength(data));
     this.#lastEventId = id;
     let parsed: unknown;
     try {
@@ -251,9 +287,15 @@ export class SseAdapter implements ClientAdapter {
   }
 }
 
-/** Events waiting to be read by one `send()`; `next()` waits for the next one. */
+/**
+ * Events waiting to be read by one `send()`. EventSource hands over a whole network read's
+ * events at once, so `take()` returns what is already there without a promise; only an empty
+ * queue costs a wait.
+ */
 class EventQueue {
-  readonly #items: ChatEvent[] = [];
+  #items: ChatEvent[] = [];
+  /** Index of the next item to read: no `shift()`, which copies on long queues. */
+  #head = 0;
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
 
@@ -267,9 +309,21 @@ class EventQueue {
     this.#wake?.();
   }
 
+  /** The next event if one is waiting. */
+  take(): ChatEvent | undefined {
+    if (this.#head === this.#items.length) return undefined;
+    const item = this.#items[this.#head++];
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /** The next event, waiting for it when none is there. */
   async next(): Promise<ChatEvent> {
     for (;;) {
-      const item = this.#items.shift();
+      const item = this.take();
       if (item) return item;
       if (this.#failure) throw this.#failure;
       await new Promise<void>((resolve) => {
@@ -280,4 +334,4 @@ class EventQueue {
   }
 }
 
-if (isMain(import.meta.url)) runClient('sse', (target) => new SseAdapter(target));
+if (isMain(import.meta.url)) runClient('sse', (target, { token }) => new SseAdapter(target, { token }));

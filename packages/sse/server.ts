@@ -11,8 +11,12 @@
  * - The stream only reads. `POST /sessions/:id/messages` starts a reply (202 {messageId}) and the
  *   reply runs on the server whoever is listening; `POST /sessions/:id/cancel` stops it.
  *   Closing a stream is not a cancel: the reply goes on for the other listeners and the resume.
+ * - Several instances: with REDIS_URL the buffer is a Redis Stream per session (src/redis-hub.ts),
+ *   so a listener on any instance gets every reply and resumes anywhere; no sticky sessions.
+ * - AUTH_TOKEN (checked by the shared app): `Authorization: Bearer`, or `?access_token=` for a
+ *   browser EventSource, which cannot send headers.
  *
- * Run it: `pnpm server sse` (port 8003), then `pnpm client sse`, or open http://127.0.0.1:8003/demo.
+ * Run it: `pnpm run server sse` (port 8003), then `pnpm client sse`, or open http://127.0.0.1:8003/demo.
  */
 import { readFile } from 'node:fs/promises';
 import {
@@ -35,7 +39,7 @@ import {
   sessionErrors,
 } from '@gtp/core/http';
 import { z } from 'zod';
-import { DEFAULT_BUFFER_SIZE, SessionHubs } from './src/session-hub.ts';
+import { DEFAULT_BUFFER_SIZE, type EventHub, MemoryEventHub } from './src/session-hub.ts';
 import { DEFAULT_MAX_QUEUED_BYTES, SseStream } from './src/sse-stream.ts';
 
 /** How long an EventSource waits before reconnecting (sent as `retry:`). Browsers default to ~3 s. */
@@ -61,12 +65,29 @@ export function parseLastEventId(value: string | string[] | undefined): number |
   return Number(text.trim());
 }
 
+/**
+ * One process: the events in memory. Several instances (REDIS_URL): a Redis Stream per session,
+ * read by every instance that has listeners (src/redis-hub.ts, loaded only then).
+ */
+async function createEventHub(config: Config, chat: ChatService, bufferSize: number): Promise<EventHub> {
+  if (!config.redisUrl) return new MemoryEventHub({ bufferSize });
+  const { RedisEventHub } = await import('./src/redis-hub.ts');
+  return RedisEventHub.connect({
+    url: config.redisUrl,
+    broker: chat.broker,
+    bufferSize,
+    ttlMs: config.sessionTtlMs,
+  });
+}
+
 export async function createServer(options: SseServerOptions = {}): Promise<ChatServer> {
   const config = options.config ?? loadConfig();
-  const chat = options.chat ?? ChatService.fromConfig(config, 'sse');
+  // With REDIS_URL the sessions, the reply locks and cancels are shared with the other instances.
+  const chat = options.chat ?? (await ChatService.create(config, 'sse'));
   const retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-  const hubs = new SessionHubs({ bufferSize: options.bufferSize ?? DEFAULT_BUFFER_SIZE });
+  // In memory for one process; a Redis Stream per session with REDIS_URL (any instance resumes).
+  const hub = await createEventHub(config, chat, options.bufferSize ?? DEFAULT_BUFFER_SIZE);
   const stats = chat.stats;
 
   const app = await createHttpApp({
@@ -94,13 +115,13 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       request.routeOptions.url === '/sessions/:id' &&
       reply.statusCode === 204
     ) {
-      hubs.delete((request.params as { id: string }).id);
+      await hub.delete((request.params as { id: string }).id);
     }
   });
   // Shutdown (httpChatServer.close cancels every reply first): let each reply publish its final
   // `done cancelled`, then end every stream so that Fastify can close.
   app.addHook('preClose', async () => {
-    await hubs.close();
+    await hub.close();
   });
 
   // Why reply.hijack() and not an SSE plugin: the frames are the lesson, and they are five lines
@@ -140,19 +161,28 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
 
       const connectionClosed = stats.connectionOpened();
       const heartbeat = setInterval(() => stream.comment('heartbeat'), config.heartbeatMs);
+      let unsubscribe: (() => void) | undefined;
       const stream: SseStream = new SseStream(res, {
         maxQueuedBytes,
         onBytes: (n) => stats.addBytesSent(n),
         onClose: () => {
           clearInterval(heartbeat);
-          unsubscribe();
+          unsubscribe?.();
           connectionClosed();
         },
       });
       stream.retry(retryMs);
       // Replays what this listener missed, then adds it for the live events.
-      const unsubscribe = hubs.get(sessionId).subscribe(stream, lastEventId);
-      if (stream.closed) unsubscribe(); // dropped already while replaying (too slow)
+      try {
+        unsubscribe = await hub.subscribe(sessionId, stream, lastEventId);
+      } catch (error) {
+        // The event log is unreachable (Redis away): end the stream; EventSource retries.
+        request.log.warn({ err: error }, 'cannot subscribe to the session events');
+        stream.close();
+        return;
+      }
+      // Gone already, while replaying (too slow) or before the subscription was complete.
+      if (stream.closed) unsubscribe();
     },
   );
 
@@ -181,7 +211,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       if (first.done || first.value.type !== 'start') {
         throw new ChatError('internal', 'the reply did not start');
       }
-      void hubs.get(sessionId).pump(first.value, events);
+      void hub.pump(sessionId, first.value, events);
       return reply.code(202).send({ messageId: first.value.messageId });
     },
   );
@@ -198,7 +228,8 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
     },
     async (request) => {
       await chat.getSession(request.params.id);
-      return { cancelled: chat.cancel(request.params.id) };
+      // Wherever the reply runs: here, or on another instance (through the broker).
+      return { cancelled: await chat.cancelReply(request.params.id) };
     },
   );
 
@@ -216,7 +247,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
     },
     async (request) => {
       await chat.getSession(request.params.id);
-      return { dropped: hubs.get(request.params.id).drop() };
+      return { dropped: hub.drop(request.params.id) };
     },
   );
 
@@ -224,7 +255,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
     reply.type('text/html; charset=utf-8').send(await demoHtml),
   );
 
-  return httpChatServer('sse', app, chat);
+  return httpChatServer('sse', app, chat, { ownsChat: !options.chat });
 }
 
 if (isMain(import.meta.url)) {

@@ -53,14 +53,14 @@ export class SseStream implements HubListener {
     this.#write(`retry: ${Math.round(ms)}\n\n`);
   }
 
-  send({ id, event }: SequencedEvent): void {
-    this.#write(frame(event.type, id, event));
+  send({ id, type, data }: SequencedEvent): void {
+    this.#write(frame(type, id, data));
   }
 
   reset(latestId: number, reason: string): void {
     // Carrying the newest id moves the client's Last-Event-ID forward, so its next reconnect resumes.
     const event: ResetEvent = { type: 'reset', reason };
-    this.#write(frame('reset', latestId, event));
+    this.#write(frame('reset', latestId, JSON.stringify(event)));
   }
 
   comment(text: string): void {
@@ -94,6 +94,7 @@ export class SseStream implements HubListener {
   }
 }
 
-function frame(type: string, id: number, data: unknown): string {
-  return `event: ${type}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+/** `data` is one line of JSON (JSON.stringify never emits a newline), serialised by the hub once. */
+function frame(type: string, id: number, data: string): string {
+  return `event: ${type}\nid: ${id}\ndata: ${data}\n\n`;
 }

@@ -83,4 +83,34 @@ describe.skipIf(!chromiumAvailable)('GET /demo in headless Chromium (native Even
     await other.close();
     await page.close();
   });
+
+  it('with AUTH_TOKEN, the page takes ?access_token= from its URL for fetch and EventSource', async () => {
+    const token = 'demo-token';
+    const guarded = await createServer({
+      config: testConfig({ simTtftMs: 0, simTokenDelayMs: 5, authToken: token }),
+    });
+    const guardedUrl = await guarded.listen({ port: 0, host: '127.0.0.1' });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${guardedUrl}/demo?access_token=${token}`);
+      await page.locator('#status', { hasText: 'open' }).waitFor();
+      await page.fill('#text', 'hello with a token');
+      await page.click('#send');
+      await page.waitForFunction(
+        () => (window as unknown as { sseDemo: DemoState }).sseDemo.mine === undefined,
+      );
+      await page.locator('.msg.model').waitFor();
+      expect(new URL(page.url()).searchParams.get('access_token')).toBe(token); // a reload still works
+      const { sessionId } = await demoState(page);
+      const stored = await fetch(`${guardedUrl}/sessions/${sessionId}/messages`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { messages } = (await stored.json()) as { messages: { role: string; text: string }[] };
+      expect(messages.map((m) => m.role)).toEqual(['user', 'model']);
+      expect(await page.locator('.msg.model .text').last().textContent()).toBe(messages[1]?.text);
+    } finally {
+      await page.close();
+      await guarded.close();
+    }
+  });
 });
