@@ -16,11 +16,11 @@
  * Run it: `pnpm run server sse` in one terminal, `pnpm client sse` in another
  * (`--url http://127.0.0.1:8003`, `--session <id>` to join a session another client uses).
  */
-import { ChatError, type ChatEvent, isMain, type Message, type Session } from '@gtp/core';
+import { ChatError, type ChatEvent, isMain } from '@gtp/core';
 import {
-  type ClientAdapter,
   type ExtraCommand,
   HttpApi,
+  HttpClientAdapter,
   type NoticeListener,
   runClient,
   type SendOptions,
@@ -58,13 +58,11 @@ function bearerDispatcher(token: string): Dispatcher {
   });
 }
 
-export class SseAdapter implements ClientAdapter {
+export class SseAdapter extends HttpClientAdapter {
   readonly protocol = 'sse' as const;
-  readonly target: string;
   readonly docsUrl: string;
   readonly demoUrl: string;
   readonly commands: readonly ExtraCommand[];
-  readonly #api: HttpApi;
   readonly #dispatcher: Dispatcher | undefined;
   readonly #queues = new Set<EventQueue>();
   readonly #noticeListeners: NoticeListener[] = [];
@@ -75,13 +73,14 @@ export class SseAdapter implements ClientAdapter {
   #reconnects = 0;
 
   constructor(target: string, options: SseAdapterOptions = {}) {
+    // The session routes come from HttpClientAdapter; the POSTs carry the header too.
+    super(
+      new HttpApi({
+        baseUrl: target,
+        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+      }),
+    );
     this.#dispatcher = options.token ? bearerDispatcher(options.token) : undefined;
-    this.#api = new HttpApi({
-      baseUrl: target,
-      // The POSTs and session calls carry the header too (HttpApi sends `headers` on each request).
-      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
-    });
-    this.target = this.#api.baseUrl;
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;
     this.commands = [
@@ -90,7 +89,7 @@ export class SseAdapter implements ClientAdapter {
         description: 'drop the event stream (server side) and watch EventSource resume with Last-Event-ID',
         run: async (_args, { sessionId }) => {
           if (!sessionId) throw new ChatError('invalid_request', 'no session: use /new');
-          const { dropped } = await this.#api.json<{ dropped: number }>(
+          const { dropped } = await this.api.json<{ dropped: number }>(
             'POST',
             `/sessions/${encodeURIComponent(sessionId)}/events/drop`,
           );
@@ -100,33 +99,9 @@ export class SseAdapter implements ClientAdapter {
     ];
   }
 
-  health() {
-    return this.#api.health();
-  }
-  stats() {
-    return this.#api.stats();
-  }
-  createSession(): Promise<Session> {
-    return this.#api.createSession();
-  }
-  getSession(id: string): Promise<Session> {
-    return this.#api.getSession(id);
-  }
-  listSessions(): Promise<Session[]> {
-    return this.#api.listSessions();
-  }
-  async deleteSession(id: string): Promise<void> {
-    await this.#api.deleteSession(id);
+  override async deleteSession(id: string): Promise<void> {
+    await super.deleteSession(id);
     if (id === this.#sessionId) this.#closeSource();
-  }
-  history(id: string): Promise<Message[]> {
-    return this.#api.history(id);
-  }
-  clearHistory(id: string): Promise<void> {
-    return this.#api.clearHistory(id);
-  }
-  bytesReceived(): number {
-    return this.#api.bytesReceived;
   }
   reconnects(): number {
     return this.#reconnects;
@@ -143,7 +118,7 @@ export class SseAdapter implements ClientAdapter {
   /** Open the session's event stream; resolves once it is open. An unknown session throws 404. */
   async useSession(sessionId: string): Promise<void> {
     if (sessionId === this.#sessionId && this.#source) return;
-    await this.#api.getSession(sessionId); // EventSource cannot show us a 404; ask first
+    await this.api.getSession(sessionId); // EventSource cannot show us a 404; ask first
     this.#closeSource();
     this.#sessionId = sessionId;
     this.#lastEventId = '';
@@ -207,12 +182,12 @@ export class SseAdapter implements ClientAdapter {
     const path = `/sessions/${encodeURIComponent(sessionId)}`;
     let giveUp: NodeJS.Timeout | undefined;
     const cancel = () => {
-      void this.#api.json('POST', `${path}/cancel`).catch(() => undefined);
+      void this.api.json('POST', `${path}/cancel`).catch(() => undefined);
       // If the server never confirms (it went away), stop waiting after a while.
       giveUp = setTimeout(() => queue.fail(abortError()), CANCEL_CONFIRM_TIMEOUT_MS);
     };
     try {
-      const { messageId } = await this.#api.json<{ messageId: string }>(
+      const { messageId } = await this.api.json<{ messageId: string }>(
         'POST',
         `${path}/messages`,
         { text },
@@ -254,7 +229,7 @@ export class SseAdapter implements ClientAdapter {
   #onFrame(type: string, data: string, id: string): void {
     // What this frame cost on the wire (EventSource does not expose the raw bytes):
     // `event: ` + type + `\nid: ` + id + `\ndata: ` + data + `\n\n`; type and id are ASCII.
-    this.#api.countBytes(FRAME_OVERHEAD_BYTES + type.length + id.length + Buffer.byteLength(data));
+    this.api.countBytes(FRAME_OVERHEAD_BYTES + type.length + id.length + Buffer.byteLength(data));
     this.#lastEventId = id;
     let parsed: unknown;
     try {
@@ -264,8 +239,17 @@ export class SseAdapter implements ClientAdapter {
       return;
     }
     if (type === 'reset') {
-      const reason = (parsed as { reason?: string }).reason ?? '';
+      const { reason = '', replaying = false } = parsed as { reason?: string; replaying?: boolean };
       this.#notice(`the server could not resume the stream (${reason}); /history shows the conversation`);
+      // No reply is running any more: a send() still waiting for one would wait forever.
+      if (!replaying) {
+        this.#failQueues(
+          new ChatError(
+            'unavailable',
+            'the stream could not be resumed and the reply has ended; /history shows it',
+          ),
+        );
+      }
       return;
     }
     for (const queue of this.#queues) queue.push(parsed as ChatEvent);

@@ -134,7 +134,7 @@ export class RedisEventHub implements EventHub {
       await feed.ready;
       const kept = ((await this.#commands.xRange(feed.key, '-', '+')) ?? []).map(entryToEvent);
       const plan = replayPlan(kept, lastEventId, this.#options.bufferSize);
-      if (plan.reset) listener.reset(kept.at(-1)?.id ?? 0, plan.reset);
+      if (plan.reset) listener.reset(kept.at(-1)?.id ?? 0, plan.reset, plan.events.length > 0);
       for (const item of plan.events) listener.send(item);
       subscriber.sentId = kept.at(-1)?.id ?? 0;
       const pending = subscriber.pending ?? [];

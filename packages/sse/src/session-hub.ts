@@ -28,8 +28,11 @@ export interface SequencedEvent {
 export interface HubListener {
   /** Deliver one event. Must return at once (queue it, write it, or drop the listener). */
   send(item: SequencedEvent): void;
-  /** The listener's place is lost (older than the log, or unknown): it must reload the history. */
-  reset(latestId: number, reason: string): void;
+  /**
+   * The listener's place is lost (older than the log, or unknown): it must reload the history.
+   * `replaying`: the reply in flight follows from its start; false when no reply is running.
+   */
+  reset(latestId: number, reason: string, replaying: boolean): void;
   /** The hub is done with this listener (server shutdown, `drop()`, the session deleted). */
   close(): void;
 }
@@ -182,7 +185,7 @@ export class MemoryEventHub implements EventHub {
     // Replay and subscription in one synchronous step: no event can fall between them.
     const kept = log.kept();
     const plan = replayPlan(kept, lastEventId, this.#bufferSize);
-    if (plan.reset) listener.reset(kept.at(-1)?.id ?? 0, plan.reset);
+    if (plan.reset) listener.reset(kept.at(-1)?.id ?? 0, plan.reset, plan.events.length > 0);
     for (const item of plan.events) listener.send(item);
     log.listeners.add(listener);
     return () => {

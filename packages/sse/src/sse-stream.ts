@@ -31,6 +31,8 @@ export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 export interface ResetEvent {
   type: 'reset';
   reason: string;
+  /** True when the reply in flight follows from its start; false when none is running. */
+  replaying: boolean;
 }
 
 export class SseStream implements HubListener {
@@ -57,9 +59,9 @@ export class SseStream implements HubListener {
     this.#write(frame(type, id, data));
   }
 
-  reset(latestId: number, reason: string): void {
+  reset(latestId: number, reason: string, replaying: boolean): void {
     // Carrying the newest id moves the client's Last-Event-ID forward, so its next reconnect resumes.
-    const event: ResetEvent = { type: 'reset', reason };
+    const event: ResetEvent = { type: 'reset', reason, replaying };
     this.#write(frame('reset', latestId, JSON.stringify(event)));
   }
 

@@ -126,3 +126,38 @@ describe('pnpm client sse (non-TTY)', () => {
     expect(stdout).toContain('error [invalid_request]: unknown command /nonsense');
   }, 20_000);
 });
+
+describe('SseAdapter when a resume is impossible', () => {
+  it('fails a waiting send() with unavailable instead of hanging when the reply ended meanwhile', async () => {
+    // A 4-event buffer and a slow reconnect: by the time EventSource comes back, the reply has
+    // finished and the client's Last-Event-ID is older than what the server keeps.
+    const small = await createServer({
+      config: testConfig({ simTtftMs: 0, simTokenDelayMs: 2 }),
+      bufferSize: 4,
+      retryMs: 400,
+    });
+    const base = await small.listen({ port: 0, host: '127.0.0.1' });
+    const client = new SseAdapter(base);
+    try {
+      const session = await client.createSession();
+      await client.useSession(session.id);
+      const reconnect = client.commands.find((c) => c.name === 'reconnect')!;
+      const seen: ChatEvent[] = [];
+      await expect(
+        (async () => {
+          for await (const event of client.send(session.id, 'a reply longer than the buffer')) {
+            seen.push(event);
+            if (event.type === 'delta' && event.index === 0)
+              await reconnect.run([], { sessionId: session.id });
+          }
+        })(),
+      ).rejects.toMatchObject({ code: 'unavailable', message: expect.stringContaining('/history') });
+      expect(seen.some((e) => e.type === 'done')).toBe(false);
+      // The reply itself completed on the server.
+      expect((await history(base, session.id)).at(-1)).toMatchObject({ role: 'model' });
+    } finally {
+      await client.close();
+      await small.close();
+    }
+  });
+});

@@ -121,7 +121,11 @@ describe.skipIf(!redisAvailable)('several SSE instances on one Redis (REDIS_URL)
     const stale = await listen(b, id, { 'last-event-id': '1' });
     await stale.untilEvent('reset');
     expect(stale.events).toEqual([
-      { id: newest, type: 'reset', data: { type: 'reset', reason: expect.stringContaining('older') } },
+      {
+        id: newest,
+        type: 'reset',
+        data: { type: 'reset', reason: expect.stringContaining('older'), replaying: false },
+      },
     ]);
   });
 

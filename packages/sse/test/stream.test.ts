@@ -124,7 +124,11 @@ describe('GET /sessions/:id/events', () => {
     const stale = await listen(url, id, { 'last-event-id': '1' });
     await stale.untilEvent('reset');
     expect(stale.events).toEqual([
-      { id: latest, type: 'reset', data: { type: 'reset', reason: expect.stringContaining('older') } },
+      {
+        id: latest,
+        type: 'reset',
+        data: { type: 'reset', reason: expect.stringContaining('older'), replaying: false },
+      },
     ]);
     const future = await listen(url, id, { 'last-event-id': String(latest + 100) });
     await future.untilEvent('reset');
