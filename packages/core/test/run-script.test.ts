@@ -13,7 +13,7 @@ const run = (...args: string[]) =>
     },
   );
 
-describe('pnpm server|client <protocol>', () => {
+describe('pnpm run server | pnpm client <protocol>', () => {
   it('refuses an unknown protocol with a message listing the five', async () => {
     const failure = await run('server', 'smtp').catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 2 });
