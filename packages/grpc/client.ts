@@ -26,12 +26,11 @@ import {
 } from '@gtp/core/cli';
 import {
   CHAT_SERVICE_NAME,
-  ChatServiceClient,
   chatEventFromProto,
+  countingClient,
   fromServiceError,
   HealthClient,
   messageFromProto,
-  responseBytes,
   sessionFromProto,
   statsFromProto,
 } from './contract.ts';
@@ -70,22 +69,11 @@ export class GrpcAdapter implements ClientAdapter {
 
   constructor(target: string, options: { token?: string } = {}) {
     this.target = target.replace(/^(grpc|http):\/\//, '');
-    // Count the bytes of every message received (protobuf payload + gRPC's 5-byte prefix).
-    const countBytes: grpc.Interceptor = (options, nextCall) =>
-      new grpc.InterceptingCall(nextCall(options), {
-        start: (metadata, _listener, next) =>
-          next(metadata, {
-            onReceiveMessage: (message, nextMessage) => {
-              this.#bytesReceived += responseBytes(options.method_definition.path, message);
-              nextMessage(message);
-            },
-          }),
-      });
     // AUTH_TOKEN: `authorization: Bearer <token>` metadata on every call. Over TLS the idiom is
     // call credentials (`grpc.credentials.combineChannelCredentials(createSsl(),
     // createFromMetadataGenerator(…))`); grpc-js refuses to attach call credentials to an insecure
     // channel (they would travel in clear text), so on this loopback demo an interceptor adds it.
-    const interceptors: grpc.Interceptor[] = [countBytes];
+    const interceptors: grpc.Interceptor[] = [];
     const { token } = options;
     if (token) {
       interceptors.push(
@@ -99,7 +87,12 @@ export class GrpcAdapter implements ClientAdapter {
       );
     }
     const credentials = grpc.credentials.createInsecure();
-    this.#client = new ChatServiceClient(this.target, credentials, { ...CHANNEL_OPTIONS, interceptors });
+    // Count the bytes of every message received (protobuf payload + gRPC's 5-byte prefix) in the
+    // client's own decoder, so no message is encoded again to measure it.
+    const Client = countingClient((bytes) => {
+      this.#bytesReceived += bytes;
+    });
+    this.#client = new Client(this.target, credentials, { ...CHANNEL_OPTIONS, interceptors });
     // The health client shares the channel: one HTTP/2 connection for everything. (The server
     // leaves health open, but sending the token there too costs nothing.)
     this.#health = new HealthClient(this.target, credentials, {

@@ -66,19 +66,50 @@ export const ChatServiceClient = loaded.genai.chat.v1.ChatService;
 export const HealthClient = loaded.grpc.health.v1.Health;
 
 /** Message sizes on the wire: the protobuf payload plus gRPC's 5-byte length prefix. */
-const methodsByPath = new Map(Object.values(ChatServiceClient.service).map((m) => [m.path, m]));
 const GRPC_FRAME_PREFIX_BYTES = 5;
-export function requestBytes(path: string, message: unknown): number {
-  const method = methodsByPath.get(path);
-  return method && message != null
-    ? method.requestSerialize(message as never).length + GRPC_FRAME_PREFIX_BYTES
-    : 0;
+
+/**
+ * The service definition with (de)serialisers that also count bytes: each message's size is
+ * known the moment it is encoded or decoded, so counting costs no second serialisation.
+ */
+export function countingService(
+  service: grpc.ServiceDefinition,
+  counter: { addBytesReceived(bytes: number): void; addBytesSent(bytes: number): void },
+): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(service).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          counter.addBytesReceived(bytes.length + GRPC_FRAME_PREFIX_BYTES);
+          return method.requestDeserialize(bytes);
+        },
+        responseSerialize: (value: unknown) => {
+          const bytes = method.responseSerialize(value);
+          counter.addBytesSent(bytes.length + GRPC_FRAME_PREFIX_BYTES);
+          return bytes;
+        },
+      },
+    ]),
+  );
 }
-export function responseBytes(path: string, message: unknown): number {
-  const method = methodsByPath.get(path);
-  return method && message != null
-    ? method.responseSerialize(message as never).length + GRPC_FRAME_PREFIX_BYTES
-    : 0;
+
+/** The client side of the same idea: a ChatService client whose decoder counts received bytes. */
+export function countingClient(onBytes: (bytes: number) => void): typeof ChatServiceClient {
+  const counted = Object.fromEntries(
+    Object.entries(ChatServiceClient.service).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        responseDeserialize: (bytes: Buffer) => {
+          onBytes(bytes.length + GRPC_FRAME_PREFIX_BYTES);
+          return method.responseDeserialize(bytes);
+        },
+      },
+    ]),
+  );
+  return grpc.makeClientConstructor(counted, CHAT_SERVICE_NAME) as unknown as typeof ChatServiceClient;
 }
 
 // ---------------------------------------------------------------------------------------------

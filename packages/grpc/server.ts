@@ -38,10 +38,9 @@ import {
   CHAT_SERVICE_NAME,
   ChatServiceClient,
   chatEventToProto,
+  countingService,
   messageToProto,
   packageDefinition,
-  requestBytes,
-  responseBytes,
   sessionToProto,
   statsToProto,
   toServiceError,
@@ -78,29 +77,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   const chat = options.chat ?? (await ChatService.create(config, 'grpc'));
   const stats = chat.stats;
 
-  // Count payload bytes both ways, so GetServerStats is truthful (see contract.ts).
-  const countBytes: grpc.ServerInterceptor = (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMessage: (message, nextMessage) => {
-            stats.addBytesReceived(requestBytes(method.path, message));
-            nextMessage(message);
-          },
-        }),
-      sendMessage: (message, next) => {
-        stats.addBytesSent(responseBytes(method.path, message));
-        next(message);
-      },
-    });
-
   // AUTH_TOKEN: every call needs `authorization: Bearer <token>` metadata, except the health
   // service (load balancers and orchestrators probe it without credentials). One interceptor
   // guards every method of every service, whatever its shape (unary, server streaming, bidi): it
   // sees the call's metadata before any handler runs and answers UNAUTHENTICATED instead.
   // Reflection is guarded too: it tells whoever asks what the API is; grpcurl sends the header
   // with `-H 'authorization: Bearer …'`.
-  const interceptors: grpc.ServerInterceptor[] = [countBytes];
+  const interceptors: grpc.ServerInterceptor[] = [];
   const token = config.authToken;
   if (token) {
     const requireToken: grpc.ServerInterceptor = (method, call) =>
@@ -330,7 +313,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
     },
   };
 
-  server.addService(ChatServiceClient.service, handlers);
+  // Count payload bytes both ways, so GetServerStats is truthful: the service's own
+  // (de)serialisers report each message's size as they make it, so nothing is encoded twice.
+  server.addService(countingService(ChatServiceClient.service, stats), handlers);
 
   // grpc.health.v1: "" is the whole server; the service name is ours. Both flip to NOT_SERVING
   // when shutdown begins, so a load balancer stops sending new calls.

@@ -69,6 +69,11 @@ interface RoomHub {
   /** This server instance: its own frames coming back from the broker are skipped. */
   readonly instanceId: string;
   readonly presence: Presence;
+  /**
+   * Whether other instances can exist: only with a shared broker (Redis). In-process there is
+   * nobody to relay to, so a frame is not encoded and published at all (it costs per token).
+   */
+  readonly fansOut: boolean;
   publish(sessionId: string, message: string): void;
   /** Keep a background task (a leave) so that shutdown can wait for it. */
   track<T>(task: Promise<T>): Promise<T>;
@@ -155,6 +160,7 @@ export class Room {
     const data = JSON.stringify(frame);
     if (frame.type === 'presence') this.#connections = frame.connections;
     this.#deliver(data, options.except);
+    if (!this.#hub.fansOut) return;
     this.#hub.publish(
       this.sessionId,
       encode({ origin: this.#hub.instanceId, except: options.except, type: frame.type, data }),
@@ -232,6 +238,7 @@ export class Room {
 
   /** Subscribe once; a failed attempt (Redis away) is retried by the next join. */
   #subscribe(): Promise<unknown> {
+    if (!this.#hub.fansOut) return Promise.resolve();
     if (!this.#subscription) {
       const subscription = this.#hub.chat.broker.subscribe(roomChannel(this.sessionId), (message) =>
         this.relay(message),
@@ -264,6 +271,7 @@ export class Rooms implements RoomHub {
   readonly chat: ChatService;
   readonly instanceId: string;
   readonly presence: Presence;
+  readonly fansOut: boolean;
   readonly #rooms = new Map<string, Room>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #onRelayError: (error: unknown) => void;
@@ -273,6 +281,7 @@ export class Rooms implements RoomHub {
     this.chat = options.chat;
     this.instanceId = options.instanceId;
     this.presence = options.presence;
+    this.fansOut = options.chat.broker.kind !== 'local';
     this.#onRelayError = options.onRelayError ?? (() => undefined);
   }
 
