@@ -26,7 +26,6 @@ import {
   ChatService,
   type Config,
   DEFAULT_HOST,
-  DEFAULT_PORTS,
   isMain,
   loadConfig,
   runMain,
@@ -428,11 +427,6 @@ class ChatStream {
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const config = loadConfig();
-    await runServer(await createServer({ config }), {
-      port: config.port,
-      defaultPort: DEFAULT_PORTS.grpc,
-      host: config.host,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    });
+    await runServer(await createServer({ config }), config);
   });
 }

@@ -16,7 +16,6 @@ import {
   type ChatServer,
   ChatService,
   type Config,
-  DEFAULT_PORTS,
   isMain,
   loadConfig,
   runMain,
@@ -146,11 +145,6 @@ export async function createServer(options: RestServerOptions = {}): Promise<Cha
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const config = loadConfig();
-    await runServer(await createServer({ config }), {
-      port: config.port,
-      defaultPort: DEFAULT_PORTS.rest,
-      host: config.host,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    });
+    await runServer(await createServer({ config }), config);
   });
 }

@@ -24,7 +24,6 @@ import {
   type ChatServer,
   ChatService,
   type Config,
-  DEFAULT_PORTS,
   isMain,
   loadConfig,
   runMain,
@@ -261,11 +260,6 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const config = loadConfig();
-    await runServer(await createServer({ config }), {
-      port: config.port,
-      defaultPort: DEFAULT_PORTS.sse,
-      host: config.host,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    });
+    await runServer(await createServer({ config }), config);
   });
 }

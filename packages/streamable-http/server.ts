@@ -26,7 +26,6 @@ import {
   type ChatServer,
   ChatService,
   type Config,
-  DEFAULT_PORTS,
   isMain,
   loadConfig,
   runMain,
@@ -250,11 +249,6 @@ function drained(res: ServerResponse): Promise<void> {
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const config = loadConfig();
-    await runServer(await createServer({ config }), {
-      port: config.port,
-      defaultPort: DEFAULT_PORTS['streamable-http'],
-      host: config.host,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    });
+    await runServer(await createServer({ config }), config);
   });
 }

@@ -30,7 +30,6 @@ import {
   type ChatServer,
   ChatService,
   type Config,
-  DEFAULT_PORTS,
   isMain,
   loadConfig,
   originAllowed,
@@ -413,11 +412,6 @@ function byteLength(data: RawData): number {
 if (isMain(import.meta.url)) {
   runMain(async () => {
     const config = loadConfig();
-    await runServer(await createServer({ config }), {
-      port: config.port,
-      defaultPort: DEFAULT_PORTS.websocket,
-      host: config.host,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-    });
+    await runServer(await createServer({ config }), config);
   });
 }

@@ -1,8 +1,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChatService } from './chat-service.ts';
-import { ConfigError } from './config.ts';
-import { DEFAULT_HOST, type Protocol } from './constants.ts';
+import { type Config, ConfigError } from './config.ts';
+import { DEFAULT_PORTS, type Protocol } from './constants.ts';
 import type { ModelInfo } from './events.ts';
 
 /**
@@ -41,11 +41,11 @@ export function describeModel(model: ModelInfo): string {
  */
 export async function runServer(
   server: ChatServer,
-  options: { port: number | undefined; defaultPort: number; host?: string; shutdownTimeoutMs: number },
+  config: Pick<Config, 'port' | 'host' | 'shutdownTimeoutMs'>,
 ): Promise<void> {
   const address = await server.listen({
-    port: options.port ?? options.defaultPort,
-    host: options.host ?? DEFAULT_HOST,
+    port: config.port ?? DEFAULT_PORTS[server.protocol],
+    host: config.host,
   });
   console.log(`${server.protocol} server listening on ${address}`);
   console.log(`model: ${describeModel(server.chat.model.info)}`);
@@ -55,9 +55,9 @@ export async function runServer(
     closing = true;
     console.log(`${signal}: shutting down (ending streams in flight)…`);
     const force = setTimeout(() => {
-      console.error(`shutdown took longer than ${options.shutdownTimeoutMs} ms; exiting anyway`);
+      console.error(`shutdown took longer than ${config.shutdownTimeoutMs} ms; exiting anyway`);
       process.exit(0);
-    }, options.shutdownTimeoutMs);
+    }, config.shutdownTimeoutMs);
     force.unref();
     server.close().then(
       () => process.exit(0),
