@@ -37,6 +37,8 @@ export interface Sizes {
   /** Tokens of the one long zero-delay reply that measures chunks/s, and how many such replies. */
   throughputTokens: number;
   throughputReplies: number;
+  /** Replies of the server and its floor, alternated, for the × floor ratio. */
+  ratioPairs: number;
   /** Replies at PACED_DELAY_MS per token on one stream (inter-chunk latency). */
   pacedReplies: number;
   /** Idle connections opened to measure the server's memory per connection. */
@@ -50,6 +52,7 @@ export const QUICK_SIZES: Sizes = {
   warmTurns: 40,
   throughputTokens: 1_000,
   throughputReplies: 1,
+  ratioPairs: 2,
   pacedReplies: 1,
   idleConnections: 200,
   concurrentStreams: 100,
@@ -60,6 +63,7 @@ export const FULL_SIZES: Sizes = {
   warmTurns: 300,
   throughputTokens: 5_000,
   throughputReplies: 3,
+  ratioPairs: 7,
   pacedReplies: 3,
   idleConnections: 1_000,
   concurrentStreams: 1_000,
@@ -459,6 +463,61 @@ export function evaluateTargets(
   return targets;
 }
 
+/**
+ * The × floor ratio, measured in pairs: one reply from the server, one from its floor, in
+ * alternating order, so both see the same machine at the same moment; the median of the
+ * per-pair ratios. (Two medians taken minutes apart on a shared 2-core machine moved ±30 %.)
+ */
+async function pairedRatio(
+  makeSubject: () => BenchClient,
+  makeFloor: () => BenchClient,
+  sizes: Sizes,
+  progress: (line: string) => void,
+  protocol: string,
+): Promise<number | null> {
+  const subject = makeSubject();
+  const floor = makeFloor();
+  const signal = AbortSignal.timeout(PHASE_TIMEOUT_MS);
+  const rate = async (client: BenchClient) => {
+    const session = await client.ready();
+    const turn = await measureTurn(
+      client,
+      session,
+      benchMessage({ tokens: sizes.throughputTokens, delayMs: 0 }),
+      signal,
+    );
+    return turn.chunks / (turn.totalMs / 1000);
+  };
+  try {
+    const ratios: number[] = [];
+    for (let i = 0; i < sizes.ratioPairs; i++) {
+      // Alternate which goes first, so that neither always meets the machine in the same state.
+      let mine: number;
+      let theirs: number;
+      if (i % 2 === 0) {
+        mine = await rate(subject);
+        theirs = await rate(floor);
+      } else {
+        theirs = await rate(floor);
+        mine = await rate(subject);
+      }
+      ratios.push(mine / theirs);
+    }
+    ratios.sort((x, y) => x - y);
+    const median = ratios[Math.floor(ratios.length / 2)] ?? null;
+    progress(
+      `${protocol.padEnd(16)} × floor (median of ${ratios.length} alternating pairs) ${median?.toFixed(2)}`,
+    );
+    return median === null ? null : round2(median);
+  } catch (error) {
+    progress(`${protocol.padEnd(16)} × floor: ${(error as Error).message}`);
+    return null;
+  } finally {
+    await subject.close();
+    await floor.close();
+  }
+}
+
 /** latest.md and the SVG charts, from a result. */
 export async function writeReport(result: BenchResult, dir: string): Promise<void> {
   await writeFile(join(dir, 'latest.md'), renderMarkdown(result));
@@ -518,10 +577,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         floorRow.floorOf = protocol;
         floors.push(floorRow);
         const row = rows.at(-1)!;
-        row.floorRatio =
-          row.chunksPerSec !== null && floorRow.chunksPerSec
-            ? round2(row.chunksPerSec / floorRow.chunksPerSec)
-            : null;
+        row.floorRatio = subject.isStreaming
+          ? await pairedRatio(
+              subject.make,
+              () => floorClient(floor.kind, floor.target),
+              sizes,
+              progress,
+              protocol,
+            )
+          : null;
       }
     }
   } finally {
