@@ -129,7 +129,7 @@ export async function createServer(options: RestServerOptions = {}): Promise<Cha
             case 'error':
               // The model failed after the turn began; the service rolled the user turn back and
               // counted the error, so answer directly rather than through the error handler.
-              return sendError(reply, new ChatError(event.error.code, event.error.message));
+              return sendError(reply, ChatError.fromBody(event.error));
           }
         }
         throw new ChatError('internal', 'the reply ended without a final event');
