@@ -8,8 +8,9 @@
  *   (StreamMessage) and bidirectional streaming (Chat: send, cancel, typing, ping);
  * - errors as status codes (ChatError.grpcStatus) with a message that says why;
  * - a client that cancels or whose deadline passes stops the model (the partial reply is kept);
- * - grpc.health.v1 (grpc-health-check), server reflection (@grpc/reflection), message size
- *   limits, keepalive and a graceful shutdown.
+ * - server interceptors: AUTH_TOKEN and a per-address call rate limit (RATE_LIMIT_MAX);
+ * - grpc.health.v1 (grpc-health-check; NOT_SERVING while Redis is away), server reflection
+ *   (@grpc/reflection), message size limits, keepalive and a graceful shutdown.
  *
  * Run it: `pnpm run server grpc` (port 50051), then `pnpm client grpc` in another terminal.
  */
@@ -19,6 +20,7 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
+  AddressRateLimit,
   bearerToken,
   ChatError,
   type ChatEvent,
@@ -47,6 +49,7 @@ import {
 import type { ChatClientEvent__Output } from './generated/genai/chat/v1/ChatClientEvent.ts';
 import type { ChatServerEvent } from './generated/genai/chat/v1/ChatServerEvent.ts';
 import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.ts';
+import { peerAddress } from './rate-limit.ts';
 
 /**
  * Keepalive: every KEEPALIVE_TIME (the configured HEARTBEAT_MS, 15 s by default) of silence the
@@ -57,8 +60,11 @@ import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.
  */
 const KEEPALIVE_TIMEOUT_MS = 10_000;
 
-/** grpc.health.v1 stays open when AUTH_TOKEN is set: probes carry no credentials. */
+/** grpc.health.v1 stays open (no token, no rate limit): probes carry no credentials. */
 const HEALTH_PATH_PREFIX = '/grpc.health.v1.Health/';
+
+/** How often, with Redis, the health service asks whether the store and the broker answer. */
+const DEPENDENCY_CHECK_MS = 1_000;
 
 /** A server-streaming or bidi call whose client we write to. */
 type WritableCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
@@ -76,13 +82,62 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   const chat = options.chat ?? (await ChatService.create(config, 'grpc'));
   const stats = chat.stats;
 
+  /**
+   * End a call from an interceptor, before any handler runs: the status code from the ChatError,
+   * and its code in the trailers (chat-error-code) like every other failure of ours.
+   */
+  const refuseCall = (call: grpc.ServerInterceptingCallInterface, failure: ChatError) => {
+    stats.recordError(failure.code);
+    const status = toServiceError(failure);
+    call.sendStatus({
+      code: status.code ?? grpc.status.UNKNOWN,
+      details: failure.message,
+      ...(status.metadata ? { metadata: status.metadata } : {}),
+    });
+  };
+  const interceptors: grpc.ServerInterceptor[] = [];
+
+  // RATE_LIMIT_MAX calls per RATE_LIMIT_WINDOW_MS per client address, the budget the HTTP servers
+  // give each address; 0 turns it off. It is the first interceptor, so it sees a call before the
+  // token check: refused tokens count too, and guessing them is throttled. A call is one unit
+  // whatever its shape (a whole Chat stream counts once; MAX_CONCURRENT_STREAMS bounds replies).
+  if (config.rateLimitMax > 0) {
+    const callLimit = new AddressRateLimit(config.rateLimitMax, config.rateLimitWindowMs);
+    const windowSeconds = Math.round(config.rateLimitWindowMs / 1000);
+    const limitRate: grpc.ServerInterceptor = (method, call) =>
+      new grpc.ServerInterceptingCall(call, {
+        start: (next) =>
+          next({
+            onReceiveMetadata: (metadata, nextMetadata) => {
+              const retryAfter = method.path.startsWith(HEALTH_PATH_PREFIX)
+                ? 0
+                : callLimit.take(peerAddress(call.getPeer()));
+              if (retryAfter === 0) {
+                nextMetadata(metadata);
+                return;
+              }
+              // RESOURCE_EXHAUSTED (code 8): the handler never runs.
+              refuseCall(
+                call,
+                new ChatError(
+                  'rate_limited',
+                  `more than ${config.rateLimitMax} calls in ${windowSeconds} s from this address; ` +
+                    `retry after ${retryAfter} s (RATE_LIMIT_MAX)`,
+                  { retryAfterSeconds: retryAfter },
+                ),
+              );
+            },
+          }),
+      });
+    interceptors.push(limitRate);
+  }
+
   // AUTH_TOKEN: every call needs `authorization: Bearer <token>` metadata, except the health
   // service (load balancers and orchestrators probe it without credentials). One interceptor
   // guards every method of every service, whatever its shape (unary, server streaming, bidi): it
   // sees the call's metadata before any handler runs and answers UNAUTHENTICATED instead.
   // Reflection is guarded too: it tells whoever asks what the API is; grpcurl sends the header
   // with `-H 'authorization: Bearer …'`.
-  const interceptors: grpc.ServerInterceptor[] = [];
   const token = config.authToken;
   if (token) {
     const requireToken: grpc.ServerInterceptor = (method, call) =>
@@ -96,17 +151,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
                 return;
               }
               // The handler never runs: the call ends here with UNAUTHENTICATED (code 16).
-              const failure = new ChatError(
-                'unauthorized',
-                'missing or wrong token: send the metadata authorization: Bearer <AUTH_TOKEN>',
+              refuseCall(
+                call,
+                new ChatError(
+                  'unauthorized',
+                  'missing or wrong token: send the metadata authorization: Bearer <AUTH_TOKEN>',
+                ),
               );
-              stats.recordError(failure.code);
-              const status = toServiceError(failure);
-              call.sendStatus({
-                code: grpc.status.UNAUTHENTICATED,
-                details: failure.message,
-                ...(status.metadata ? { metadata: status.metadata } : {}),
-              });
             },
           }),
       });
@@ -180,7 +231,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         let text = '';
         for await (const event of events) {
           if (event.type === 'delta') text += event.text;
-          if (event.type === 'error') throw new ChatError(event.error.code, event.error.message);
+          if (event.type === 'error') throw ChatError.fromBody(event.error);
           if (event.type === 'done') {
             return {
               messageId: event.messageId,
@@ -222,7 +273,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         let failure: ChatError | undefined;
         for (let step = first; !step.done; step = await events.next()) {
           const event = step.value;
-          if (event.type === 'error') failure = new ChatError(event.error.code, event.error.message);
+          if (event.type === 'error') failure = ChatError.fromBody(event.error);
           if (!call.cancelled) await write(call, chatEventToProto(event));
         }
         if (call.cancelled) return;
@@ -321,11 +372,40 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   const health = new HealthImplementation({ '': 'SERVING', [CHAT_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
 
+  // With Redis, health follows it: NOT_SERVING while the store or the broker does not answer
+  // (a balancer sends the calls elsewhere, the calls here would fail), SERVING once it is back.
+  // In memory there is nothing to lose. unref(): this timer never keeps the process alive.
+  let closing: Promise<void> | undefined;
+  let checking = false;
+  let dependenciesUp = true;
+  const dependencyCheck =
+    chat.store.kind === 'redis' || chat.broker.kind === 'redis'
+      ? setInterval(() => {
+          if (checking) return; // a ping that waits for its time-out is not asked again meanwhile
+          checking = true;
+          chat
+            .dependencies()
+            .then(({ store, broker }) => {
+              const up = store && broker;
+              // Shutdown owns the status once it began. Only changes are set: a Health/Watch
+              // stream sends one message per setStatus.
+              if (closing || up === dependenciesUp) return;
+              dependenciesUp = up;
+              const status = dependenciesUp ? 'SERVING' : 'NOT_SERVING';
+              health.setStatus('', status);
+              health.setStatus(CHAT_SERVICE_NAME, status);
+            })
+            .catch(() => undefined)
+            .finally(() => {
+              checking = false;
+            });
+        }, DEPENDENCY_CHECK_MS).unref()
+      : undefined;
+
   // Server reflection (v1 and v1alpha): grpcurl and friends discover the services and their
   // message types at run time, with no copy of the .proto files.
   new ReflectionService(packageDefinition).addToServer(server);
 
-  let closing: Promise<void> | undefined;
   return {
     protocol: 'grpc',
     chat,
@@ -344,6 +424,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
     },
     close() {
       closing ??= (async () => {
+        clearInterval(dependencyCheck);
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(CHAT_SERVICE_NAME, 'NOT_SERVING');
         // Replies in flight end with `done` (finishReason cancelled), then every Chat stream

@@ -6,8 +6,9 @@
  *   REST routes (sessions, health, stats, /docs) that Fastify serves on the same port;
  * - a small JSON protocol over text frames, every client frame validated (a zod discriminated
  *   union), every bad frame answered with an `error` frame while the connection stays open;
- * - refusing an upgrade before it happens: a foreign Origin (403), a missing token (401), as real
- *   HTTP answers written to the socket; and the subprotocol a browser uses to carry its token;
+ * - refusing an upgrade before it happens: too many from one address (429), a foreign Origin (403),
+ *   a missing token (401), as real HTTP answers written to the socket; and the subprotocol a
+ *   browser uses to carry its token;
  * - fan-out: every member of a session sees the reply stream, whoever asked (src/room.ts), across
  *   server instances through the broker (Redis pub/sub with REDIS_URL);
  * - a per-connection frame rate limit: over it, an `error` frame and the frame is dropped;
@@ -26,6 +27,7 @@ import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
+  AddressRateLimit,
   ChatError,
   type ChatServer,
   ChatService,
@@ -113,8 +115,24 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
     handleProtocols: (offered) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
   });
 
+  // New connections per client address, the HTTP routes' budget (RATE_LIMIT_MAX per window):
+  // without it a client could open sockets without end, each with its own frame budget.
+  const upgradeLimit =
+    config.rateLimitMax > 0 ? new AddressRateLimit(config.rateLimitMax, config.rateLimitWindowMs) : undefined;
+
   /** Why this upgrade must be refused, or undefined to accept it. */
   const checkUpgrade = (request: IncomingMessage): ChatError | undefined => {
+    // Counted first, like @fastify/rate-limit before the token check: refused attempts count too,
+    // so guessing tokens is throttled. (The peer's address: there is no proxy in front of us.)
+    const retryAfterSeconds = upgradeLimit?.take(request.socket.remoteAddress ?? 'unknown') ?? 0;
+    if (retryAfterSeconds > 0) {
+      return new ChatError(
+        'rate_limited',
+        `more than ${config.rateLimitMax} connections in ${Math.round(config.rateLimitWindowMs / 1000)} s ` +
+          `from this address; retry after ${retryAfterSeconds} s (RATE_LIMIT_MAX)`,
+        { retryAfterSeconds },
+      );
+    }
     const { pathname } = new URL(request.url ?? '/', 'http://localhost');
     if (pathname !== WS_PATH)
       return new ChatError('not_found', `no WebSocket at ${pathname}; use ${WS_PATH}`);
@@ -385,7 +403,8 @@ function parseFrame(data: RawData, isBinary: boolean): ClientFrame {
 
 /**
  * Answer a refused upgrade on the raw socket: there is no Fastify reply object here, so this is
- * the HTTP/1.1 response written by hand (a 401 also names the scheme it wants).
+ * the HTTP/1.1 response written by hand (a 401 also names the scheme it wants, a 429 says when to
+ * come back).
  */
 function rejectUpgrade(socket: Duplex, error: ChatError): void {
   const body = JSON.stringify({ error: error.toJSON() });
@@ -395,6 +414,7 @@ function rejectUpgrade(socket: Duplex, error: ChatError): void {
     'Content-Type: application/json',
     `Content-Length: ${Buffer.byteLength(body)}`,
     ...(error.code === 'unauthorized' ? ['WWW-Authenticate: Bearer realm="genai-transports"'] : []),
+    ...(error.retryAfterSeconds !== undefined ? [`Retry-After: ${error.retryAfterSeconds}`] : []),
   ];
   socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -39,7 +39,7 @@ export async function measureTurn(
       if (ttftMs === undefined && event.text.length > 0) ttftMs = at;
       reply += event.text;
     } else if (event.type === 'error') {
-      throw new ChatError(event.error.code, event.error.message);
+      throw ChatError.fromBody(event.error);
     } else if (event.type === 'done') {
       serverTimings = event.timings;
       if (event.finishReason === 'cancelled') throw new ChatError('internal', 'the reply was cancelled');

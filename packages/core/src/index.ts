@@ -7,6 +7,7 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './model/index.ts';
 export * from './ndjson.ts';
+export * from './rate-limit.ts';
 export * from './runtime.ts';
 export * from './session-store.ts';
 export * from './stats.ts';

@@ -1,4 +1,5 @@
 import type { ChatServer, Config } from '@gtp/core';
+import { AddressRateLimit } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -134,5 +135,44 @@ describe('frame rate limit per connection', () => {
     const closed = await c.closed;
     expect(closed).toEqual({ code: CLOSE_CODES.POLICY_VIOLATION, reason: 'frame rate limit exceeded' });
     await other.sync();
+  });
+});
+
+describe('upgrades per client address', () => {
+  it('refuses the upgrade over RATE_LIMIT_MAX with a real 429 and retry-after; open connections keep working', async () => {
+    const { server, url } = await start({ rateLimitMax: 3, rateLimitWindowMs: 60_000 });
+    const a = await connect(url);
+    const { session } = await a.join();
+    const b = await connect(url);
+    await b.join(session.id);
+    const c = await connect(url);
+    await c.sync();
+
+    const refused = await refusedUpgrade(url);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringMatching(/more than 3 connections in 60 s from this address.*RATE_LIMIT_MAX/),
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // Still over it: refused again, whatever the path or the token.
+    expect((await refusedUpgrade(`${url}/elsewhere`)).status).toBe(429);
+    expect((await server.chat.snapshot()).errors.byCode.rate_limited).toBe(2);
+
+    // The three connections that got in are untouched: a reply still reaches both members.
+    b.send({ type: 'send', text: 'still here?' });
+    expect(await a.next('done')).toMatchObject({ finishReason: 'stop' });
+    expect(await b.next('done')).toMatchObject({ finishReason: 'stop' });
+    await c.sync();
+  });
+
+  it('forgets counts when the window ends and never remembers more than maxAddresses', () => {
+    const limit = new AddressRateLimit(2, 1_000, 3, 0);
+    expect([limit.take('a', 0), limit.take('a', 10), limit.take('a', 20)]).toEqual([0, 0, 1]);
+    expect(limit.take('b', 30)).toBe(0); // its own budget
+    expect(limit.take('a', 1_000)).toBe(0); // a new window
+    for (const address of ['c', 'd', 'e', 'f']) limit.take(address, 1_010);
+    expect(limit.size).toBe(3);
   });
 });

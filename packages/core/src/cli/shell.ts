@@ -193,7 +193,7 @@ export class Shell {
           this.#spinner.stop();
           if (wroteText) this.#output.write('\n');
           this.#stats.recordTurn({ ttftMs: 0, totalMs: 0, chunks, tokens: 0, outcome: 'error' });
-          throw new ChatError(event.error.code, event.error.message);
+          throw ChatError.fromBody(event.error);
         }
       }
       // The stream ended without done/error: the transport was cut.
