@@ -301,18 +301,8 @@ async function measureSubject(
       const signal = AbortSignal.timeout(PHASE_TIMEOUT_MS);
       try {
         const rates: number[] = [];
-        for (let i = 0; i < sizes.throughputReplies; i++) {
-          const session = await client.ready();
-          const turn = await measureTurn(
-            client,
-            session,
-            benchMessage({ tokens: sizes.throughputTokens, delayMs: 0 }),
-            signal,
-          );
-          rates.push(turn.chunks / (turn.totalMs / 1000));
-        }
-        rates.sort((a, b) => a - b);
-        row.chunksPerSec = Math.round(rates[Math.floor(rates.length / 2)]!);
+        for (let i = 0; i < sizes.throughputReplies; i++) rates.push(await throughput(client, sizes, signal));
+        row.chunksPerSec = Math.round(median(rates)!);
         say(`${row.chunksPerSec} chunks/s`);
       } finally {
         await client.close();
@@ -463,6 +453,20 @@ export function evaluateTargets(
   return targets;
 }
 
+/** Chunks per second of one zero-delay reply of `throughputTokens` tokens. */
+async function throughput(client: BenchClient, sizes: Sizes, signal: AbortSignal): Promise<number> {
+  const session = await client.ready();
+  const message = benchMessage({ tokens: sizes.throughputTokens, delayMs: 0 });
+  const turn = await measureTurn(client, session, message, signal);
+  return turn.chunks / (turn.totalMs / 1000);
+}
+
+/** The middle value (the upper one of an even count); undefined for none. */
+function median(values: readonly number[]): number | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 /**
  * The × floor ratio, measured in pairs: one reply from the server, one from its floor, in
  * alternating order, so both see the same machine at the same moment; the median of the
@@ -478,16 +482,7 @@ async function pairedRatio(
   const subject = makeSubject();
   const floor = makeFloor();
   const signal = AbortSignal.timeout(PHASE_TIMEOUT_MS);
-  const rate = async (client: BenchClient) => {
-    const session = await client.ready();
-    const turn = await measureTurn(
-      client,
-      session,
-      benchMessage({ tokens: sizes.throughputTokens, delayMs: 0 }),
-      signal,
-    );
-    return turn.chunks / (turn.totalMs / 1000);
-  };
+  const rate = (client: BenchClient) => throughput(client, sizes, signal);
   try {
     const ratios: number[] = [];
     for (let i = 0; i < sizes.ratioPairs; i++) {
@@ -503,12 +498,11 @@ async function pairedRatio(
       }
       ratios.push(mine / theirs);
     }
-    ratios.sort((x, y) => x - y);
-    const median = ratios[Math.floor(ratios.length / 2)] ?? null;
+    const ratio = median(ratios);
     progress(
-      `${protocol.padEnd(16)} × floor (median of ${ratios.length} alternating pairs) ${median?.toFixed(2)}`,
+      `${protocol.padEnd(16)} × floor (median of ${ratios.length} alternating pairs) ${ratio?.toFixed(2)}`,
     );
-    return median === null ? null : round2(median);
+    return ratio === undefined ? null : round2(ratio);
   } catch (error) {
     progress(`${protocol.padEnd(16)} × floor: ${(error as Error).message}`);
     return null;
