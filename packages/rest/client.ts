@@ -34,8 +34,6 @@ export class RestAdapter extends HttpClientAdapter {
   readonly protocol = 'rest' as const;
   readonly docsUrl: string;
   readonly #agent: Agent;
-  /** Sent with every request, the chat call included. */
-  readonly #headers: Record<string, string>;
 
   /**
    * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
@@ -48,7 +46,6 @@ export class RestAdapter extends HttpClientAdapter {
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
     super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }));
     this.#agent = agent;
-    this.#headers = headers;
     this.docsUrl = `${this.target}/docs`;
   }
 
@@ -63,7 +60,7 @@ export class RestAdapter extends HttpClientAdapter {
     try {
       const response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/messages`, {
         method: 'POST',
-        headers: { ...this.#headers, 'content-type': 'application/json' },
+        headers: { ...this.api.headers, 'content-type': 'application/json' },
         body: JSON.stringify({ text }),
         dispatcher: this.#agent,
         signal,

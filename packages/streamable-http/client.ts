@@ -67,8 +67,6 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
   readonly docsUrl: string;
   readonly demoUrl: string;
   readonly #agent: Agent;
-  /** Sent with every request, the chat call included. */
-  readonly #headers: Record<string, string>;
 
   /**
    * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
@@ -82,7 +80,6 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
     super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }));
     this.#agent = agent;
-    this.#headers = headers;
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;
   }
@@ -94,7 +91,7 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
     try {
       response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/messages`, {
         method: 'POST',
-        headers: { ...this.#headers, 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        headers: { ...this.api.headers, 'content-type': 'application/json', accept: 'application/x-ndjson' },
         body: JSON.stringify({ text }),
         dispatcher: this.#agent,
         signal,

@@ -48,8 +48,6 @@ export class WebSocketAdapter extends HttpClientAdapter {
   readonly demoUrl: string;
   readonly commands: readonly ExtraCommand[];
   readonly #wsUrl: string;
-  /** Sent on the handshake and on every HTTP call (the Authorization header, when there is a token). */
-  readonly #headers: Record<string, string>;
   readonly #noticeListeners = new Set<NoticeListener>();
   readonly #subscribers = new Set<Subscriber>();
   /** Text of replies other members started, by messageId, printed when they are done. */
@@ -74,7 +72,6 @@ export class WebSocketAdapter extends HttpClientAdapter {
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter.
     super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), headers }));
-    this.#headers = headers;
     const url = new URL(WS_PATH, this.target);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#wsUrl = url.href;
@@ -231,7 +228,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #open(): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       // Offer the subprotocol (the server answers with it), and the token as a handshake header.
-      const socket = new WebSocket(this.#wsUrl, [WS_SUBPROTOCOL], { headers: this.#headers });
+      const socket = new WebSocket(this.#wsUrl, [WS_SUBPROTOCOL], { headers: this.api.headers });
       this.#socket = socket;
       let opened = false;
       socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));

@@ -37,13 +37,10 @@ export class HttpApi {
     this.#bytesReceived += bytes;
   }
 
-  /** The headers every request carries (e.g. an Authorization header). */
+  /** What every request carries (the Authorization header, when there is a token); adapters send
+   *  the same on their own chat calls and handshakes. */
   get headers(): Record<string, string> {
     return this.#headers;
-  }
-
-  get dispatcher(): Dispatcher | undefined {
-    return this.#dispatcher;
   }
 
   /** A JSON request; a non-2xx answer throws its ChatError. */
