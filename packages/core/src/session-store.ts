@@ -106,7 +106,9 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async count(): Promise<number> {
-    return (await this.list()).length;
+    let live = 0;
+    for (const id of this.#sessions.keys()) if (this.#live(id)) live += 1;
+    return live;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -176,5 +176,6 @@ describe('limits in the chat service and store', () => {
     // A session in the middle of a reply does not expire under it.
     expect(await store.get(busy.id)).toBeDefined();
     expect((await store.list()).map((s) => s.id)).toEqual([busy.id]);
+    expect(await store.count()).toBe(1);
   });
 });
