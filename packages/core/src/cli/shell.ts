@@ -155,6 +155,17 @@ export class Shell {
     let outcome: 'done' | 'cancelled' | 'error' = 'error';
     let tokens = 0;
     let wroteText = false;
+    /** The transport ended the reply without a final event after Ctrl+C: say so and count it. */
+    const cutShort = () => {
+      this.#print(this.#c.yellow('[cancelled]'));
+      this.#stats.recordTurn({
+        ttftMs: ttftMs ?? 0,
+        totalMs: performance.now() - startedAt,
+        chunks,
+        tokens: chunks,
+        outcome: 'cancelled',
+      });
+    };
     this.#spinner.start(
       this.#adapter.protocol === 'rest' ? 'waiting for the whole reply…' : 'waiting for the first token…',
     );
@@ -200,14 +211,7 @@ export class Shell {
       this.#spinner.stop();
       if (wroteText) this.#output.write('\n');
       if (controller.signal.aborted) {
-        this.#print(this.#c.yellow('[cancelled]'));
-        this.#stats.recordTurn({
-          ttftMs: ttftMs ?? 0,
-          totalMs: performance.now() - startedAt,
-          chunks,
-          tokens: chunks,
-          outcome: 'cancelled',
-        });
+        cutShort();
       } else {
         throw new ChatError('unavailable', 'the reply stream ended before the reply was done');
       }
@@ -215,14 +219,7 @@ export class Shell {
       this.#spinner.stop();
       if (controller.signal.aborted && !(error instanceof ChatError)) {
         if (wroteText) this.#output.write('\n');
-        this.#print(this.#c.yellow('[cancelled]'));
-        this.#stats.recordTurn({
-          ttftMs: ttftMs ?? 0,
-          totalMs: performance.now() - startedAt,
-          chunks,
-          tokens: chunks,
-          outcome: 'cancelled',
-        });
+        cutShort();
         return;
       }
       throw error;
