@@ -12,7 +12,7 @@
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli.
  *
- * Run it:   pnpm run server grpc          (in one terminal)
+ * Run it:   pnpm serve grpc          (in one terminal)
  *           pnpm client grpc              (in another; --url host:port to point elsewhere)
  */
 import * as grpc from '@grpc/grpc-js';

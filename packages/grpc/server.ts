@@ -12,7 +12,7 @@
  * - grpc.health.v1 (grpc-health-check; NOT_SERVING while Redis is away), server reflection
  *   (@grpc/reflection), message size limits, keepalive and a graceful shutdown.
  *
- * Run it: `pnpm run server grpc` (port 50051), then `pnpm client grpc` in another terminal.
+ * Run it: `pnpm serve grpc` (port 50051), then `pnpm client grpc` in another terminal.
  */
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';

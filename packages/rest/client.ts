@@ -10,7 +10,7 @@
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli; the session routes are the shared HttpApi.
  *
- * Run it:   pnpm run server rest          (in one terminal)
+ * Run it:   pnpm serve rest          (in one terminal)
  *           pnpm client rest              (in another; --url http://host:port to point elsewhere)
  */
 import { type ChatEvent, type ChatReply, isMain } from '@gtp/core';

@@ -7,7 +7,7 @@
  * Every route (errors included) is described by zod schemas, which validate the request and
  * generate the OpenAPI document served at /openapi.json and as Swagger UI at /docs.
  *
- * Run it:   pnpm run server rest      (http://127.0.0.1:8001, PORT overrides)
+ * Run it:   pnpm serve rest      (http://127.0.0.1:8001, PORT overrides)
  * Try it:   pnpm client rest          or the curl calls in README.md
  */
 import {

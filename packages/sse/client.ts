@@ -13,7 +13,7 @@
  * - `/reconnect` asks the server to end the stream (as a proxy time-out would); watch the
  *   EventSource come back by itself and resume. `/stats` counts the reconnects.
  *
- * Run it: `pnpm run server sse` in one terminal, `pnpm client sse` in another
+ * Run it: `pnpm serve sse` in one terminal, `pnpm client sse` in another
  * (`--url http://127.0.0.1:8003`, `--session <id>` to join a session another client uses).
  */
 import { ChatError, type ChatEvent, isMain } from '@gtp/core';

@@ -16,7 +16,7 @@
  * - AUTH_TOKEN (checked by the shared app): `Authorization: Bearer`, or `?access_token=` for a
  *   browser EventSource, which cannot send headers.
  *
- * Run it: `pnpm run server sse` (port 8003), then `pnpm client sse`, or open http://127.0.0.1:8003/demo.
+ * Run it: `pnpm serve sse` (port 8003), then `pnpm client sse`, or open http://127.0.0.1:8003/demo.
  */
 import { readFile } from 'node:fs/promises';
 import {

@@ -11,7 +11,7 @@
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli; the session routes are the shared HttpApi.
  *
- * Run it:   pnpm run server streamable-http      (in one terminal)
+ * Run it:   pnpm serve streamable-http      (in one terminal)
  *           pnpm client streamable-http          (in another; --url http://host:port to point elsewhere)
  */
 import { ChatError, type ChatEvent, isMain, LineSplitter } from '@gtp/core';

@@ -14,7 +14,7 @@
  *   kept in the history marked `interrupted`.
  * - A browser demo at GET /demo (public/demo.html): fetch + the body's reader, no library.
  *
- * Run it:   pnpm run server streamable-http   (http://127.0.0.1:8002, PORT overrides)
+ * Run it:   pnpm serve streamable-http   (http://127.0.0.1:8002, PORT overrides)
  * Try it:   pnpm client streamable-http       or the `curl -N` calls in README.md,
  *           or open http://127.0.0.1:8002/demo
  */

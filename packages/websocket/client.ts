@@ -14,7 +14,7 @@
  * The session routes (create, list, history…) are plain HTTP on the same port (HttpApi).
  *
  * Run it:  pnpm client websocket [--url http://127.0.0.1:8004] [--session <id>] [--token <AUTH_TOKEN>]
- *          (start `pnpm run server websocket` first; run a second client with the same --session)
+ *          (start `pnpm serve websocket` first; run a second client with the same --session)
  */
 import { ChatError, type ChatEvent, isMain, type Session } from '@gtp/core';
 import {

@@ -16,7 +16,7 @@
  * - backpressure: a connection that cannot keep up is closed (1013), never buffered without bound;
  * - graceful shutdown: replies in flight end with `done` (cancelled), then sockets close with 1001.
  *
- * Run it:  pnpm run server websocket      (PORT=8004 by default; HEARTBEAT_MS, MAX_MESSAGE_CHARS,
+ * Run it:  pnpm serve websocket      (PORT=8004 by default; HEARTBEAT_MS, MAX_MESSAGE_CHARS,
  *                                         AUTH_TOKEN, ALLOWED_ORIGINS, RATE_LIMIT_MAX, REDIS_URL)
  * Then:    pnpm client websocket          (in two terminals, `--session <id>` to share one)
  *          open http://127.0.0.1:8004/demo in two browser tabs
