@@ -55,7 +55,7 @@ export interface SseServerOptions {
   maxQueuedBytes?: number;
 }
 
-const demoHtml = readFile(new URL('./src/demo.html', import.meta.url), 'utf8');
+const demoHtml = readFile(new URL('./public/demo.html', import.meta.url), 'utf8');
 
 /** `Last-Event-ID` as a sequence number; anything malformed counts as no id (a fresh connection). */
 export function parseLastEventId(value: string | string[] | undefined): number | undefined {

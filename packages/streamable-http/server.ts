@@ -31,6 +31,7 @@ import {
   runMain,
   runServer,
   type Stats,
+  writeWithBackpressure,
 } from '@gtp/core';
 import {
   ChatEventSchema,
@@ -229,21 +230,8 @@ async function writeEvent(res: ServerResponse, event: ChatEvent, stats: Stats): 
   }
   // Backpressure: write() returns false when the client reads slower than the model writes.
   // Waiting for 'drain' pauses the generator (and so the model) instead of growing a buffer.
-  if (!res.write(line)) await drained(res);
+  await writeWithBackpressure(res, line);
   return res.destroyed ? 'closed' : 'open';
-}
-
-/** Resolves when the response can take more, or is gone. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 if (isMain(import.meta.url)) {
