@@ -7,6 +7,7 @@
  * adds +1 / -1 for its own members and reads the sum in the same atomic step, so every change
  * yields the exact total at that moment, whatever instance it happened on.
  */
+import type { Broker } from '@gtp/core';
 export interface Presence {
   /** This instance's members of the session changed by `delta`; resolves to the members on every instance. */
   change(sessionId: string, delta: 1 | -1): Promise<number>;
@@ -27,4 +28,18 @@ export class LocalPresence implements Presence {
   async close(): Promise<void> {
     this.#members.clear();
   }
+}
+
+/**
+ * The presence of one server instance: shared in Redis when the chat's broker is Redis (REDIS_URL),
+ * else this process's own. The Redis client is loaded only then.
+ */
+export async function openPresence(
+  redisUrl: string | undefined,
+  broker: Pick<Broker, 'kind'>,
+  instanceId: string,
+): Promise<Presence> {
+  if (!redisUrl || broker.kind !== 'redis') return new LocalPresence();
+  const { RedisPresence } = await import('./redis-presence.ts');
+  return RedisPresence.connect(redisUrl, instanceId);
 }

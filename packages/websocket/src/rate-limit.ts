@@ -6,6 +6,8 @@
  * that holds `max` frames and refills at `max` per window. A burst of `max` passes at once; after
  * that, one frame per `windowMs / max`. No timers: the bucket refills when it is asked.
  */
+import { ChatError } from '@gtp/core';
+
 export class FrameRateLimit {
   readonly max: number;
   readonly windowMs: number;
@@ -40,5 +42,14 @@ export class FrameRateLimit {
    */
   get abusive(): boolean {
     return this.#refusedInARow > this.max;
+  }
+
+  /** What a frame over the rate is answered with (the frame itself is dropped). */
+  refusal(): ChatError {
+    return new ChatError(
+      'rate_limited',
+      `more than ${this.max} frames in ${this.windowMs / 1000} s on this connection (RATE_LIMIT_MAX); ` +
+        'this frame was dropped, slow down',
+    );
   }
 }
