@@ -128,8 +128,7 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
     const endConnection = chat.stats.connectionOpened();
     const connectionId = randomUUID();
     const log = app.log.child({ connectionId, principal: caller.principal });
-    const rateLimit =
-      config.rateLimitMax > 0 ? new FrameRateLimit(config.rateLimitMax, config.rateLimitWindowMs) : undefined;
+    const rateLimit = FrameRateLimit.fromConfig(config); // undefined when RATE_LIMIT_MAX=0
     let room: Room | undefined;
     /** Closing for abuse: frames still arriving are ignored. */
     let cutOff = false;
@@ -146,11 +145,8 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
         if (ws.bufferedAmount > maxBufferedBytes) {
           log.warn({ bufferedAmount: ws.bufferedAmount }, 'slow consumer: closing');
           chat.stats.recordError('rate_limited');
-          closeWithin(
-            ws,
-            CLOSE_CODES.TRY_AGAIN_LATER,
-            `slow consumer: over ${maxBufferedBytes} bytes unsent`,
-          );
+          const reason = `slow consumer: over ${maxBufferedBytes} bytes unsent`;
+          closeWithin(ws, CLOSE_CODES.TRY_AGAIN_LATER, reason);
           queueMicrotask(leaveRoom); // not inside the broadcast that is delivering to us
           return;
         }

@@ -1,12 +1,12 @@
 /**
  * The frame rate limit of one connection (RATE_LIMIT_MAX frames per RATE_LIMIT_WINDOW_MS).
  *
- * HTTP servers limit requests per client address (`@fastify/rate-limit` in core). A WebSocket is
- * one request followed by any number of frames, so the budget is per connection: a token bucket
+ * Requests, upgrades and calls are limited per client address by the access check in core. A
+ * WebSocket is one request followed by any number of frames, so the budget is per connection: a token bucket
  * that holds `max` frames and refills at `max` per window. A burst of `max` passes at once; after
  * that, one frame per `windowMs / max`. No timers: the bucket refills when it is asked.
  */
-import { ChatError } from '@gtp/core';
+import { ChatError, type Config } from '@gtp/core';
 
 export class FrameRateLimit {
   readonly max: number;
@@ -21,6 +21,13 @@ export class FrameRateLimit {
     this.windowMs = windowMs;
     this.#tokens = max;
     this.#updatedAt = now;
+  }
+
+  /** The budget of one new connection, or undefined when RATE_LIMIT_MAX is 0 (no limit). */
+  static fromConfig(config: Pick<Config, 'rateLimitMax' | 'rateLimitWindowMs'>): FrameRateLimit | undefined {
+    return config.rateLimitMax > 0
+      ? new FrameRateLimit(config.rateLimitMax, config.rateLimitWindowMs)
+      : undefined;
   }
 
   /** Take one frame from the budget: false when the connection is over its rate. */
