@@ -24,22 +24,15 @@ import {
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
-import {
-  CHAT_SERVICE_NAME,
-  chatEventFromProto,
-  countingClient,
-  fromServiceError,
-  HealthClient,
-  messageFromProto,
-  sessionFromProto,
-  statsFromProto,
-} from './contract.ts';
 import type { ChatServiceClient as ChatServiceClientType } from './generated/genai/chat/v1/ChatService.ts';
 import type { GetHistoryResponse__Output } from './generated/genai/chat/v1/GetHistoryResponse.ts';
 import type { ListSessionsResponse__Output } from './generated/genai/chat/v1/ListSessionsResponse.ts';
 import type { ServerStats__Output } from './generated/genai/chat/v1/ServerStats.ts';
 import type { Session__Output } from './generated/genai/chat/v1/Session.ts';
 import type { HealthClient as HealthClientType } from './generated/grpc/health/v1/Health.ts';
+import { chatEventFromProto, messageFromProto, sessionFromProto, statsFromProto } from './src/messages.ts';
+import { CHAT_SERVICE_NAME, countingClient, HealthClient } from './src/proto.ts';
+import { fromServiceError } from './src/status.ts';
 
 /** Deadline of the short calls (sessions, history, stats, health, ping). */
 export const UNARY_DEADLINE_MS = 5_000;

@@ -3,9 +3,9 @@ import type { ChatEvent, ChatServer } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcAdapter } from '../client.ts';
-import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient } from '../contract.ts';
 import type { ChatServiceClient as ChatClient } from '../generated/genai/chat/v1/ChatService.ts';
 import { createServer } from '../server.ts';
+import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient } from '../src/proto.ts';
 
 const TOKEN = 'grpc-test-token';
 

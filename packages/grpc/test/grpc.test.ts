@@ -12,12 +12,12 @@ import {
 import { testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcAdapter } from '../client.ts';
-import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient, LOADER_OPTIONS } from '../contract.ts';
 import type { ChatReply__Output } from '../generated/genai/chat/v1/ChatReply.ts';
 import type { ChatServerEvent__Output } from '../generated/genai/chat/v1/ChatServerEvent.ts';
 import type { ChatServiceClient as ChatClient } from '../generated/genai/chat/v1/ChatService.ts';
 import type { ServerStats__Output } from '../generated/genai/chat/v1/ServerStats.ts';
 import { createServer } from '../server.ts';
+import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient, LOADER_OPTIONS } from '../src/proto.ts';
 
 const MAX_MESSAGE_CHARS = 200;
 const BODY_LIMIT_BYTES = 2_048;

@@ -8,9 +8,9 @@ import { AddressRateLimit } from '@gtp/core';
 import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcAdapter } from '../client.ts';
-import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient } from '../contract.ts';
-import { peerAddress } from '../rate-limit.ts';
 import { createServer } from '../server.ts';
+import { peerAddress } from '../src/peer.ts';
+import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient } from '../src/proto.ts';
 
 const closers: (() => unknown)[] = [];
 afterEach(async () => {

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamableHttpAdapter } from '../../streamable-http/client.ts';
 import { createServer as createStreamableServer } from '../../streamable-http/server.ts';
 import { GrpcAdapter } from '../client.ts';
-import { ChatServiceClient } from '../contract.ts';
 import { createServer as createGrpcServer } from '../server.ts';
+import { ChatServiceClient } from '../src/proto.ts';
 
 async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
   const out: ChatEvent[] = [];
