@@ -1,33 +1,121 @@
 /**
- * `pnpm run server <protocol>` and `pnpm client <protocol>`: run a protocol package's server.ts or
- * client.ts, passing the remaining arguments through.
+ * `pnpm serve <protocol>` and `pnpm client <protocol>`: run a protocol's server or client.
+ *
+ * One process. package.json starts this file as `exec node --import tsx scripts/run.ts …`: `exec`
+ * makes pnpm's `sh -c` become node (dash does not do that by itself), and `--import tsx` loads the
+ * TypeScript hooks in that same process instead of the tsx CLI's wrapper. The protocol's module is
+ * then imported here rather than spawned, so the chain is pnpm → node. pnpm forwards SIGTERM and
+ * SIGINT to its child and waits for it; runServer ends the streams in flight and exits 0, and pnpm
+ * exits with that code.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PROTOCOLS, type Protocol } from '../packages/core/src/constants.ts';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Config, ENV_DESCRIPTIONS, type Env, loadConfig } from '../packages/core/src/config.ts';
+import { DEFAULT_PORTS, PROTOCOLS, type Protocol } from '../packages/core/src/constants.ts';
+import { type ChatServer, runMain, runServer } from '../packages/core/src/runtime.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const [kind, protocol, ...rest] = process.argv.slice(2);
+const ROOT = join(import.meta.dirname, '..');
+type Command = 'serve' | 'client';
 
-function usage(problem: string): never {
-  console.error(
-    `${problem}\nusage: pnpm ${kind === 'client' ? 'client' : 'run server'} <protocol> [args]\nprotocols: ${PROTOCOLS.join(', ')}`,
-  );
+const envTable = (entries: [string, string][]): string => {
+  const width = Math.max(...entries.map(([name]) => name.length));
+  return entries.map(([name, description]) => `  ${name.padEnd(width)}  ${description}`).join('\n');
+};
+
+const protocolList = (): string =>
+  PROTOCOLS.map((p) => `  ${p.padEnd(16)} default port ${DEFAULT_PORTS[p]}`).join('\n');
+
+function serveUsage(protocol?: Protocol): string {
+  return [
+    `usage: pnpm serve ${protocol ?? '<protocol>'} [--help]`,
+    '',
+    protocol
+      ? `Starts the ${protocol} server on 127.0.0.1:${DEFAULT_PORTS[protocol]}; SIGINT (Ctrl+C) or SIGTERM ends the streams in flight with a final event and exits 0.`
+      : 'Starts one protocol server; SIGINT (Ctrl+C) or SIGTERM ends the streams in flight with a final event and exits 0.',
+    ...(protocol ? [] : ['', 'protocols:', protocolList()]),
+    '',
+    'Configured by environment variables (e.g. PORT=18003 pnpm serve sse):',
+    envTable(Object.entries(ENV_DESCRIPTIONS) as [keyof Env, string][]),
+  ].join('\n');
+}
+
+/** run-client.ts's text for one protocol, made general: the options and environment are the same. */
+async function clientUsage(): Promise<string> {
+  const { clientUsage: forProtocol, defaultTarget } = await import('../packages/core/src/cli/run-client.ts');
+  const [, ...body] = forProtocol('rest')
+    .replace(defaultTarget('rest'), 'http://127.0.0.1:<port>, or 127.0.0.1:<port> for grpc')
+    .split('\n');
+  return ['usage: pnpm client <protocol> [options]', '', 'protocols:', protocolList(), ...body].join('\n');
+}
+
+/** A usage error: one line on stderr, exit 2 (the shell convention for a bad invocation). */
+function fail(problem: string, command?: Command): never {
+  const hint = command ? ` (pnpm ${command} --help lists them)` : '';
+  console.error(`${problem}${hint}`);
   process.exit(2);
 }
 
-if (kind !== 'server' && kind !== 'client') usage(`unknown command "${kind ?? ''}"`);
-if (!protocol) usage('missing protocol');
-if (!PROTOCOLS.includes(protocol as Protocol)) usage(`unknown protocol "${protocol}"`);
+function protocolOf(name: string | undefined, command: Command): Protocol {
+  if (!name) fail(`missing protocol: one of ${PROTOCOLS.join(', ')}`, command);
+  if (!PROTOCOLS.includes(name as Protocol)) {
+    fail(`unknown protocol "${name}": protocols: ${PROTOCOLS.join(', ')}`);
+  }
+  return name as Protocol;
+}
 
-const script = join(root, 'packages', protocol, `${kind}.ts`);
-if (!existsSync(script)) usage(`packages/${protocol}/${kind}.ts does not exist yet`);
+function moduleOf(protocol: Protocol, command: Command): string {
+  const file = join(ROOT, 'packages', protocol, command === 'serve' ? 'server.ts' : 'client.ts');
+  if (!existsSync(file))
+    fail(`packages/${protocol}/${command === 'serve' ? 'server' : 'client'}.ts does not exist`);
+  return file;
+}
 
-const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const child = spawn(process.execPath, [tsx, script, ...rest], { stdio: 'inherit' });
-// Ctrl+C reaches the child through the terminal's process group; forward SIGTERM ourselves.
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => child.kill('SIGTERM'));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+/** Every protocol's server.ts exports this. */
+interface ServerModule {
+  createServer(options: { config: Config }): Promise<ChatServer>;
+}
+
+function serve(args: string[]): void {
+  let parsed: ReturnType<typeof parseServeArgs>;
+  try {
+    parsed = parseServeArgs(args);
+  } catch (error) {
+    fail((error as Error).message, 'serve');
+  }
+  const [name] = parsed.positionals;
+  if (parsed.values.help) {
+    console.log(serveUsage(name === undefined ? undefined : protocolOf(name, 'serve')));
+    return;
+  }
+  if (parsed.positionals.length > 1) fail(`unexpected argument "${parsed.positionals[1]}"`, 'serve');
+  const file = moduleOf(protocolOf(name, 'serve'), 'serve');
+  runMain(async () => {
+    const config = loadConfig();
+    const { createServer } = (await import(file)) as ServerModule;
+    await runServer(await createServer({ config }), config);
+  });
+}
+
+function parseServeArgs(args: string[]) {
+  return parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+}
+
+async function client(args: string[]): Promise<void> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === '--help' || name === '-h') {
+    if (name === undefined) fail(`missing protocol: one of ${PROTOCOLS.join(', ')}`, 'client');
+    console.log(await clientUsage());
+    return;
+  }
+  const file = moduleOf(protocolOf(name, 'client'), 'client');
+  // client.ts runs its main when it is the script (isMain): make it the script, with its own
+  // arguments, exactly as `node --import tsx packages/<p>/client.ts …` would see them.
+  process.argv = [process.argv[0]!, file, ...rest];
+  await import(file);
+}
+
+const [command, ...args] = process.argv.slice(2);
+if (command === 'serve') serve(args);
+else if (command === 'client') await client(args);
+else fail(`unknown command "${command ?? ''}": serve or client`);

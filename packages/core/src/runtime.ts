@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ChatService } from './chat-service.ts';
 import { type Config, ConfigError } from './config.ts';
@@ -43,10 +44,23 @@ export async function runServer(
   server: ChatServer,
   config: Pick<Config, 'port' | 'host' | 'shutdownTimeoutMs'>,
 ): Promise<void> {
-  const address = await server.listen({
-    port: config.port ?? DEFAULT_PORTS[server.protocol],
-    host: config.host,
-  });
+  const port = config.port ?? DEFAULT_PORTS[server.protocol];
+  const inUse = () =>
+    new ConfigError(`port ${port} is in use: is another server running? set PORT=… to use another port`);
+  // Probe first: grpc-js logs its own bind failure to stderr before rejecting, so the real listen
+  // failing would print more than this one line. The listen below still reports a port taken since.
+  if (port !== 0 && !(await canListen(port, config.host))) {
+    await server.close().catch(() => undefined);
+    throw inUse();
+  }
+  let address: string;
+  try {
+    address = await server.listen({ port, host: config.host });
+  } catch (error) {
+    if (!isAddressInUse(error)) throw error;
+    await server.close().catch(() => undefined);
+    throw inUse();
+  }
   console.log(`${server.protocol} server listening on ${address}`);
   console.log(`model: ${describeModel(server.chat.model.info)}`);
   let closing = false;
@@ -67,11 +81,32 @@ export async function runServer(
       },
     );
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // `on`, not `once`: Ctrl+C under pnpm delivers SIGINT twice (from the terminal and forwarded by
+  // pnpm), and a second signal must not kill the process mid-shutdown; the timeout bounds it.
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-/** Run a script's main function: a bad configuration prints its message (no stack) and exits 1. */
+/** Whether `port` on `host` is not taken right now (another process may still take it). */
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createNetServer();
+    // Anything but EADDRINUSE (EACCES, a bad host) is left for the real listen to report.
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code !== 'EADDRINUSE'));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** EADDRINUSE from a Node listen (`code`) or from grpc-js bindAsync (only in the message). */
+function isAddressInUse(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (error as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test(error.message);
+}
+
+/**
+ * Run a script's main function: a bad configuration or a port in use prints its one-line message
+ * (no stack) and exits 1.
+ */
 export function runMain(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
     if (error instanceof ConfigError) console.error(error.message);
