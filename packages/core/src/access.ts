@@ -60,7 +60,8 @@ const ATTEMPTS: Readonly<Record<AccessTransport, string>> = {
 
 /** How to present the token, per transport. */
 const TOKEN_HINT: Readonly<Record<AccessTransport, string>> = {
-  http: 'send Authorization: Bearer <AUTH_TOKEN> (or ?access_token=<AUTH_TOKEN> where a browser cannot set headers)',
+  // (or ?access_token= where a browser cannot set a header: core/src/auth.ts)
+  http: 'send Authorization: Bearer <AUTH_TOKEN>',
   websocket: `send Authorization: Bearer <AUTH_TOKEN>, or offer the subprotocols "genai-chat.v1" and "${WS_BEARER_PREFIX}<AUTH_TOKEN>"`,
   grpc: 'send the metadata authorization: Bearer <AUTH_TOKEN>',
 };

@@ -1,4 +1,8 @@
 import { ZodError } from 'zod';
+import type { ErrorBody } from './events.ts';
+
+/** The `{code, message}` of an error on the wire: its schema is in events.ts, with the wire contract. */
+export type { ErrorBody };
 
 /** Every error code on the wire, with its HTTP status (DESIGN.md, "Wire contract"). */
 export const ERROR_HTTP_STATUS = {
@@ -51,13 +55,6 @@ const ERROR_GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
   unavailable: GRPC_STATUS.UNAVAILABLE,
   shutting_down: GRPC_STATUS.UNAVAILABLE,
 };
-
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
-  /** Seconds to wait before retrying (a quota error), when known. */
-  retryAfterSeconds?: number;
-}
 
 /**
  * The one error type of the project. Every layer throws it; every transport maps it once:

@@ -1,5 +1,12 @@
+/**
+ * The wire contract, once (DESIGN.md, "Wire contract"): a zod schema for every shape the servers
+ * send, and the TypeScript types derived from them with `z.infer`, so a type and its validation
+ * (and the OpenAPI document made from it) cannot say different things. `@gtp/core/http` adds
+ * only what is HTTP's own (route params, the error response, lists); the gRPC contract mirrors
+ * these shapes in proto/chat.proto.
+ */
 import { z } from 'zod';
-import type { ErrorBody } from './errors.ts';
+import { ERROR_HTTP_STATUS, type ErrorCode } from './errors.ts';
 
 /** One message of a conversation. The model's turn is marked `interrupted` when it was cancelled. */
 export const MessageSchema = z.object({
@@ -24,50 +31,117 @@ export const SessionSchema = z.object({
 });
 export type Session = z.infer<typeof SessionSchema>;
 
-export type FinishReason = 'stop' | 'cancelled' | 'max_tokens';
+/** Every error code on the wire (the keys of ERROR_HTTP_STATUS). */
+export const ErrorCodeSchema = z.enum(Object.keys(ERROR_HTTP_STATUS) as [ErrorCode, ...ErrorCode[]]);
 
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-}
+/** The `{code, message}` of every error: an HTTP error body's `error`, an `error` event's `error`. */
+export const ErrorBodySchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  retryAfterSeconds: z.number().optional().describe('rate_limited: seconds to wait before retrying'),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
-export interface Timings {
-  ttftMs: number;
-  totalMs: number;
-}
+export const FinishReasonSchema = z.enum(['stop', 'cancelled', 'max_tokens']);
+export type FinishReason = z.infer<typeof FinishReasonSchema>;
 
-export interface StartEvent {
-  type: 'start';
-  sessionId: string;
-  messageId: string;
-}
-export interface DeltaEvent {
-  type: 'delta';
-  messageId: string;
-  index: number;
-  text: string;
-}
-export interface DoneEvent {
-  type: 'done';
-  messageId: string;
-  finishReason: FinishReason;
-  usage: Usage;
-  timings: Timings;
-}
-export interface ErrorEvent {
-  type: 'error';
-  messageId?: string;
-  error: ErrorBody;
-}
+export const UsageSchema = z.object({ inputTokens: z.number(), outputTokens: z.number() });
+export type Usage = z.infer<typeof UsageSchema>;
 
-/** What `ChatService.reply` yields and every transport serialises (DESIGN.md, "ChatEvent"). */
-export type ChatEvent = StartEvent | DeltaEvent | DoneEvent | ErrorEvent;
+export const TimingsSchema = z.object({ ttftMs: z.number(), totalMs: z.number() });
+export type Timings = z.infer<typeof TimingsSchema>;
+
+export const StartEventSchema = z.object({
+  type: z.literal('start'),
+  sessionId: z.string(),
+  messageId: z.string(),
+});
+export type StartEvent = z.infer<typeof StartEventSchema>;
+
+export const DeltaEventSchema = z.object({
+  type: z.literal('delta'),
+  messageId: z.string(),
+  index: z.number().int(),
+  text: z.string(),
+});
+export type DeltaEvent = z.infer<typeof DeltaEventSchema>;
+
+export const DoneEventSchema = z.object({
+  type: z.literal('done'),
+  messageId: z.string(),
+  finishReason: FinishReasonSchema,
+  usage: UsageSchema,
+  timings: TimingsSchema,
+});
+export type DoneEvent = z.infer<typeof DoneEventSchema>;
+
+export const ErrorEventSchema = z.object({
+  type: z.literal('error'),
+  messageId: z.string().optional(),
+  error: ErrorBodySchema,
+});
+export type ErrorEvent = z.infer<typeof ErrorEventSchema>;
+
+/**
+ * What `ChatService.reply` yields and every transport serialises: an NDJSON line, an SSE frame,
+ * a WebSocket message (DESIGN.md, "ChatEvent").
+ */
+export const ChatEventSchema = z.discriminatedUnion('type', [
+  StartEventSchema,
+  DeltaEventSchema,
+  DoneEventSchema,
+  ErrorEventSchema,
+]);
+export type ChatEvent = z.infer<typeof ChatEventSchema>;
 
 /** The complete answer REST returns, and what any client can fold a stream into. */
-export interface ChatReply {
-  messageId: string;
-  text: string;
-  finishReason: FinishReason;
-  usage: Usage;
-  timings: Timings;
-}
+export const ChatReplySchema = z.object({
+  messageId: z.uuid(),
+  text: z.string(),
+  finishReason: FinishReasonSchema,
+  usage: UsageSchema,
+  timings: TimingsSchema,
+});
+export type ChatReply = z.infer<typeof ChatReplySchema>;
+
+/** `GET /health` (gRPC: grpc.health.v1 says only SERVING or not). */
+export const HealthSchema = z.object({
+  status: z
+    .enum(['ok', 'degraded'])
+    .describe('degraded (HTTP 503): the shared store or broker (Redis) is not answering'),
+  protocol: z.string(),
+  model: ModelInfoSchema,
+  uptimeSeconds: z.number(),
+  dependencies: z
+    .object({
+      store: z.object({ kind: z.string(), reachable: z.boolean() }),
+      broker: z.object({ kind: z.string(), reachable: z.boolean() }),
+    })
+    .describe('where sessions live (memory or redis) and whether it answers'),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+/** One latency histogram's summary, in milliseconds. */
+export const LatencySummarySchema = z.object({
+  count: z.number(),
+  p50: z.number(),
+  p95: z.number(),
+  p99: z.number(),
+  mean: z.number(),
+  max: z.number(),
+});
+export type LatencySummary = z.infer<typeof LatencySummarySchema>;
+
+/** The stats JSON: the same shape on all five servers (`GET /stats`, `GetServerStats`). */
+export const StatsSchema = z.object({
+  protocol: z.string(),
+  uptimeSeconds: z.number(),
+  sessions: z.object({ active: z.number() }),
+  streams: z.object({ active: z.number(), total: z.number() }),
+  connections: z.object({ active: z.number(), total: z.number() }),
+  turns: z.object({ completed: z.number(), cancelled: z.number(), failed: z.number() }),
+  errors: z.object({ total: z.number(), byCode: z.partialRecord(ErrorCodeSchema, z.number()) }),
+  bytes: z.object({ sent: z.number(), received: z.number() }),
+  latencyMs: z.object({ ttft: LatencySummarySchema, total: LatencySummarySchema }),
+});
+export type StatsSnapshot = z.infer<typeof StatsSchema>;

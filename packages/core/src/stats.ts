@@ -1,4 +1,8 @@
 import type { ErrorCode } from './errors.ts';
+import type { LatencySummary, StatsSnapshot } from './events.ts';
+
+/** The stats JSON and its latency summaries: their schemas are in events.ts, with the wire contract. */
+export type { LatencySummary, StatsSnapshot };
 
 /** Percentiles over the most recent samples (a ring buffer, so memory stays bounded). */
 export class LatencyHistogram {
@@ -33,33 +37,11 @@ export class LatencyHistogram {
   }
 }
 
-export interface LatencySummary {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  mean: number;
-  max: number;
-}
-
 /** Nearest-rank percentile of an ascending array; 0 for none. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
-}
-
-/** The stats JSON: the same shape on all five servers (`GET /stats`, `GetServerStats`). */
-export interface StatsSnapshot {
-  protocol: string;
-  uptimeSeconds: number;
-  sessions: { active: number };
-  streams: { active: number; total: number };
-  connections: { active: number; total: number };
-  turns: { completed: number; cancelled: number; failed: number };
-  errors: { total: number; byCode: Partial<Record<ErrorCode, number>> };
-  bytes: { sent: number; received: number };
-  latencyMs: { ttft: LatencySummary; total: LatencySummary };
 }
 
 export type TurnOutcome = 'completed' | 'cancelled' | 'failed';

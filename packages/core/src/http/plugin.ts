@@ -1,5 +1,4 @@
 import fastifyCors from '@fastify/cors';
-import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
@@ -11,11 +10,12 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { originAllowed, redactUrl, requestToken, tokenMatches } from '../auth.ts';
+import { type Access, type AccessCheck, createAccessCheck } from '../access.ts';
 import type { ChatService } from '../chat-service.ts';
 import type { Config } from '../config.ts';
 import type { Protocol } from '../constants.ts';
-import { ChatError, type ErrorCode } from '../errors.ts';
+import { ChatError } from '../errors.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import {
   ErrorResponseSchema,
   HealthSchema,
@@ -33,7 +33,27 @@ export interface HttpAppOptions {
   chat: ChatService;
   /** Shown at the top of the OpenAPI document. */
   description?: string;
+  /** The process's logger (default: `createLogger(config, { protocol })`). */
+  logger?: Logger;
+  /**
+   * The access check (default: one made from `config`). A server that also checks what bypasses
+   * Fastify's routes (the WebSocket upgrade) passes the one it uses, so one check guards both.
+   */
+  access?: AccessCheck;
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * Who is calling, set by the access check before any route runs (every request but a CORS
+     * preflight, which carries no credentials and reaches no route).
+     */
+    access: Access;
+  }
+}
+
+/** The realm a 401 names in its `www-authenticate` challenge. */
+const AUTH_REALM = 'genai-transports';
 
 /** The `{error:{code,message}}` body for any error, and its HTTP status. */
 export function errorResponse(error: unknown): { status: number; body: z.infer<typeof ErrorResponseSchema> } {
@@ -48,8 +68,6 @@ export function errorResponse(error: unknown): { status: number; body: z.infer<t
     chatError = new ChatError('invalid_request', `${where}: ${issue?.message ?? 'invalid'}`);
   } else if (fastifyError?.statusCode === 413) {
     chatError = new ChatError('payload_too_large', 'request body is larger than BODY_LIMIT_BYTES allows');
-  } else if (fastifyError?.statusCode === 429) {
-    chatError = new ChatError('rate_limited', fastifyError.message ?? 'too many requests');
   } else if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     // Malformed JSON, a wrong content type, an empty body: the client's fault, said plainly.
     chatError = new ChatError('invalid_request', fastifyError.message ?? 'invalid request');
@@ -57,34 +75,31 @@ export function errorResponse(error: unknown): { status: number; body: z.infer<t
   return { status: chatError.httpStatus, body: { error: chatError.toJSON() } };
 }
 
-/** Answer with an error in the contract's shape. */
+/**
+ * Answer with an error in the contract's shape, with the headers its code calls for: a 401's
+ * `www-authenticate` challenge, a `retry-after` when the error says how long to wait.
+ */
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   const { status, body } = errorResponse(error);
-  if (error instanceof ChatError && error.retryAfterSeconds !== undefined) {
-    reply.header('retry-after', String(error.retryAfterSeconds));
+  if (body.error.code === 'unauthorized') reply.header('www-authenticate', `Bearer realm="${AUTH_REALM}"`);
+  if (body.error.retryAfterSeconds !== undefined) {
+    reply.header('retry-after', String(body.error.retryAfterSeconds));
   }
   return reply.code(status).send(body);
 }
 
 /**
- * A Fastify app with everything the four HTTP servers share: zod validation, the error shape,
- * health, stats, session and history routes, the OpenAPI document and Swagger UI. Each
- * protocol's server.ts adds its own chat route(s) to it.
+ * A Fastify app with everything the four HTTP servers share: the access check, zod validation,
+ * the error shape, health, stats, session and history routes, the OpenAPI document and Swagger
+ * UI. Each protocol's server.ts adds its own chat route(s) to it.
  */
 export async function createHttpApp(options: HttpAppOptions) {
   const { protocol, config, chat } = options;
+  const access = options.access ?? createAccessCheck(config);
   const app = Fastify({
     bodyLimit: config.bodyLimitBytes,
-    logger:
-      config.logLevel === 'silent'
-        ? false
-        : {
-            level: config.logLevel,
-            // An EventSource or a page may carry ?access_token=: never write it to the log.
-            serializers: {
-              req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
-            },
-          },
+    // The process's one pino logger; its `req` serializer keeps ?access_token= out of every line.
+    loggerInstance: options.logger ?? createLogger(config, { protocol }),
     // At shutdown, after the preClose hooks have ended the streams, every connection still open
     // is closed, so close() never waits on a keep-alive or a spare connection.
     forceCloseConnections: true,
@@ -94,59 +109,40 @@ export async function createHttpApp(options: HttpAppOptions) {
   app.setSerializerCompiler(serializerCompiler);
 
   app.setErrorHandler((error, request, reply) => {
-    const { status } = errorResponse(error);
+    const { status, body } = errorResponse(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
-    chat.stats.recordError(errorResponse(error).body.error.code as ErrorCode);
+    chat.stats.recordError(body.error.code);
     return sendError(reply, error);
   });
-  // Browser origins: the server's own pages, plus ALLOWED_ORIGINS exactly (no wildcard, so
-  // credentials are never offered to any site). Requests without Origin (curl, Node) pass.
+
+  // The one access check (core/src/access.ts: rate limit, Origin, token), before anything else
+  // runs: an unauthenticated body is never parsed, and unknown routes count against the rate
+  // limit too (the hook runs for the not-found handler). The health probe is open and not
+  // counted. A CORS preflight passes to @fastify/cors: it carries no credentials by design.
+  app.decorateRequest('access', null as unknown as Access);
   app.addHook('onRequest', async (request) => {
-    if (!originAllowed(request.headers.origin, request.headers.host, config.allowedOrigins)) {
-      throw new ChatError('forbidden', `origin ${request.headers.origin} is not allowed (ALLOWED_ORIGINS)`);
-    }
+    if (request.method === 'OPTIONS') return;
+    request.access = await access.check({
+      transport: 'http',
+      headers: request.headers,
+      url: request.url,
+      peer: request.socket.remoteAddress,
+      probe:
+        (request.method === 'GET' || request.method === 'HEAD') && request.routeOptions.url === '/health',
+    });
   });
+  // CORS: the headers that let a page of ALLOWED_ORIGINS read the answers, for exactly those
+  // origins (no wildcard, so credentials are never offered to any site). Which origins may call
+  // at all is the access check's rule: the server's own pages, ALLOWED_ORIGINS, and no Origin.
   await app.register(fastifyCors, {
     origin: config.allowedOrigins.length ? config.allowedOrigins : false,
     exposedHeaders: ['retry-after'],
   });
 
-  // The rate limit (a route-level onRequest hook) runs before the token check (preParsing, so an
-  // unauthenticated body is never parsed): refused tokens count too, guessing is throttled.
-  if (config.rateLimitMax > 0) {
-    await app.register(fastifyRateLimit, {
-      max: config.rateLimitMax,
-      timeWindow: config.rateLimitWindowMs,
-      allowList: (request) => request.url === '/health',
-      errorResponseBuilder: (_request, context) =>
-        new ChatError(
-          'rate_limited',
-          `more than ${context.max} requests in ${Math.round(config.rateLimitWindowMs / 1000)} s; retry after ${context.after} (RATE_LIMIT_MAX)`,
-        ),
-    });
-  }
-
-  // Unknown routes are answered in the error shape, and count against the rate limit too.
-  app.setNotFoundHandler(config.rateLimitMax > 0 ? { preHandler: app.rateLimit() } : {}, (request, reply) =>
+  // Unknown routes are answered in the error shape.
+  app.setNotFoundHandler((request, reply) =>
     sendError(reply, new ChatError('not_found', `no route ${request.method} ${request.url}`)),
   );
-
-  // AUTH_TOKEN: everything but the health probe needs it (header, or ?access_token= where a
-  // browser cannot set one: see core/src/auth.ts).
-  if (config.authToken) {
-    const token = config.authToken;
-    app.addHook('preParsing', async (request, reply) => {
-      if (request.method === 'GET' && request.url === '/health') return;
-      if (request.method === 'OPTIONS') return;
-      if (!tokenMatches(requestToken(request.headers, request.url), token)) {
-        reply.header('www-authenticate', 'Bearer realm="genai-transports"');
-        throw new ChatError(
-          'unauthorized',
-          'missing or wrong token: send Authorization: Bearer <AUTH_TOKEN>',
-        );
-      }
-    });
-  }
 
   await app.register(fastifySwagger, {
     openapi: {
