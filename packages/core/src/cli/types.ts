@@ -1,17 +1,11 @@
 import type { Protocol } from '../constants.ts';
-import type { ChatEvent, Message, ModelInfo, Session } from '../events.ts';
-import type { StatsSnapshot } from '../stats.ts';
+import type { ChatEvent, Message, Health as ServerHealth, Session, StatsSnapshot } from '../events.ts';
 
-export interface Health {
-  status: 'ok' | 'degraded';
-  protocol: string;
-  model: ModelInfo;
-  uptimeSeconds: number;
-  dependencies?: {
-    store: { kind: string; reachable: boolean };
-    broker: { kind: string; reachable: boolean };
-  };
-}
+/**
+ * What a server says of its health: `GET /health` (HealthSchema in events.ts). `dependencies` is
+ * optional here because gRPC's health service reports SERVING or not, and nothing about them.
+ */
+export type Health = Omit<ServerHealth, 'dependencies'> & Partial<Pick<ServerHealth, 'dependencies'>>;
 
 export interface SendOptions {
   /** Aborting it cancels the reply in flight (Ctrl+C in the shell). */
