@@ -1,5 +1,5 @@
 /** One measured chat turn through a protocol's own ClientAdapter. */
-import { ChatError } from '@gtp/core';
+import { ChatError, percentile } from '@gtp/core';
 import type { ClientAdapter } from '@gtp/core/cli';
 
 export interface TurnMeasurement {
@@ -70,9 +70,7 @@ export function gaps(deltaAtMs: readonly number[]): number[] {
 export function p50p99(samples: readonly number[]): { p50: number; p99: number } | null {
   if (samples.length === 0) return null;
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-  return { p50: round2(at(50)), p99: round2(at(99)) };
+  return { p50: round2(percentile(sorted, 50)), p99: round2(percentile(sorted, 99)) };
 }
 
 export const round2 = (n: number) => Math.round(n * 100) / 100;
