@@ -47,7 +47,7 @@ export class WsClient {
             // not JSON: keep the text
           }
           const refusal = new Error(`upgrade refused: ${response.statusCode}`);
-          reject(Object.assign(refusal, { status: response.statusCode, body }));
+          reject(Object.assign(refusal, { status: response.statusCode, headers: response.headers, body }));
           this.ws.terminate();
         });
       });
