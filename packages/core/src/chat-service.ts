@@ -8,6 +8,7 @@ import {
 } from './constants.ts';
 import { ChatError } from './errors.ts';
 import type { ChatEvent, Message, Session } from './events.ts';
+import { createLogger, type Logger, silentLogger } from './logger.ts';
 import { createModel } from './model/create.ts';
 import type { ModelProvider, ModelStreamResult } from './model/types.ts';
 import { MemorySessionStore, type SessionRecord, type SessionStore } from './session-store.ts';
@@ -25,6 +26,11 @@ export interface ChatServiceOptions {
   maxHistoryMessages?: number;
   /** Replies in flight at once; past it `reply()` throws rate_limited. */
   maxConcurrentStreams?: number;
+  /**
+   * Where a failed reply is logged, with its cause (the `error` event only carries the code and
+   * message). Defaults to silence; `create()` and `fromConfig()` make one from LOG_LEVEL.
+   */
+  logger?: Logger;
 }
 
 export interface ReplyOptions {
@@ -50,6 +56,8 @@ export class ChatService {
   readonly maxMessageChars: number;
   readonly maxHistoryMessages: number;
   readonly maxConcurrentStreams: number;
+  /** The server's logger: transports and the Redis classes log through it (or a child of it). */
+  readonly logger: Logger;
   readonly #running = new Map<string, AbortController>();
   #subscription: Promise<void> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
@@ -62,6 +70,7 @@ export class ChatService {
     this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.maxHistoryMessages = options.maxHistoryMessages ?? DEFAULT_MAX_HISTORY_MESSAGES;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+    this.logger = options.logger ?? silentLogger;
   }
 
   /**
@@ -73,15 +82,29 @@ export class ChatService {
     protocol: string,
     overrides: Partial<ChatServiceOptions> = {},
   ): Promise<ChatService> {
+    const logger = overrides.logger ?? createLogger(config, { protocol });
     if (!config.redisUrl || overrides.store) {
-      const chat = ChatService.fromConfig(config, protocol, overrides);
+      const chat = ChatService.fromConfig(config, protocol, { ...overrides, logger });
       await chat.ready();
       return chat;
     }
     const { RedisSessionStore, RedisBroker } = await import('./redis.ts');
-    const store = await RedisSessionStore.connect({ url: config.redisUrl, ttlMs: config.sessionTtlMs });
-    const broker = overrides.broker ?? new RedisBroker({ url: config.redisUrl });
-    const chat = ChatService.fromConfig(config, protocol, { ...overrides, store, broker });
+    const url = config.redisUrl;
+    const store = await RedisSessionStore.connect({
+      url,
+      ttlMs: config.sessionTtlMs,
+      logger: logger.child({ component: 'redis-store' }),
+    });
+    let broker: Broker;
+    try {
+      broker =
+        overrides.broker ??
+        (await RedisBroker.connect({ url, logger: logger.child({ component: 'redis-broker' }) }));
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const chat = ChatService.fromConfig(config, protocol, { ...overrides, store, broker, logger });
     await chat.ready();
     return chat;
   }
@@ -100,6 +123,7 @@ export class ChatService {
       maxMessageChars: overrides.maxMessageChars ?? config.maxMessageChars,
       maxHistoryMessages: overrides.maxHistoryMessages ?? config.maxHistoryMessages,
       maxConcurrentStreams: overrides.maxConcurrentStreams ?? config.maxConcurrentStreams,
+      logger: overrides.logger ?? createLogger(config, { protocol }),
     });
   }
 
@@ -266,8 +290,14 @@ export class ChatService {
     /** After `start`, a failure is an event: the user turn is rolled back where the store allows. */
     const failed = async (error: unknown): Promise<ChatEvent> => {
       settled = true;
-      await this.store.popTurn(sessionId).catch(() => undefined);
+      await this.store.popTurn(sessionId).catch((rollbackError: unknown) => {
+        this.logger.warn(
+          { err: rollbackError, sessionId, messageId },
+          'cannot roll back the user turn of a failed reply',
+        );
+      });
       const failure = ChatError.from(error);
+      this.logger.error({ err: error, sessionId, messageId, code: failure.code }, 'reply failed');
       this.stats.recordTurn('failed');
       this.stats.recordError(failure.code);
       return { type: 'error', messageId, error: failure.toJSON() };
@@ -298,7 +328,12 @@ export class ChatService {
           try {
             await keepPartial();
           } catch (storeError) {
-            yield { type: 'error', messageId, error: ChatError.from(storeError).toJSON() };
+            const failure = ChatError.from(storeError);
+            this.logger.error(
+              { err: storeError, sessionId, messageId, code: failure.code },
+              'cannot keep the partial text of a cancelled reply',
+            );
+            yield { type: 'error', messageId, error: failure.toJSON() };
             return;
           }
           const outputTokens = index;
@@ -335,7 +370,12 @@ export class ChatService {
       if (!settled) {
         // The consumer stopped iterating (a client went away): stop the model, keep what it said.
         controller.abort(new ChatError('internal', 'the consumer stopped reading'));
-        await keepPartial().catch(() => undefined);
+        await keepPartial().catch((storeError: unknown) => {
+          this.logger.warn(
+            { err: storeError, sessionId, messageId },
+            'cannot keep the partial text of a reply whose reader went away',
+          );
+        });
       }
       await stream?.return(undefined as never).catch(() => undefined);
       options.signal?.removeEventListener('abort', onAbort);

@@ -1,29 +1,25 @@
-import { createClient } from 'redis';
 import type { Broker } from './broker.ts';
-import { ChatError } from './errors.ts';
-import { REDIS_COMMAND_TIMEOUT_MS, REDIS_MAX_RECONNECT_DELAY_MS } from './redis-store.ts';
+import type { Logger } from './logger.ts';
+import {
+  closeRedisClient,
+  createRedisClient,
+  REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
+  redisKeys,
+  redisUnavailable,
+  whenReady,
+  withDeadline,
+} from './redis-client.ts';
 
-/**
- * A node-redis client set up the way every Redis user here wants it: no offline queue (a
- * command fails at once while Redis is away), a command time-out, reconnection forever with
- * capped backoff, and an error listener (node-redis emits one per failed reconnect).
- */
-export function createRedisClient(url: string, onError?: (error: Error) => void) {
-  const client = createClient({
-    url,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: REDIS_COMMAND_TIMEOUT_MS },
-    socket: {
-      connectTimeout: REDIS_COMMAND_TIMEOUT_MS,
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, REDIS_MAX_RECONNECT_DELAY_MS),
-    },
-  });
-  client.on('error', (error: Error) => onError?.(error));
-  client.connect().catch(() => undefined);
-  return client;
+export interface RedisBrokerOptions {
+  url: string;
+  /** Prepended to every channel name (default REDIS_KEY_PREFIX), like the store's keys. */
+  keyPrefix?: string;
+  /** Connection trouble: the first error of an outage and its recovery. */
+  logger?: Logger;
+  /** Every connection error, of either connection. */
+  onError?: (error: Error) => void;
 }
-
-export type RedisClient = ReturnType<typeof createRedisClient>;
 
 /**
  * Pub/sub over Redis: one connection publishes, a second (a subscriber connection can do
@@ -33,32 +29,48 @@ export class RedisBroker implements Broker {
   readonly kind = 'redis' as const;
   readonly #publisher: RedisClient;
   readonly #subscriber: RedisClient;
-  readonly #prefix: string;
+  readonly #channel: (name: string) => string;
+  readonly #url: string;
 
-  constructor(options: { url: string; channelPrefix?: string; onError?: (error: Error) => void }) {
-    this.#prefix = options.channelPrefix ?? 'gtp:';
-    this.#publisher = createRedisClient(options.url, options.onError);
-    // The subscriber queues its SUBSCRIBEs while connecting, so it keeps the offline queue.
-    this.#subscriber = createClient({
+  /** Connects in the background; `RedisBroker.connect()` waits for both connections instead. */
+  constructor(options: RedisBrokerOptions) {
+    this.#channel = redisKeys(options.keyPrefix);
+    this.#url = options.url;
+    const common = {
       url: options.url,
-      socket: { reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, REDIS_MAX_RECONNECT_DELAY_MS) },
-    });
-    this.#subscriber.on('error', (error: Error) => options.onError?.(error));
-    this.#subscriber.connect().catch(() => undefined);
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    };
+    this.#publisher = createRedisClient({ ...common, name: 'broker publisher' });
+    // The subscriber queues its SUBSCRIBEs while connecting, so it keeps the offline queue.
+    this.#subscriber = createRedisClient({ ...common, name: 'broker subscriber', queueWhileOffline: true });
+  }
+
+  /** A broker whose two connections are up, or `unavailable` (and nothing left open). */
+  static async connect(options: RedisBrokerOptions): Promise<RedisBroker> {
+    const broker = new RedisBroker(options);
+    try {
+      await Promise.all([
+        whenReady(broker.#publisher, { what: 'the broker' }),
+        whenReady(broker.#subscriber, { what: 'the broker' }),
+      ]);
+    } catch (error) {
+      await broker.close();
+      throw error;
+    }
+    return broker;
   }
 
   async publish(channel: string, message: string): Promise<void> {
     try {
-      await this.#publisher.publish(this.#prefix + channel, message);
+      await withDeadline(this.#publisher.publish(this.#channel(channel), message), REDIS_COMMAND_TIMEOUT_MS);
     } catch (error) {
-      throw new ChatError('unavailable', `Redis (REDIS_URL) is not answering: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw redisUnavailable(this.#url, error, 'the broker');
     }
   }
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
-    const name = this.#prefix + channel;
+    const name = this.#channel(channel);
     await this.#subscriber.subscribe(name, listener);
     return async () => {
       await this.#subscriber.unsubscribe(name, listener).catch(() => undefined);
@@ -68,13 +80,13 @@ export class RedisBroker implements Broker {
   async ping(): Promise<boolean> {
     if (!this.#publisher.isReady || !this.#subscriber.isReady) return false;
     try {
-      return (await this.#publisher.ping()) === 'PONG';
+      return (await withDeadline(this.#publisher.ping(), REDIS_COMMAND_TIMEOUT_MS)) === 'PONG';
     } catch {
       return false;
     }
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.#publisher.close(), this.#subscriber.close()]);
+    await Promise.allSettled([closeRedisClient(this.#publisher), closeRedisClient(this.#subscriber)]);
   }
 }

@@ -14,22 +14,33 @@
  * (The scripts touch keys of several sessions' slots, so this store targets one Redis server
  * or a primary with replicas, not Redis Cluster.)
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createClient, ErrorReply } from 'redis';
+import { randomUUID } from 'node:crypto';
+import { type CommandParser, ErrorReply } from 'redis';
 import { DEFAULT_SESSION_TTL_MS } from './constants.ts';
 import { ChatError } from './errors.ts';
 import { type Message, MessageSchema } from './events.ts';
+import { type Logger, silentLogger } from './logger.ts';
+import {
+  closeRedisClient,
+  createRedisClient,
+  defineScript,
+  lastRedisError,
+  outageLog,
+  REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
+  redisKeys,
+  redisUnavailable,
+  whenReady,
+  withDeadline,
+} from './redis-client.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
 
-export const REDIS_KEY_PREFIX = 'gtp:';
 export const REDIS_LOCK_TTL_MS = 30_000;
-export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
-export const REDIS_MAX_RECONNECT_DELAY_MS = 2_000;
 
 export interface RedisSessionStoreOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`, usually REDIS_URL. */
   url: string;
-  /** Prepended to every key, so several apps (or tests) can share one Redis. */
+  /** Prepended to every key (default REDIS_KEY_PREFIX), so several apps (or tests) can share one Redis. */
   keyPrefix?: string;
   /** A session and its history expire this long after their last write; 0 = never (SESSION_TTL_MS). */
   ttlMs?: number;
@@ -43,27 +54,23 @@ export interface RedisSessionStoreOptions {
    * `unavailable`. Commands are not queued while Redis is away: they fail at once.
    */
   commandTimeoutMs?: number;
-  /** Connection errors (reported on every reconnection attempt while Redis is away). */
+  /** Connection trouble: the first error of an outage and its recovery. */
+  logger?: Logger;
+  /** Every connection error (node-redis reports one per reconnection attempt while Redis is away). */
   onError?: (error: Error) => void;
 }
-
-type RedisClient = ReturnType<typeof createClient>;
 
 interface HeldLock {
   token: string;
   renewal: NodeJS.Timeout;
 }
 
-/** A Lua script and its SHA-1, by which Redis knows it once it has run it (EVALSHA). */
-interface Script {
-  source: string;
-  sha1: string;
+/** The keys a session-writing script touches, and the TTL arguments they share. */
+interface SessionWrite {
+  keys: [session: string, messages: string, index: string];
+  /** id, ttlMs (0 = never), expiresAtMs (or +inf), now (ISO). */
+  args: [string, string, string, string];
 }
-
-const script = (source: string): Script => ({
-  source,
-  sha1: createHash('sha1').update(source).digest('hex'),
-});
 
 // Refreshes the TTL of a session's keys and its expiry in the index.
 // KEYS: session, messages, index. ARGV: id, ttlMs (0 = never), expiresAtMs (or +inf), ...
@@ -80,74 +87,138 @@ local function touch()
 end
 `;
 
-// ARGV: id, ttlMs, expiresAtMs, now
-const CREATE = script(`${TOUCH}
+/** A session-writing script: TOUCH, then `body`, with the keys and arguments of a SessionWrite. */
+function writeScript<R>(body: string, transformReply: (reply: unknown) => R) {
+  return defineScript({
+    NUMBER_OF_KEYS: 3,
+    SCRIPT: `${TOUCH}${body}`,
+    parseCommand(parser: CommandParser, write: SessionWrite, ...extra: string[]) {
+      parser.pushKeys(write.keys);
+      parser.push(...write.args, ...extra);
+    },
+    transformReply,
+  });
+}
+
+const isOne = (reply: unknown) => reply === 1;
+const stringOrNull = (reply: unknown) => (typeof reply === 'string' ? reply : null);
+
+/**
+ * The store's Lua scripts, registered with the client (`defineScript`): node-redis runs each by
+ * its SHA-1 (EVALSHA) and sends the source (EVAL) when Redis does not know it yet or restarted.
+ */
+const scripts = {
+  // ARGV: id, ttlMs, expiresAtMs, now
+  createSession: writeScript(
+    `
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'createdAt', ARGV[4], 'updatedAt', ARGV[4])
 touch()
-return 1`);
-
-// ARGV: id, ttlMs, expiresAtMs, now, message JSON. Returns 0 for an unknown session.
-const APPEND_TURN = script(`${TOUCH}
+return 1`,
+    isOne,
+  ),
+  // ARGV: id, ttlMs, expiresAtMs, now, message JSON. Returns 0 for an unknown session.
+  appendTurn: writeScript(
+    `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[5])
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
 touch()
-return 1`);
-
-// ARGV: id, ttlMs, expiresAtMs, now. Returns the removed JSON, or nil.
-const POP_TURN = script(`${TOUCH}
+return 1`,
+    isOne,
+  ),
+  // ARGV: id, ttlMs, expiresAtMs, now. Returns the removed JSON, or nil.
+  popTurn: writeScript(
+    `
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 local last = redis.call('RPOP', KEYS[2])
 if last then
   redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
   touch()
 end
-return last`);
-
-// ARGV: id, ttlMs, expiresAtMs, now. Returns 0 for an unknown session.
-const CLEAR = script(`${TOUCH}
+return last`,
+    stringOrNull,
+  ),
+  // ARGV: id, ttlMs, expiresAtMs, now. Returns 0 for an unknown session.
+  clearHistory: writeScript(
+    `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
 touch()
-return 1`);
-
-// KEYS: session, messages, index, lock. ARGV: id. Returns 0 for an unknown session.
-const DELETE = script(`
+return 1`,
+    isOne,
+  ),
+  // KEYS: session, messages, index, lock. ARGV: id. Returns 0 for an unknown session.
+  deleteSession: defineScript({
+    NUMBER_OF_KEYS: 4,
+    SCRIPT: `
 local existed = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[2], KEYS[4])
 redis.call('ZREM', KEYS[3], ARGV[1])
-return existed`);
-
-// KEYS: session, messages. Returns { {id, createdAt, updatedAt}, {message JSON...} } or nil.
-const GET = script(`
+return existed`,
+    parseCommand(parser: CommandParser, keys: [string, string, string, string], id: string) {
+      parser.pushKeys(keys);
+      parser.push(id);
+    },
+    transformReply: isOne,
+  }),
+  // KEYS: session, messages. Returns { {id, createdAt, updatedAt}, {message JSON...} } or nil.
+  readSession: defineScript({
+    NUMBER_OF_KEYS: 2,
+    SCRIPT: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 return {
   redis.call('HMGET', KEYS[1], 'id', 'createdAt', 'updatedAt'),
   redis.call('LRANGE', KEYS[2], 0, -1)
-}`);
-
-// KEYS: lock. ARGV: token, lockTtlMs. Only the holder may renew or release a lock.
-const RENEW_LOCK = script(`
+}`,
+    parseCommand(parser: CommandParser, session: string, messages: string) {
+      parser.pushKeys([session, messages]);
+    },
+    transformReply(reply: unknown) {
+      if (!Array.isArray(reply)) return null;
+      const [[id, createdAt, updatedAt] = [], entries = []] = reply as [(string | null)[]?, string[]?];
+      return id && createdAt && updatedAt ? { id, createdAt, updatedAt, entries } : null;
+    },
+  }),
+  // KEYS: lock. ARGV: token, lockTtlMs. Only the holder may renew or release a lock.
+  renewLock: defineScript({
+    NUMBER_OF_KEYS: 1,
+    SCRIPT: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`);
-const RELEASE_LOCK = script(`
+return 0`,
+    parseCommand(parser: CommandParser, lock: string, token: string, lockTtlMs: number) {
+      parser.pushKey(lock);
+      parser.push(token, String(lockTtlMs));
+    },
+    transformReply: isOne,
+  }),
+  releaseLock: defineScript({
+    NUMBER_OF_KEYS: 1,
+    SCRIPT: `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`);
+return 0`,
+    parseCommand(parser: CommandParser, lock: string, token: string) {
+      parser.pushKey(lock);
+      parser.push(token);
+    },
+    transformReply: isOne,
+  }),
+};
 
 /** A SessionStore in Redis (node-redis). Create it with `await RedisSessionStore.connect(...)`. */
 export class RedisSessionStore implements SessionStore {
   readonly kind = 'redis' as const;
-  readonly #client: RedisClient;
-  readonly #prefix: string;
+  readonly #client: RedisClient<typeof scripts>;
+  readonly #key: (...parts: string[]) => string;
+  readonly #url: string;
   readonly #ttlMs: number;
   readonly #lockTtlMs: number;
   readonly #commandTimeoutMs: number;
-  /** The URL without its password, for error messages. */
-  readonly #where: string;
+  readonly #logger: Logger;
+  /** Lock renewals that fail while Redis is away: logged once, and when they work again. */
+  readonly #renewals: ReturnType<typeof outageLog>;
   /** Locks this instance holds, each with its own token and renewal timer. */
   readonly #held = new Map<string, HeldLock>();
-  #lastError: Error | undefined;
   #closed = false;
 
   /**
@@ -155,33 +226,27 @@ export class RedisSessionStore implements SessionStore {
    * until Redis answers. Use `connect()` to wait for the first connection instead.
    */
   constructor(options: RedisSessionStoreOptions) {
-    this.#prefix = options.keyPrefix ?? REDIS_KEY_PREFIX;
+    this.#key = redisKeys(options.keyPrefix);
     this.#ttlMs = milliseconds('ttlMs', options.ttlMs ?? DEFAULT_SESSION_TTL_MS, 0);
     this.#lockTtlMs = milliseconds('lockTtlMs', options.lockTtlMs ?? REDIS_LOCK_TTL_MS);
     this.#commandTimeoutMs = milliseconds(
       'commandTimeoutMs',
       options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS,
     );
-    this.#where = redact(options.url);
-    this.#client = createClient({
+    this.#url = options.url;
+    this.#logger = options.logger ?? silentLogger;
+    this.#renewals = outageLog(
+      this.#logger,
+      'cannot renew the reply locks this instance holds; they expire unless Redis returns in time',
+      'reply locks renewed again',
+    );
+    this.#client = createRedisClient({
       url: options.url,
-      // Fail fast while disconnected instead of queueing commands until Redis comes back...
-      disableOfflineQueue: true,
-      // ...and give up on a command Redis does not answer in time.
-      commandOptions: { timeout: this.#commandTimeoutMs },
-      socket: {
-        connectTimeout: this.#commandTimeoutMs,
-        // Never stop reconnecting: the store recovers by itself when Redis returns.
-        reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, REDIS_MAX_RECONNECT_DELAY_MS),
-      },
-    });
-    // node-redis emits `error` on every failed (re)connection; without a listener Node would crash.
-    this.#client.on('error', (error: Error) => {
-      this.#lastError = error;
-      options.onError?.(error);
-    });
-    this.#client.connect().catch(() => {
-      // Only rejects when the store is closed before the first connection.
+      scripts,
+      commandTimeoutMs: this.#commandTimeoutMs,
+      logger: this.#logger,
+      name: 'session store',
+      ...(options.onError ? { onError: options.onError } : {}),
     });
   }
 
@@ -189,7 +254,7 @@ export class RedisSessionStore implements SessionStore {
   static async connect(options: RedisSessionStoreOptions): Promise<RedisSessionStore> {
     const store = new RedisSessionStore(options);
     try {
-      await store.#waitUntilReady();
+      await whenReady(store.#client, { timeoutMs: store.#commandTimeoutMs, what: 'the session store' });
     } catch (error) {
       await store.close();
       throw error;
@@ -201,7 +266,7 @@ export class RedisSessionStore implements SessionStore {
   async ping(): Promise<boolean> {
     if (!this.#client.isReady) return false;
     try {
-      return (await this.#client.ping()) === 'PONG';
+      return (await withDeadline(this.#client.ping(), this.#commandTimeoutMs)) === 'PONG';
     } catch {
       return false;
     }
@@ -210,16 +275,16 @@ export class RedisSessionStore implements SessionStore {
   async create(): Promise<SessionRecord> {
     const id = randomUUID();
     const now = new Date().toISOString();
-    await this.#write(CREATE, id, now);
+    await this.#call(() => this.#client.createSession(this.#write(id, now)));
     return { id, createdAt: now, updatedAt: now, messages: [] };
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const reply = await this.#eval(GET, [this.#key('session', id), this.#key('messages', id)], []);
-    if (!Array.isArray(reply)) return undefined;
-    const [fields, entries] = reply as [string[], string[]];
-    const [storedId, createdAt, updatedAt] = fields;
-    if (!storedId || !createdAt || !updatedAt) return undefined;
+    const reply = await this.#call(() =>
+      this.#client.readSession(this.#key('session', id), this.#key('messages', id)),
+    );
+    if (!reply) return undefined;
+    const { id: storedId, createdAt, updatedAt, entries } = reply;
     const messages = entries.map((entry) => MessageSchema.parse(JSON.parse(entry)));
     return { id: storedId, createdAt, updatedAt, messages };
   }
@@ -245,37 +310,40 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     this.#stopRenewing(id);
-    const keys = [
+    const keys: [string, string, string, string] = [
       this.#key('session', id),
       this.#key('messages', id),
       this.#key('sessions'),
       this.#key('lock', id),
     ];
-    return (await this.#eval(DELETE, keys, [id])) === 1;
+    return this.#call(() => this.#client.deleteSession(keys, id));
   }
 
   async appendTurn(id: string, message: Message): Promise<boolean> {
-    return (await this.#write(APPEND_TURN, id, new Date().toISOString(), JSON.stringify(message))) === 1;
+    const write = this.#write(id, new Date().toISOString());
+    return this.#call(() => this.#client.appendTurn(write, JSON.stringify(message)));
   }
 
   async popTurn(id: string): Promise<Message | undefined> {
-    const last = await this.#write(POP_TURN, id, new Date().toISOString());
+    const write = this.#write(id, new Date().toISOString());
+    const last = await this.#call(() => this.#client.popTurn(write));
     return typeof last === 'string' ? MessageSchema.parse(JSON.parse(last)) : undefined;
   }
 
   async clear(id: string): Promise<boolean> {
-    return (await this.#write(CLEAR, id, new Date().toISOString())) === 1;
+    const write = this.#write(id, new Date().toISOString());
+    return this.#call(() => this.#client.clearHistory(write));
+  }
+
+  async isLocked(id: string): Promise<boolean> {
+    const key = this.#key('lock', id);
+    return (await this.#call(() => this.#client.exists(key))) === 1;
   }
 
   /**
    * `SET lock token NX PX lockTtlMs`: only one instance gets it. While this instance holds it, a
    * timer renews it every third of its TTL; if the instance dies, the lock expires by itself.
    */
-  async isLocked(id: string): Promise<boolean> {
-    const key = this.#key('lock', id);
-    return (await this.#call(() => this.#client.exists(key))) === 1;
-  }
-
   async tryLock(id: string): Promise<boolean> {
     const token = randomUUID();
     const key = this.#key('lock', id);
@@ -285,13 +353,15 @@ export class RedisSessionStore implements SessionStore {
     if (taken !== 'OK') return false;
     const renewal = setInterval(
       () => {
-        this.#eval(RENEW_LOCK, [key], [token, String(this.#lockTtlMs)])
+        this.#call(() => this.#client.renewLock(key, token, this.#lockTtlMs))
           .then((renewed) => {
+            this.#renewals.recovered();
             // Someone deleted the session (and its lock), or it expired while Redis was away.
-            if (renewed !== 1) this.#stopRenewing(id, token);
+            if (!renewed) this.#stopRenewing(id, token);
           })
-          .catch(() => {
+          .catch((error: unknown) => {
             // Redis is away: try again at the next tick, the lock is still valid until its TTL.
+            this.#renewals.failed(error);
           });
       },
       Math.max(1, Math.floor(this.#lockTtlMs / 3)),
@@ -309,7 +379,11 @@ export class RedisSessionStore implements SessionStore {
     const held = this.#held.get(id);
     if (!held) return;
     this.#stopRenewing(id);
-    await this.#eval(RELEASE_LOCK, [this.#key('lock', id)], [held.token]).catch(() => undefined);
+    await this.#call(() => this.#client.releaseLock(this.#key('lock', id), held.token)).catch(
+      (error: unknown) => {
+        this.#logger.warn({ err: error, sessionId: id }, 'cannot release a reply lock; it expires by itself');
+      },
+    );
   }
 
   /** Releases the locks still held (best effort), then quits the connection. */
@@ -317,17 +391,7 @@ export class RedisSessionStore implements SessionStore {
     if (this.#closed) return;
     await Promise.allSettled([...this.#held.keys()].map((id) => this.unlock(id)));
     this.#closed = true;
-    if (this.#client.isReady) {
-      await this.#client.close().catch(() => this.#client.destroy());
-    } else {
-      this.#client.destroy();
-    }
-  }
-
-  #key(kind: 'session' | 'messages' | 'lock', id: string): string;
-  #key(kind: 'sessions'): string;
-  #key(kind: string, id?: string): string {
-    return id === undefined ? `${this.#prefix}${kind}` : `${this.#prefix}${kind}:${id}`;
+    await closeRedisClient(this.#client);
   }
 
   #stopRenewing(id: string, token?: string): void {
@@ -337,33 +401,24 @@ export class RedisSessionStore implements SessionStore {
     this.#held.delete(id);
   }
 
-  /** Runs one of the session-writing scripts with the keys and TTL arguments they share. */
-  #write(source: Script, id: string, now: string, ...extra: string[]): Promise<unknown> {
-    const keys = [this.#key('session', id), this.#key('messages', id), this.#key('sessions')];
+  /** The keys and TTL arguments of the session-writing scripts. */
+  #write(id: string, now: string): SessionWrite {
     const expiresAt = this.#ttlMs > 0 ? String(Date.now() + this.#ttlMs) : '+inf';
-    const args = [id, String(this.#ttlMs), expiresAt, now, ...extra];
-    return this.#eval(source, keys, args);
+    return {
+      keys: [this.#key('session', id), this.#key('messages', id), this.#key('sessions')],
+      args: [id, String(this.#ttlMs), expiresAt, now],
+    };
   }
 
-  /** EVALSHA; EVAL (which also caches the script) when Redis does not know it yet or restarted. */
-  #eval(source: Script, keys: string[], args: string[]): Promise<unknown> {
-    return this.#call(async () => {
-      const options = { keys, arguments: args };
-      try {
-        return await this.#client.evalSha(source.sha1, options);
-      } catch (error) {
-        if (!(error instanceof ErrorReply && error.message.startsWith('NOSCRIPT'))) throw error;
-        return this.#client.eval(source.source, options);
-      }
-    });
-  }
-
-  /** Every Redis call goes through here: connection trouble becomes a clear `unavailable`. */
+  /**
+   * Every Redis call goes through here, within our own deadline: connection trouble becomes a
+   * clear `unavailable`.
+   */
   async #call<T>(operation: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new ChatError('unavailable', 'the Redis session store is closed');
-    if (!this.#client.isReady) throw this.#unavailable(this.#lastError);
+    if (!this.#client.isReady) throw this.#unavailable(lastRedisError(this.#client));
     try {
-      return await operation();
+      return await withDeadline(operation(), this.#commandTimeoutMs);
     } catch (error) {
       // An error *reply* means Redis answered (a bug or a misconfigured server), not an outage.
       if (error instanceof ErrorReply) {
@@ -374,29 +429,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   #unavailable(cause: unknown): ChatError {
-    const reason = cause instanceof Error && cause.message ? `: ${cause.message}` : '';
-    return new ChatError(
-      'unavailable',
-      `the session store is unavailable: Redis at ${this.#where} (REDIS_URL) is not answering${reason}`,
-      { cause },
-    );
-  }
-
-  async #waitUntilReady(): Promise<void> {
-    if (this.#client.isReady) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#client.off('ready', onReady);
-        reject(
-          this.#unavailable(this.#lastError ?? new Error(`no connection after ${this.#commandTimeoutMs} ms`)),
-        );
-      }, this.#commandTimeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.#client.once('ready', onReady);
-    });
+    return redisUnavailable(this.#url, cause, 'the session store');
   }
 }
 
@@ -407,15 +440,4 @@ function milliseconds(name: string, value: number, min = 1): number {
     );
   }
   return value;
-}
-
-/** `redis://user:secret@host:6379` → `redis://user:***@host:6379`: never print a password. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an invalid URL)';
-  }
 }

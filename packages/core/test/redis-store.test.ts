@@ -1,10 +1,45 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ChatError, type ChatEvent, ChatService, SimulatedModel } from '../src/index.ts';
+import {
+  ChatError,
+  type ChatEvent,
+  ChatService,
+  type Logger,
+  type ModelProvider,
+  SimulatedModel,
+} from '../src/index.ts';
 import { RedisSessionStore, type RedisSessionStoreOptions } from '../src/redis-store.ts';
 import { freePort, RedisServer, redisAvailable } from '../src/testing/index.ts';
+
+interface LogLine {
+  level: number;
+  msg: string;
+  err?: { message: string; cause?: { message: string } };
+  [field: string]: unknown;
+}
+
+/** A pino logger (the project's error serializer) whose lines land in `lines`, parsed. */
+function memoryLogger(): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: 'debug', serializers: { err: pino.stdSerializers.errWithCause } },
+    { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+  );
+  return { logger, lines };
+}
+
+const ERROR = 50;
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
 
 async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
   const out: ChatEvent[] = [];
@@ -268,6 +303,121 @@ describe.skipIf(!redisAvailable)('RedisSessionStore', () => {
         await again.stop();
       }
     } finally {
+      await own.stop();
+    }
+  });
+
+  it('runs its scripts again after Redis forgot them (node-redis falls back from EVALSHA to EVAL)', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const store = await open();
+    const { id } = await store.create();
+    expect(await store.appendTurn(id, { role: 'user', text: 'before' })).toBe(true);
+    // A Redis restart, or a failover, empties the script cache the same way.
+    await raw.scriptFlush();
+    expect(await store.appendTurn(id, { role: 'model', text: 'after' })).toBe(true);
+    expect((await store.get(id))?.messages.map((m) => m.text)).toEqual(['before', 'after']);
+    await raw.scriptFlush();
+    expect(await store.delete(id)).toBe(true);
+    expect(await keys()).toEqual([]);
+  });
+
+  it('logs an outage once, not once per reconnect attempt, and once when Redis is back', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const own = await RedisServer.start();
+    const { logger, lines } = memoryLogger();
+    let reported = 0;
+    try {
+      const store = await open({ url: own.url, logger, onError: () => reported++ });
+      await own.stop();
+      // node-redis reports every failed reconnect attempt (50, 100, 200 ms... apart)...
+      await until(() => reported >= 4, 'four reconnect attempts');
+      // ...the log says it once, with the cause and where (without a password).
+      const failed = lines.filter((line) => line.msg === 'Redis connection failed; reconnecting');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ level: ERROR, redis: `${own.url}`, connection: 'session store' });
+      expect(failed[0]?.err?.message).toBeTruthy();
+
+      const again = await RedisServer.start(own.port);
+      try {
+        await until(() => store.ping(), 'the store reconnects');
+        const back = lines.filter((line) => line.msg === 'Redis connection is back');
+        expect(back).toHaveLength(1);
+        expect(back[0]?.failures).toBeGreaterThanOrEqual(4);
+        expect(lines.filter((line) => line.msg === 'Redis connection failed; reconnecting')).toHaveLength(1);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('a call to a frozen Redis fails with `unavailable` within its deadline, and works once it thaws', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const own = await RedisServer.start();
+    try {
+      const store = await open({ url: own.url, commandTimeoutMs: 300 });
+      const { id } = await store.create();
+      own.freeze();
+      // The connection stays up and accepts the command; only our own deadline ends the wait.
+      const error = await rejection(store.get(id));
+      expect(error.code).toBe('unavailable');
+      expect(error.message).toContain('REDIS_URL');
+      expect(await store.ping()).toBe(false);
+      own.thaw();
+      await until(() => store.ping(), 'the store answers after the thaw');
+      expect((await store.get(id))?.id).toBe(id);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('a reply whose store goes away mid-reply ends in one error event, logged once with its cause', async () => {
+    prefix = `test-${randomUUID()}:`;
+    const own = await RedisServer.start();
+    const { logger, lines } = memoryLogger();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A model that says one word, then waits for the test before it finishes.
+    const model: ModelProvider = {
+      info: { provider: 'simulated', id: 'gated' },
+      async *stream() {
+        yield 'one ';
+        await gate;
+        yield 'two';
+        return { finishReason: 'stop' };
+      },
+    };
+    try {
+      const chat = new ChatService({
+        store: await open({ url: own.url, commandTimeoutMs: 300 }),
+        model,
+        logger,
+      });
+      const { id } = await chat.createSession();
+      const reply = chat.reply(id, 'hello');
+      const start = (await reply.next()).value as ChatEvent & { messageId: string };
+      expect(start).toMatchObject({ type: 'start', sessionId: id });
+      expect((await reply.next()).value).toMatchObject({ type: 'delta', text: 'one ' });
+
+      await own.stop();
+      release();
+      const rest: ChatEvent[] = [];
+      for await (const event of { [Symbol.asyncIterator]: () => reply }) rest.push(event);
+      expect(rest.at(-1)).toMatchObject({ type: 'error', error: { code: 'unavailable' } });
+      expect(rest.filter((event) => event.type === 'error')).toHaveLength(1);
+
+      const failures = lines.filter((line) => line.level === ERROR && line.msg === 'reply failed');
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ sessionId: id, messageId: start.messageId, code: 'unavailable' });
+      expect(failures[0]?.err?.message).toContain('REDIS_URL');
+      // The cause is there: why Redis did not answer, not only that it did not.
+      expect(failures[0]?.err?.cause?.message).toBeTruthy();
+      expect(chat.isReplying(id)).toBe(false);
+    } finally {
+      release();
       await own.stop();
     }
   });

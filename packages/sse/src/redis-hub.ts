@@ -21,8 +21,17 @@
  * - Delete. The session's stream is deleted, and the broker tells every instance to end its
  *   streams of that session.
  */
-import type { Broker, ChatEvent, StartEvent } from '@gtp/core';
-import { createRedisClient, type RedisClient } from '@gtp/core/redis';
+import { type Broker, type ChatEvent, type Logger, type StartEvent, silentLogger } from '@gtp/core';
+import {
+  closeRedisClient,
+  createRedisClient,
+  outageLog,
+  REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
+  redisKeys,
+  whenReady,
+  withDeadline,
+} from '@gtp/core/redis';
 import {
   type EventHub,
   type HubListener,
@@ -42,7 +51,11 @@ export interface RedisEventHubOptions {
   bufferSize: number;
   /** A session's stream expires this long after its last reply (0: never), like the session. */
   ttlMs: number;
+  /** Default REDIS_KEY_PREFIX, like the session store's keys. */
   keyPrefix?: string;
+  /** Connection trouble and failed reads (once per outage), replies that could not be published. */
+  logger?: Logger;
+  /** Every connection error, and every failed read or append. */
   onError?: (error: Error) => void;
 }
 
@@ -84,7 +97,10 @@ export class RedisEventHub implements EventHub {
   /** Blocks in XREAD: a blocked connection can do nothing else. */
   readonly #reader: RedisClient;
   readonly #options: RedisEventHubOptions;
-  readonly #prefix: string;
+  readonly #key: (...parts: string[]) => string;
+  readonly #logger: Logger;
+  /** Failed XREADs while Redis is away: logged once, and once when reading works again. */
+  readonly #readFailures: ReturnType<typeof outageLog>;
   readonly #feeds = new Map<string, Feed>();
   readonly #pumps = new Map<string, Promise<void>>();
   /** The id of the last event each local pump appended (to deliver it before shutdown). */
@@ -100,17 +116,38 @@ export class RedisEventHub implements EventHub {
 
   private constructor(options: RedisEventHubOptions) {
     this.#options = options;
-    this.#prefix = options.keyPrefix ?? 'gtp:';
-    this.#commands = createRedisClient(options.url, options.onError);
-    this.#reader = createRedisClient(options.url, options.onError);
+    this.#key = redisKeys(options.keyPrefix);
+    this.#logger = options.logger ?? silentLogger;
+    this.#readFailures = outageLog(
+      this.#logger,
+      'cannot read the event streams; listeners here get nothing until Redis answers',
+      'reading the event streams again',
+    );
+    const common = {
+      url: options.url,
+      logger: this.#logger,
+      ...(options.onError ? { onError: options.onError } : {}),
+    };
+    this.#commands = createRedisClient({ ...common, name: 'sse commands' });
+    this.#reader = createRedisClient({ ...common, name: 'sse reader' });
     // After a reconnection the reader is a new Redis client, with a new CLIENT ID.
     this.#reader.on('ready', () => {
       this.#readerId = undefined;
     });
   }
 
+  /** A hub whose connections are up, or `unavailable` (and nothing left open). */
   static async connect(options: RedisEventHubOptions): Promise<RedisEventHub> {
     const hub = new RedisEventHub(options);
+    try {
+      await Promise.all([
+        whenReady(hub.#commands, { what: 'the SSE event hub' }),
+        whenReady(hub.#reader, { what: 'the SSE event hub' }),
+      ]);
+    } catch (error) {
+      await Promise.allSettled([closeRedisClient(hub.#commands), closeRedisClient(hub.#reader)]);
+      throw error;
+    }
     hub.#unsubscribeDeleted = await options.broker.subscribe(DELETED_CHANNEL, (sessionId) => {
       hub.drop(sessionId);
     });
@@ -132,7 +169,7 @@ export class RedisEventHub implements EventHub {
     try {
       // The feed's cursor is set before we read the stream: whatever the feed misses, XRANGE has.
       await feed.ready;
-      const kept = ((await this.#commands.xRange(feed.key, '-', '+')) ?? []).map(entryToEvent);
+      const kept = ((await this.#bounded(this.#commands.xRange(feed.key, '-', '+'))) ?? []).map(entryToEvent);
       const plan = replayPlan(kept, lastEventId, this.#options.bufferSize);
       if (plan.reset) listener.reset(kept.at(-1)?.id ?? 0, plan.reset, plan.events.length > 0);
       for (const item of plan.events) listener.send(item);
@@ -149,7 +186,7 @@ export class RedisEventHub implements EventHub {
 
   pump(sessionId: string, start: StartEvent, rest: AsyncIterator<ChatEvent>): Promise<void> {
     if (this.#pumps.has(sessionId)) throw new Error(`session ${sessionId} already has a reply in flight`);
-    const key = this.#key(sessionId);
+    const key = this.#streamKey(sessionId);
     const run = async () => {
       const inFlight: Promise<unknown>[] = [];
       let failure: unknown;
@@ -188,6 +225,10 @@ export class RedisEventHub implements EventHub {
         }
       } catch (error) {
         this.#options.onError?.(error as Error);
+        this.#logger.error(
+          { err: error, sessionId, messageId: start.messageId },
+          'the reply could not be published to its listeners',
+        );
         // The reply itself failed (ChatService makes that an event; this is the belt to those
         // braces). When Redis failed, this append fails too, quietly.
         if (!failure) await append(pumpFailure(start, error)).catch(() => undefined);
@@ -214,7 +255,7 @@ export class RedisEventHub implements EventHub {
 
   async delete(sessionId: string): Promise<void> {
     this.drop(sessionId);
-    await this.#commands.del(this.#key(sessionId));
+    await this.#bounded(this.#commands.del(this.#streamKey(sessionId)));
     await this.#options.broker.publish(DELETED_CHANNEL, sessionId);
   }
 
@@ -230,11 +271,16 @@ export class RedisEventHub implements EventHub {
     this.#wake();
     await this.#readLoop;
     await this.#unsubscribeDeleted?.();
-    await Promise.allSettled([this.#commands.close(), this.#reader.close()]);
+    await Promise.allSettled([closeRedisClient(this.#commands), closeRedisClient(this.#reader)]);
   }
 
-  #key(sessionId: string): string {
-    return `${this.#prefix}sse:${sessionId}`;
+  #streamKey(sessionId: string): string {
+    return this.#key('sse', sessionId);
+  }
+
+  /** A one-shot command, within our own deadline (node-redis stops timing it once written). */
+  #bounded<T>(command: Promise<T>): Promise<T> {
+    return withDeadline(command, REDIS_COMMAND_TIMEOUT_MS);
   }
 
   #feed(sessionId: string): Feed {
@@ -242,7 +288,7 @@ export class RedisEventHub implements EventHub {
     if (existing) return existing;
     const feed: Feed = {
       sessionId,
-      key: this.#key(sessionId),
+      key: this.#streamKey(sessionId),
       cursor: undefined,
       subscribers: new Set(),
       ready: Promise.resolve(),
@@ -282,11 +328,13 @@ export class RedisEventHub implements EventHub {
       } catch (error) {
         if (this.#closed) break;
         this.#options.onError?.(error as Error);
+        this.#readFailures.failed(error);
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
         continue;
       } finally {
         this.#reading = false;
       }
+      this.#readFailures.recovered();
       for (const stream of (reply ?? []) as StreamReply[]) {
         const feed = feeds.find((f) => f.key === stream.name);
         if (!feed) continue;
@@ -333,7 +381,7 @@ export class RedisEventHub implements EventHub {
 
   /** The sequence number of the session's newest event; 0 when its stream is empty or gone. */
   async #newestId(key: string): Promise<number> {
-    const [newest] = (await this.#commands.xRevRange(key, '+', '-', { COUNT: 1 })) ?? [];
+    const [newest] = (await this.#bounded(this.#commands.xRevRange(key, '+', '-', { COUNT: 1 }))) ?? [];
     return newest ? entryNumber(newest.id) : 0;
   }
 

@@ -53,9 +53,23 @@ export class RedisServer {
     return new RedisServer(chosen, child);
   }
 
+  /**
+   * A frozen Redis (SIGSTOP): connections stay open and accept what is written, but nothing is
+   * answered, the way a hung server or a black-holed network looks to a client.
+   */
+  freeze(): void {
+    this.#child.kill('SIGSTOP');
+  }
+
+  /** Answers again (SIGCONT), including what was sent while it was frozen. */
+  thaw(): void {
+    this.#child.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
     const exited = once(this.#child, 'exit');
+    this.#child.kill('SIGCONT'); // a frozen server would not act on SIGTERM
     this.#child.kill('SIGTERM');
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3_000);
     await exited;
