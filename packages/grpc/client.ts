@@ -7,22 +7,28 @@
  *   its oneof says which event it is; Ctrl+C calls `call.cancel()`, which stops the model;
  * - a deadline on every call, so nothing waits forever on a server that went quiet;
  * - `/health` through the standard grpc.health.v1 service, `/ping` over the bidi Chat stream;
- * - status codes turned back into the project's ChatError.
+ * - status codes turned back into the project's ChatError; `/reconnect` opens a new channel;
+ * - `--trace`: each message's 5-byte prefix and protobuf bytes from the client's own
+ *   (de)serialisers, the metadata and the trailers from an interceptor.
  *
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli.
  *
  * Run it:   pnpm serve grpc          (in one terminal)
- *           pnpm client grpc              (in another; --url host:port to point elsewhere)
+ *           pnpm client grpc              (in another; --url host:port to point elsewhere, --trace to see each message)
  */
 import * as grpc from '@grpc/grpc-js';
 import { ChatError, type ChatEvent, isMain, type Message, type Session, type StatsSnapshot } from '@gtp/core';
 import {
+  type AdapterOptions,
   type ClientAdapter,
   type ExtraCommand,
   type Health,
+  hex,
+  printable,
   runClient,
   type SendOptions,
+  type WireTrace,
 } from '@gtp/core/cli';
 import type { ChatServiceClient as ChatServiceClientType } from './generated/genai/chat/v1/ChatService.ts';
 import type { GetHistoryResponse__Output } from './generated/genai/chat/v1/GetHistoryResponse.ts';
@@ -31,7 +37,7 @@ import type { ServerStats__Output } from './generated/genai/chat/v1/ServerStats.
 import type { Session__Output } from './generated/genai/chat/v1/Session.ts';
 import type { HealthClient as HealthClientType } from './generated/grpc/health/v1/Health.ts';
 import { chatEventFromProto, messageFromProto, sessionFromProto, statsFromProto } from './src/messages.ts';
-import { CHAT_SERVICE_NAME, countingClient, HealthClient } from './src/proto.ts';
+import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient } from './src/proto.ts';
 import { fromServiceError } from './src/status.ts';
 
 /** Deadline of the short calls (sessions, history, stats, health, ping). */
@@ -48,7 +54,85 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 0,
+  // After a failed connection grpc-js waits before it tries again (1 s, growing to 120 s), and
+  // every call meanwhile fails UNAVAILABLE: keep the wait short, so a restarted server is found
+  // within a second or so. `/reconnect` opens a fresh channel at once.
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 2_000,
 };
+
+/** Every gRPC message travels behind a 5-byte prefix: a compressed flag and a 4-byte big-endian length. */
+const GRPC_PREFIX_BYTES = 5;
+
+/** The 5-byte length prefix of an uncompressed message of this size. */
+export function lengthPrefix(messageBytes: number): Buffer {
+  const prefix = Buffer.alloc(GRPC_PREFIX_BYTES);
+  prefix.writeUInt32BE(messageBytes, 1);
+  return prefix;
+}
+
+type ServiceClientConstructor = typeof ChatServiceClient | typeof HealthClient;
+
+/**
+ * The same client with serialisers that report each message as it is encoded (sent) or decoded
+ * (received): the exact protobuf bytes, so nothing is encoded twice to show or count it.
+ */
+function observedClient<C extends ServiceClientConstructor>(
+  Client: C,
+  serviceName: string,
+  observe: (direction: 'sent' | 'received', method: string, bytes: Buffer, value: unknown) => void,
+): C {
+  const service = Object.fromEntries(
+    Object.entries(Client.service).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestSerialize: (value: unknown) => {
+          const bytes = method.requestSerialize(value);
+          observe('sent', method.path, bytes, value);
+          return bytes;
+        },
+        responseDeserialize: (bytes: Buffer) => {
+          const value = method.responseDeserialize(bytes);
+          observe('received', method.path, bytes, value);
+          return value;
+        },
+      },
+    ]),
+  );
+  return grpc.makeClientConstructor(service, serviceName) as unknown as C;
+}
+
+/** `--trace`: the HTTP/2 HEADERS (metadata), the response headers and the trailers of each call. */
+function traceInterceptor(trace: WireTrace): grpc.Interceptor {
+  return (callOptions, nextCall) => {
+    const path = callOptions.method_definition.path;
+    return new grpc.InterceptingCall(nextCall(callOptions), {
+      start: (metadata, listener, next) => {
+        trace.note(`HEADERS POST ${path} (HTTP/2, content-type application/grpc)`, metadataLines(metadata));
+        next(metadata, {
+          onReceiveMetadata: (received, nextMetadata) => {
+            trace.note(`response HEADERS of ${path}`, metadataLines(received));
+            nextMetadata(received);
+          },
+          onReceiveStatus: (status, nextStatus) => {
+            trace.note(`trailers of ${path}: grpc-status ${status.code} (${grpc.status[status.code]})`, [
+              ...(status.details ? [`grpc-message: ${printable(status.details)}`] : []),
+              ...metadataLines(status.metadata),
+            ]);
+            nextStatus(status);
+          },
+        });
+      },
+    });
+  };
+}
+
+function metadataLines(metadata: grpc.Metadata): string[] {
+  return Object.entries(metadata.toJSON()).map(
+    ([key, values]) => `${key}: ${values.map((v) => (Buffer.isBuffer(v) ? hex(v) : String(v))).join(', ')}`,
+  );
+}
 
 const deadline = (ms: number) => Date.now() + ms;
 
@@ -56,18 +140,21 @@ export class GrpcAdapter implements ClientAdapter {
   readonly protocol = 'grpc' as const;
   readonly target: string;
   readonly commands: readonly ExtraCommand[];
-  readonly #client: ChatServiceClientType;
-  readonly #health: HealthClientType;
+  readonly trace: WireTrace | undefined;
+  readonly #interceptors: grpc.Interceptor[] = [];
+  #client!: ChatServiceClientType;
+  #health!: HealthClientType;
   #bytesReceived = 0;
 
-  constructor(target: string, options: { token?: string } = {}) {
+  constructor(target: string, options: AdapterOptions = {}) {
     this.target = target.replace(/^(grpc|http):\/\//, '');
     // AUTH_TOKEN: `authorization: Bearer <token>` metadata on every call. Over TLS the idiom is
     // call credentials (`grpc.credentials.combineChannelCredentials(createSsl(),
     // createFromMetadataGenerator(…))`); grpc-js refuses to attach call credentials to an insecure
     // channel (they would travel in clear text), so on this loopback demo an interceptor adds it.
-    const interceptors: grpc.Interceptor[] = [];
-    const { token } = options;
+    const interceptors = this.#interceptors;
+    const { token, trace } = options;
+    this.trace = trace;
     if (token) {
       interceptors.push(
         (callOptions, nextCall) =>
@@ -79,20 +166,27 @@ export class GrpcAdapter implements ClientAdapter {
           }),
       );
     }
-    const credentials = grpc.credentials.createInsecure();
-    // Count the bytes of every message received (protobuf payload + gRPC's 5-byte prefix) in the
-    // client's own decoder, so no message is encoded again to measure it.
-    const Client = countingClient((bytes) => {
-      this.#bytesReceived += bytes;
-    });
-    this.#client = new Client(this.target, credentials, { ...CHANNEL_OPTIONS, interceptors });
-    // The health client shares the channel: one HTTP/2 connection for everything. (The server
-    // leaves health open, but sending the token there too costs nothing.)
-    this.#health = new HealthClient(this.target, credentials, {
-      channelOverride: this.#client.getChannel(),
-      interceptors,
-    });
+    // Last, so it sees the metadata as sent (the token included).
+    if (trace) interceptors.push(traceInterceptor(trace));
+    this.#connect();
     this.commands = [
+      {
+        name: 'reconnect',
+        description: 'close the channel and open a new one now (instead of waiting out its backoff)',
+        run: async () => {
+          const startedAt = performance.now();
+          this.#client.close();
+          this.#connect();
+          await new Promise<void>((resolve, reject) =>
+            this.#client.waitForReady(deadline(UNARY_DEADLINE_MS), (error) =>
+              error
+                ? reject(new ChatError('unavailable', `cannot reach ${this.target}: ${error.message}`))
+                : resolve(),
+            ),
+          );
+          return `connected to ${this.target} in ${(performance.now() - startedAt).toFixed(1)} ms (a new channel)`;
+        },
+      },
       {
         name: 'ping',
         description: 'round trip over the bidi Chat stream (ping → pong)',
@@ -102,6 +196,37 @@ export class GrpcAdapter implements ClientAdapter {
         },
       },
     ];
+  }
+
+  /** A new channel, with the chat and health clients on it. */
+  #connect(): void {
+    const credentials = grpc.credentials.createInsecure();
+    // Every message through the client's own (de)serialisers: counted (protobuf payload + the
+    // 5-byte prefix) and, with --trace, shown byte for byte, with nothing encoded twice.
+    const observe = (direction: 'sent' | 'received', method: string, bytes: Buffer, value: unknown) => {
+      const wireBytes = bytes.length + GRPC_PREFIX_BYTES;
+      if (direction === 'received') this.#bytesReceived += wireBytes;
+      const trace = this.trace;
+      if (!trace) return;
+      const prefix = lengthPrefix(bytes.length);
+      trace[direction](
+        wireBytes,
+        `message ${method.split('/').pop()} · prefix ${hex(prefix)} (not compressed, ${bytes.length} B) + ${bytes.length} B protobuf`,
+        [`hex: ${hex(Buffer.concat([prefix, bytes]))}`, `decoded: ${printable(JSON.stringify(value))}`],
+      );
+    };
+    const Client = observedClient(ChatServiceClient, CHAT_SERVICE_NAME, observe);
+    this.#client = new Client(this.target, credentials, {
+      ...CHANNEL_OPTIONS,
+      interceptors: this.#interceptors,
+    });
+    // The health client shares the channel: one HTTP/2 connection for everything. (The server
+    // leaves health open, but sending the token there too costs nothing.)
+    const Health = observedClient(HealthClient, 'grpc.health.v1.Health', observe);
+    this.#health = new Health(this.target, credentials, {
+      channelOverride: this.#client.getChannel(),
+      interceptors: this.#interceptors,
+    });
   }
 
   /**
@@ -127,7 +252,7 @@ export class GrpcAdapter implements ClientAdapter {
       // After an in-band `error` event the server also fails the call; the event said it all.
       if (failed) return;
       // INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, UNAVAILABLE…
-      throw fromServiceError(error, this.target);
+      throw this.#failure(error);
     } finally {
       signal?.removeEventListener('abort', cancel);
       // The consumer stopped early (break): tell the server, which stops the model.
@@ -196,7 +321,7 @@ export class GrpcAdapter implements ClientAdapter {
         resolve({ roundTripMs: performance.now() - sentAt, serverTs: Number(message.pong!.serverTs) });
         call.end();
       });
-      call.on('error', (error) => reject(fromServiceError(error, this.target)));
+      call.on('error', (error) => reject(this.#failure(error)));
       call.write({ ping: { ts: String(Date.now()) } });
     });
   }
@@ -215,6 +340,28 @@ export class GrpcAdapter implements ClientAdapter {
     ).then(statsFromProto);
   }
 
+  /**
+   * A failed call as a ChatError. UNAVAILABLE from the channel itself (no server answered) says
+   * so plainly: grpc-js's own text ("No connection established. Last error: … Resolution note:")
+   * is kept short and /reconnect offered.
+   */
+  #failure(error: unknown): ChatError {
+    const failure = fromServiceError(error, this.target);
+    const status = error as Partial<grpc.ServiceError>;
+    if (
+      status.code === grpc.status.UNAVAILABLE &&
+      /No connection established|connect|ECONNREFUSED/i.test(status.details ?? '')
+    ) {
+      const cause = /(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH)[^,;)]*/.exec(status.details ?? '')?.[0];
+      return new ChatError(
+        'unavailable',
+        `cannot reach ${this.target}: is the server running?${cause ? ` (${cause.trim()})` : ''} /reconnect tries again now`,
+        { cause: error },
+      );
+    }
+    return failure;
+  }
+
   #options(): grpc.CallOptions {
     return { deadline: deadline(UNARY_DEADLINE_MS) };
   }
@@ -223,7 +370,7 @@ export class GrpcAdapter implements ClientAdapter {
   #unary<T>(start: (callback: grpc.requestCallback<T>) => grpc.ClientUnaryCall): Promise<T> {
     return new Promise((resolve, reject) => {
       start((error, response) => {
-        if (error) reject(fromServiceError(error, this.target));
+        if (error) reject(this.#failure(error));
         else resolve(response!);
       });
     });

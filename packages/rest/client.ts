@@ -11,10 +11,11 @@
  * @gtp/core/cli; the session routes are the shared HttpApi.
  *
  * Run it:   pnpm serve rest          (in one terminal)
- *           pnpm client rest              (in another; --url http://host:port to point elsewhere)
+ *           pnpm client rest              (in another; --url http://host:port to point elsewhere, --trace to see the wire)
  */
 import { type ChatEvent, type ChatReply, isMain } from '@gtp/core';
 import {
+  type AdapterOptions,
   connectionError,
   errorFromBody,
   HttpApi,
@@ -39,12 +40,13 @@ export class RestAdapter extends HttpClientAdapter {
    * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
    * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
    */
-  constructor(target: string, options: { token?: string } = {}) {
+  constructor(target: string, options: AdapterOptions = {}) {
     // One keep-alive connection pool for every call: a turn costs one round trip, not a new TCP handshake.
     const agent = new Agent({ headersTimeout: REPLY_TIMEOUT_MS, bodyTimeout: REPLY_TIMEOUT_MS });
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
-    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }));
+    // With --trace, undici's diagnostics channels show each request and response (HttpClientAdapter).
+    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }), options.trace);
     this.#agent = agent;
     this.docsUrl = `${this.target}/docs`;
   }
@@ -70,6 +72,8 @@ export class RestAdapter extends HttpClientAdapter {
     } catch (error) {
       // Ctrl+C: the abort closed the connection and the server stopped the model; the shell says "cancelled".
       if (signal?.aborted) throw error;
+      // Refused: the server is not there. Reset or closed mid-request: it was reached and then
+      // went away (the message may be stored; /history shows it). connectionError tells them apart.
       throw connectionError(this.target, error);
     }
     this.api.countBytes(Buffer.byteLength(body));
@@ -89,6 +93,7 @@ export class RestAdapter extends HttpClientAdapter {
   }
 
   async close(): Promise<void> {
+    this.untrace();
     await this.#agent.close();
   }
 }

@@ -10,18 +10,24 @@
  *   then ends on the stream with `done` (finishReason "cancelled").
  * - A server-sent `event: error` and EventSource's own connection `error` share one name: the
  *   first is a MessageEvent with `data`, the second a bare Event. Tell them apart by `data`.
+ * - A reply whose stream cannot come back ends with a clear error and gives the prompt back: the
+ *   stream down for STREAM_DOWN_GIVE_UP_MS, EventSource giving up (a 404 after a restart), or
+ *   REPLY_SILENCE_MS without an event.
  * - `/reconnect` asks the server to end the stream (as a proxy time-out would); watch the
  *   EventSource come back by itself and resume. `/stats` counts the reconnects.
  *
  * Run it: `pnpm serve sse` in one terminal, `pnpm client sse` in another
- * (`--url http://127.0.0.1:8003`, `--session <id>` to join a session another client uses).
+ * (`--url http://127.0.0.1:8003`, `--session <id>` to join a session another client uses,
+ * `--trace` to see each request and every event block as it arrives).
  */
-import { ChatError, type ChatEvent, isMain } from '@gtp/core';
+import { AsyncQueue, ChatError, type ChatEvent, isMain, QueueTimeoutError } from '@gtp/core';
 import {
+  type AdapterOptions,
   type ExtraCommand,
   HttpApi,
   HttpClientAdapter,
   type NoticeListener,
+  type NoticeOptions,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
@@ -31,25 +37,33 @@ import { Agent, type Dispatcher, EventSource } from 'undici';
 const CHAT_EVENT_TYPES = ['start', 'delta', 'done', 'error'] as const;
 /** After Ctrl+C, how long to wait for the server's `done` (cancelled) before giving up. */
 const CANCEL_CONFIRM_TIMEOUT_MS = 5_000;
+/** While a reply runs and the stream is down, how long EventSource may try before the reply is given up. */
+export const STREAM_DOWN_GIVE_UP_MS = 10_000;
+/** While a reply runs on an open stream, the longest silence (no event) before it is given up. */
+export const REPLY_SILENCE_MS = 60_000;
 /** The field names, separators and newlines of one `event:`/`id:`/`data:` frame. */
 const FRAME_OVERHEAD_BYTES = 'event: \nid: \ndata: \n\n'.length;
+/** The key of the one "reconnecting" status line the shell updates in place. */
+const RECONNECT_NOTICE: NoticeOptions = { key: 'sse-reconnect' };
 
-const abortError = () => new DOMException('the reply was cancelled', 'AbortError');
-
-export interface SseAdapterOptions {
-  /** The server's AUTH_TOKEN: sent as `Authorization: Bearer` on every request, the stream included. */
-  token?: string;
+export interface SseAdapterOptions extends AdapterOptions {
+  /** Override STREAM_DOWN_GIVE_UP_MS (tests). */
+  streamDownGiveUpMs?: number;
+  /** Override REPLY_SILENCE_MS (tests). */
+  replySilenceMs?: number;
 }
 
 /**
- * An undici dispatcher that adds `Authorization: Bearer <token>` to every request it sends.
- * The browser's EventSource cannot send headers (hence `?access_token=` in the demo page), but
- * undici's takes a `dispatcher`, and a dispatcher can: the token stays out of the URL, so out
- * of access logs and proxies.
+ * The undici dispatcher for every request, the stream included. With a token it adds
+ * `Authorization: Bearer <token>`: the browser's EventSource cannot send headers (hence
+ * `?access_token=` in the demo page), but undici's takes a `dispatcher`, and a dispatcher can,
+ * so the token stays out of the URL, and out of access logs and proxies.
  */
-function bearerDispatcher(token: string): Dispatcher {
+function dispatcherFor(token: string | undefined): Dispatcher {
+  const agent = new Agent();
+  if (!token) return agent;
   const authorization = `Bearer ${token}`;
-  return new Agent().compose((dispatch) => (options, handler) => {
+  return agent.compose((dispatch) => (options, handler) => {
     const headers = options.headers;
     const withAuth = Array.isArray(headers)
       ? [...headers, 'authorization', authorization] // the flat [name, value, …] form
@@ -63,24 +77,29 @@ export class SseAdapter extends HttpClientAdapter {
   readonly docsUrl: string;
   readonly demoUrl: string;
   readonly commands: readonly ExtraCommand[];
-  readonly #dispatcher: Dispatcher | undefined;
-  readonly #queues = new Set<EventQueue>();
+  readonly #dispatcher: Dispatcher;
+  readonly #queues = new Set<AsyncQueue<ChatEvent>>();
   readonly #noticeListeners: NoticeListener[] = [];
+  readonly #streamDownGiveUpMs: number;
+  readonly #replySilenceMs: number;
   #source: EventSource | undefined;
   #sessionId: string | undefined;
   #lastEventId = '';
   #opened = false;
   #reconnects = 0;
+  /** When the stream was lost, while EventSource tries to reopen it. */
+  #lostAt: number | undefined;
+  #attempts = 0;
+  #giveUpTimer: NodeJS.Timeout | undefined;
 
   constructor(target: string, options: SseAdapterOptions = {}) {
-    // The session routes come from HttpClientAdapter; the POSTs carry the header too.
-    super(
-      new HttpApi({
-        baseUrl: target,
-        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
-      }),
-    );
-    this.#dispatcher = options.token ? bearerDispatcher(options.token) : undefined;
+    const dispatcher = dispatcherFor(options.token);
+    // The session routes come from HttpClientAdapter, over the same dispatcher as the stream
+    // (so the token, and --trace, cover both).
+    super(new HttpApi({ baseUrl: target, dispatcher }), options.trace);
+    this.#dispatcher = dispatcher;
+    this.#streamDownGiveUpMs = options.streamDownGiveUpMs ?? STREAM_DOWN_GIVE_UP_MS;
+    this.#replySilenceMs = options.replySilenceMs ?? REPLY_SILENCE_MS;
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;
     this.commands = [
@@ -117,17 +136,18 @@ export class SseAdapter extends HttpClientAdapter {
 
   /** Open the session's event stream; resolves once it is open. An unknown session throws 404. */
   async useSession(sessionId: string): Promise<void> {
-    if (sessionId === this.#sessionId && this.#source) return;
+    if (sessionId === this.#sessionId && this.#source && this.#source.readyState !== EventSource.CLOSED)
+      return;
     await this.api.getSession(sessionId); // EventSource cannot show us a 404; ask first
     this.#closeSource();
     this.#sessionId = sessionId;
     this.#lastEventId = '';
     this.#opened = false;
     const url = `${this.target}/sessions/${encodeURIComponent(sessionId)}/events`;
-    // With a token, the dispatcher adds the Authorization header to this request and to every
+    // The dispatcher adds the Authorization header (with a token) to this request and to every
     // reconnect. (A client that cannot, like the browser's EventSource, appends
     // `?access_token=<token>` to the URL instead: the server accepts both.)
-    const source = new EventSource(url, this.#dispatcher ? { dispatcher: this.#dispatcher } : {});
+    const source = new EventSource(url, { dispatcher: this.#dispatcher });
     this.#source = source;
 
     for (const type of [...CHAT_EVENT_TYPES, 'reset']) {
@@ -140,9 +160,13 @@ export class SseAdapter extends HttpClientAdapter {
     source.addEventListener('open', () => {
       if (this.#opened) {
         this.#reconnects += 1;
-        this.#notice(`event stream reopened (Last-Event-ID: ${this.#lastEventId || 'none'}); resuming`);
+        this.#notice(
+          `event stream reopened (Last-Event-ID: ${this.#lastEventId || 'none'}); resuming`,
+          RECONNECT_NOTICE,
+        );
       }
       this.#opened = true;
+      this.#streamBack();
     });
 
     await new Promise<void>((resolve, reject) => {
@@ -162,12 +186,9 @@ export class SseAdapter extends HttpClientAdapter {
 
     source.addEventListener('error', (ev) => {
       if (typeof (ev as { data?: unknown }).data === 'string') return; // a server `event: error`
-      if (source.readyState === EventSource.CLOSED) {
-        this.#failQueues(new ChatError('unavailable', 'the event stream failed and will not reconnect'));
-        this.#notice('event stream closed for good');
-      } else {
-        this.#notice('event stream lost; EventSource is reconnecting…');
-      }
+      if (source !== this.#source) return;
+      if (source.readyState === EventSource.CLOSED) void this.#streamGone(sessionId);
+      else this.#streamLost();
     });
   }
 
@@ -175,16 +196,35 @@ export class SseAdapter extends HttpClientAdapter {
     const { signal } = options;
     await this.useSession(sessionId);
     // Listen before POSTing: the first events usually arrive before the 202 does.
-    const queue = new EventQueue();
+    const queue = new AsyncQueue<ChatEvent>();
     this.#queues.add(queue);
+    // A stream already down when the reply starts gets the same bound as one lost during it.
+    if (this.#lostAt !== undefined) this.#armGiveUp();
     // EventSource's reconnect timer is unref'd: while we wait for this reply, keep the process alive.
     const keepAlive = setInterval(() => undefined, 60_000);
     const path = `/sessions/${encodeURIComponent(sessionId)}`;
     let giveUp: NodeJS.Timeout | undefined;
     const cancel = () => {
-      void this.api.json('POST', `${path}/cancel`).catch(() => undefined);
-      // If the server never confirms (it went away), stop waiting after a while.
-      giveUp = setTimeout(() => queue.fail(abortError()), CANCEL_CONFIRM_TIMEOUT_MS);
+      // If the server cannot take the cancel, or never confirms it, the reply cannot end with a
+      // `done`: end it with an error that says so, never with a "cancelled" nobody confirmed.
+      this.api.json('POST', `${path}/cancel`).catch((error: unknown) => {
+        queue.fail(
+          new ChatError(
+            'unavailable',
+            `could not cancel the reply: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
+      });
+      giveUp = setTimeout(
+        () =>
+          queue.fail(
+            new ChatError(
+              'unavailable',
+              `the server did not confirm the cancel within ${CANCEL_CONFIRM_TIMEOUT_MS} ms; /history shows what it stored`,
+            ),
+          ),
+        CANCEL_CONFIRM_TIMEOUT_MS,
+      );
     };
     try {
       const { messageId } = await this.api.json<{ messageId: string }>(
@@ -199,7 +239,8 @@ export class SseAdapter extends HttpClientAdapter {
       let started = false;
       let nextIndex = 0;
       for (;;) {
-        const event = queue.take() ?? (await queue.next());
+        const event = queue.take() ?? (await this.#nextEvent(queue));
+        if (!event) throw new ChatError('unavailable', 'the event stream was closed');
         if (!('messageId' in event) || event.messageId !== messageId) continue;
         // Resume never duplicates; a `reset` replays the reply from its start, so skip what we have.
         if (event.type === 'start') {
@@ -218,12 +259,27 @@ export class SseAdapter extends HttpClientAdapter {
       clearInterval(keepAlive);
       signal?.removeEventListener('abort', cancel);
       this.#queues.delete(queue);
+      if (this.#queues.size === 0) clearTimeout(this.#giveUpTimer);
     }
   }
 
   async close(): Promise<void> {
     this.#closeSource();
-    await this.#dispatcher?.close();
+    this.untrace();
+    await this.#dispatcher.close();
+  }
+
+  /** The next event of a reply, bounded: an open stream that stays silent this long is given up. */
+  async #nextEvent(queue: AsyncQueue<ChatEvent>): Promise<ChatEvent | undefined> {
+    try {
+      return await queue.next({ timeoutMs: this.#replySilenceMs });
+    } catch (error) {
+      if (!(error instanceof QueueTimeoutError)) throw error;
+      throw new ChatError(
+        'unavailable',
+        `no event for ${this.#replySilenceMs / 1000} s: the reply cannot come back on this stream; /history shows what the server stored`,
+      );
+    }
   }
 
   #onFrame(type: string, data: string, id: string): void {
@@ -255,10 +311,62 @@ export class SseAdapter extends HttpClientAdapter {
     for (const queue of this.#queues) queue.push(parsed as ChatEvent);
   }
 
+  /** EventSource lost the stream and is retrying: one status line, updated per attempt. */
+  #streamLost(): void {
+    this.#lostAt ??= performance.now();
+    this.#attempts += 1;
+    const seconds = ((performance.now() - this.#lostAt) / 1000).toFixed(0);
+    this.#notice(
+      `event stream lost; EventSource is reconnecting (attempt ${this.#attempts}, ${seconds} s)…`,
+      RECONNECT_NOTICE,
+    );
+    if (this.#queues.size > 0) this.#armGiveUp();
+  }
+
+  #streamBack(): void {
+    this.#lostAt = undefined;
+    this.#attempts = 0;
+    clearTimeout(this.#giveUpTimer);
+    this.#giveUpTimer = undefined;
+  }
+
+  /** A reply waiting on a stream that is down gets STREAM_DOWN_GIVE_UP_MS for it to come back. */
+  #armGiveUp(): void {
+    if (this.#giveUpTimer) return;
+    this.#giveUpTimer = setTimeout(() => {
+      this.#giveUpTimer = undefined;
+      this.#failQueues(
+        new ChatError(
+          'unavailable',
+          `the event stream has been down for ${this.#streamDownGiveUpMs / 1000} s (is the server running?); the reply is given up, /history shows what the server stored`,
+        ),
+      );
+    }, this.#streamDownGiveUpMs);
+  }
+
+  /** EventSource gave up (a 404, 401, not an event stream): say why, from the session route. */
+  async #streamGone(sessionId: string): Promise<void> {
+    this.#streamBack();
+    let why = 'the server refused to reopen it';
+    try {
+      await this.api.getSession(sessionId);
+    } catch (error) {
+      why =
+        error instanceof ChatError && error.code === 'session_not_found'
+          ? `the session ${sessionId} is gone (the server restarted or it was deleted); /new starts a new one`
+          : error instanceof Error
+            ? error.message
+            : String(error);
+    }
+    this.#failQueues(new ChatError('unavailable', `the event stream closed for good: ${why}`));
+    this.#notice(`event stream closed for good: ${why}`, RECONNECT_NOTICE);
+  }
+
   #closeSource(): void {
     this.#source?.close();
     this.#source = undefined;
     this.#sessionId = undefined;
+    this.#streamBack();
     this.#failQueues(new ChatError('unavailable', 'the event stream was closed'));
   }
 
@@ -266,56 +374,9 @@ export class SseAdapter extends HttpClientAdapter {
     for (const queue of this.#queues) queue.fail(error);
   }
 
-  #notice(text: string): void {
-    for (const listener of this.#noticeListeners) listener(text);
+  #notice(text: string, options?: NoticeOptions): void {
+    for (const listener of this.#noticeListeners) listener(text, options);
   }
 }
 
-/**
- * Events waiting to be read by one `send()`. EventSource hands over a whole network read's
- * events at once, so `take()` returns what is already there without a promise; only an empty
- * queue costs a wait.
- */
-class EventQueue {
-  #items: ChatEvent[] = [];
-  /** Index of the next item to read: no `shift()`, which copies on long queues. */
-  #head = 0;
-  #failure: Error | undefined;
-  #wake: (() => void) | undefined;
-
-  push(event: ChatEvent): void {
-    this.#items.push(event);
-    this.#wake?.();
-  }
-
-  fail(error: Error): void {
-    this.#failure ??= error;
-    this.#wake?.();
-  }
-
-  /** The next event if one is waiting. */
-  take(): ChatEvent | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const item = this.#items[this.#head++];
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  /** The next event, waiting for it when none is there. */
-  async next(): Promise<ChatEvent> {
-    for (;;) {
-      const item = this.take();
-      if (item) return item;
-      if (this.#failure) throw this.#failure;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-      this.#wake = undefined;
-    }
-  }
-}
-
-if (isMain(import.meta.url)) runClient('sse', (target, { token }) => new SseAdapter(target, { token }));
+if (isMain(import.meta.url)) runClient('sse', (target, options) => new SseAdapter(target, options));

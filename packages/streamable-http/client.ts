@@ -12,10 +12,11 @@
  * @gtp/core/cli; the session routes are the shared HttpApi.
  *
  * Run it:   pnpm serve streamable-http      (in one terminal)
- *           pnpm client streamable-http          (in another; --url http://host:port to point elsewhere)
+ *           pnpm client streamable-http          (in another; --url http://host:port to point elsewhere, --trace to see the wire)
  */
 import { ChatError, type ChatEvent, isMain, LineSplitter } from '@gtp/core';
 import {
+  type AdapterOptions,
   connectionError,
   errorFromBody,
   HttpApi,
@@ -72,13 +73,14 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
    * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
    * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
    */
-  constructor(target: string, options: { token?: string } = {}) {
+  constructor(target: string, options: AdapterOptions = {}) {
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
     // an aborted one closes it, which is how the server learns to stop.
     const agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS });
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
-    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }));
+    // With --trace, undici's diagnostics channels show each request and every chunk as it arrives.
+    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }), options.trace);
     this.#agent = agent;
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;
@@ -138,6 +140,7 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
   }
 
   async close(): Promise<void> {
+    this.untrace();
     await this.#agent.close();
   }
 }

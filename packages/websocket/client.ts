@@ -14,20 +14,24 @@
  * The session routes (create, list, history…) are plain HTTP on the same port (HttpApi).
  *
  * Run it:  pnpm client websocket [--url http://127.0.0.1:8004] [--session <id>] [--token <AUTH_TOKEN>]
- *          (start `pnpm serve websocket` first; run a second client with the same --session)
+ *          [--trace] (start `pnpm serve websocket` first; run a second client with the same --session)
  */
-import { ChatError, type ChatEvent, isMain, type Session } from '@gtp/core';
+import { AsyncQueue, ChatError, type ChatEvent, isMain, type Session } from '@gtp/core';
 import {
+  type AdapterOptions,
   connectionError,
   type ExtraCommand,
+  errorFromBody,
   HttpApi,
   HttpClientAdapter,
   type NoticeListener,
+  type NoticeOptions,
+  printable,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
 import WebSocket, { type RawData } from 'ws';
-import { AsyncQueue } from './src/async-queue.ts';
+
 import type { ClientFrame, ServerFrame } from './src/protocol.ts';
 import { WS_PATH, WS_SUBPROTOCOL } from './src/protocol.ts';
 
@@ -35,6 +39,20 @@ const RECONNECT_BASE_MS = 250;
 const RECONNECT_MAX_MS = 8_000;
 /** How long `close()` waits for the closing handshake before dropping the socket. */
 const CLOSE_WAIT_MS = 1_000;
+/** The key of the one "reconnecting" status line the shell updates in place. */
+const RECONNECT_NOTICE: NoticeOptions = { key: 'ws-reconnect' };
+/** RFC 6455 opcodes, for the trace. */
+const OPCODE = { text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
+
+/**
+ * The bytes one unfragmented frame takes on the wire (RFC 6455 §5.2): 2 header bytes, 2 or 8
+ * more for a payload of 126 bytes or more, 4 for the mask (client → server frames are masked).
+ * Exact here because neither side negotiates permessage-deflate.
+ */
+export function frameBytes(payloadBytes: number, masked: boolean): number {
+  const extended = payloadBytes < 126 ? 0 : payloadBytes < 65_536 ? 2 : 8;
+  return 2 + extended + (masked ? 4 : 0) + payloadBytes;
+}
 
 /** Something waiting for frames: returns true when it consumed the frame. */
 interface Subscriber {
@@ -68,10 +86,11 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #closed = false;
 
   /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004; `token` its AUTH_TOKEN. */
-  constructor(target: string, options: { token?: string } = {}) {
+  constructor(target: string, options: AdapterOptions = {}) {
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
-    // The session routes (health, stats, sessions, history) come from HttpClientAdapter.
-    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), headers }));
+    // The session routes (health, stats, sessions, history) come from HttpClientAdapter; with
+    // --trace their requests are traced through undici, and the socket's upgrade and frames here.
+    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), headers }), options.trace);
     const url = new URL(WS_PATH, this.target);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#wsUrl = url.href;
@@ -200,6 +219,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
     if (!socket) return;
     this.#detach(socket, 'client closed');
     await closeSocket(socket, 'client closed');
+    this.untrace();
   }
 
   // --- Connection management --------------------------------------------------------------------
@@ -228,14 +248,48 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #open(): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       // Offer the subprotocol (the server answers with it), and the token as a handshake header.
-      const socket = new WebSocket(this.#wsUrl, [WS_SUBPROTOCOL], { headers: this.api.headers });
+      const socket = new WebSocket(this.#wsUrl, [WS_SUBPROTOCOL], {
+        headers: this.api.headers,
+        // The server does not compress; saying so keeps every frame's size what --trace shows.
+        perMessageDeflate: false,
+        // The handshake request as written: the trace shows its request line and headers.
+        finishRequest: (request) => {
+          request.end();
+          const header = (request as unknown as { _header?: string })._header ?? '';
+          const lines = header.split('\r\n').filter(Boolean);
+          this.trace?.sent(Buffer.byteLength(header), lines[0] ?? `GET ${WS_PATH}`, lines.slice(1));
+        },
+      });
       this.#socket = socket;
       let opened = false;
+      socket.on('upgrade', (response) => {
+        const lines = [];
+        for (let i = 0; i + 1 < response.rawHeaders.length; i += 2)
+          lines.push(`${response.rawHeaders[i]}: ${response.rawHeaders[i + 1]}`);
+        const status = `HTTP/${response.httpVersion} ${response.statusCode} ${response.statusMessage}`;
+        const bytes = lines.reduce((sum, l) => sum + Buffer.byteLength(l) + 2, Buffer.byteLength(status) + 4);
+        this.trace?.received(bytes, status, lines);
+      });
       socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
       // The server pings every heartbeatMs: silence for two intervals means the peer is gone.
-      socket.on('ping', () => this.#armDeadPeerTimer(socket));
+      // (`ws` answers each ping with a pong by itself.)
+      socket.on('ping', (data) => {
+        this.trace?.received(
+          frameBytes(data.length, false),
+          `frame ping (opcode 0x9) ${data.length} B payload`,
+        );
+        this.trace?.sent(
+          frameBytes(data.length, true),
+          `frame pong (opcode 0xa, masked) ${data.length} B payload`,
+        );
+        this.#armDeadPeerTimer(socket);
+      });
       // A refused handshake (401, 403…) is an HTTP response: read its error body and say why.
       socket.once('unexpected-response', (_request, response) => {
+        this.trace?.received(
+          0,
+          `HTTP/${response.httpVersion} ${response.statusCode} ${response.statusMessage}`,
+        );
         let body = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
@@ -250,6 +304,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
         if (socket.readyState === WebSocket.CONNECTING) reject(connectionError(this.target, error));
       });
       socket.once('open', () => {
+        this.trace?.note(`WebSocket open: ${this.#wsUrl}, subprotocol ${socket.protocol || '(none)'}`);
         clearTimeout(this.#reconnectTimer);
         if (this.#connectedOnce) this.#reconnects += 1;
         this.#connectedOnce = true;
@@ -258,6 +313,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
         resolve(socket);
       });
       socket.on('close', (code, reason) => {
+        this.trace?.note(`WebSocket closed: ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
         reject(new ChatError('unavailable', `cannot reach ${this.#wsUrl} (close ${code})`));
         if (socket !== this.#socket) return; // already detached (reconnect, close)
         const why = `${code}${reason.length ? ` ${reason.toString()}` : ''}`;
@@ -286,19 +342,24 @@ export class WebSocketAdapter extends HttpClientAdapter {
       Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempt) * (0.5 + Math.random() / 2),
     );
     this.#attempt += 1;
-    this.#notice(`${reason}; reconnecting in ${delay} ms…`);
+    // One status line, updated per attempt (the shell rewrites it in place), not one per attempt.
+    this.#notice(`${reason}; reconnecting in ${delay} ms (attempt ${this.#attempt})…`, RECONNECT_NOTICE);
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => {
       this.#ready().then(
         () =>
           this.#notice(
             `reconnected${this.#joinedSessionId ? `; rejoined session ${this.#joinedSessionId}` : ''}`,
+            RECONNECT_NOTICE,
           ),
         (error: unknown) => {
           if (this.#closed) return;
           // A session deleted meanwhile cannot be rejoined: stay connected, say so.
           if (error instanceof ChatError && error.code === 'session_not_found') {
-            this.#notice(`reconnected, but ${error.message}; use /new`);
+            this.#notice(
+              `reconnected, but ${error.message}: the server restarted or it was deleted; /new starts a new one`,
+              RECONNECT_NOTICE,
+            );
             this.#sessionId = undefined;
             return;
           }
@@ -384,7 +445,14 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #write(socket: WebSocket, frame: ClientFrame): void {
     if (socket.readyState !== WebSocket.OPEN)
       throw new ChatError('unavailable', 'the connection is not open');
-    socket.send(JSON.stringify(frame));
+    const text = JSON.stringify(frame);
+    const payloadBytes = Buffer.byteLength(text);
+    this.trace?.sent(
+      frameBytes(payloadBytes, true),
+      `frame text (opcode 0x${OPCODE.text.toString(16)}, FIN, masked) ${payloadBytes} B payload`,
+      [printable(text)],
+    );
+    socket.send(text);
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -394,6 +462,12 @@ export class WebSocketAdapter extends HttpClientAdapter {
         ? data
         : Buffer.from(data);
     this.api.countBytes(bytes.length);
+    const opcode = isBinary ? OPCODE.binary : OPCODE.text;
+    this.trace?.received(
+      frameBytes(bytes.length, false),
+      `frame ${isBinary ? 'binary' : 'text'} (opcode 0x${opcode.toString(16)}, FIN) ${bytes.length} B payload`,
+      [isBinary ? bytes.toString('hex') : printable(bytes.toString('utf8'))],
+    );
     if (isBinary) return;
     let frame: ServerFrame;
     try {
@@ -450,8 +524,8 @@ export class WebSocketAdapter extends HttpClientAdapter {
     }
   }
 
-  #notice(text: string): void {
-    for (const listener of this.#noticeListeners) listener(text);
+  #notice(text: string, options?: NoticeOptions): void {
+    for (const listener of this.#noticeListeners) listener(text, options);
   }
 }
 
@@ -478,14 +552,10 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 /** The ChatError of a refused upgrade, from its `{error:{code,message}}` body when there is one. */
 function refusal(status: number, body: string): ChatError {
-  try {
-    const { error } = JSON.parse(body) as { error: { code: ChatError['code']; message: string } };
-    return new ChatError(error.code, `the WebSocket upgrade was refused (${status}): ${error.message}`);
-  } catch {
-    return new ChatError('unavailable', `the WebSocket upgrade was refused with HTTP ${status}`);
-  }
+  const error = errorFromBody(status, body);
+  return new ChatError(error.code, `the WebSocket upgrade was refused (${status}): ${error.message}`);
 }
 
 if (isMain(import.meta.url)) {
-  runClient('websocket', (target, { token }) => new WebSocketAdapter(target, token ? { token } : {}));
+  runClient('websocket', (target, options) => new WebSocketAdapter(target, options));
 }

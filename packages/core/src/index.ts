@@ -1,3 +1,4 @@
+export * from './async-queue.ts';
 export * from './access.ts';
 export * from './auth.ts';
 export * from './backpressure.ts';

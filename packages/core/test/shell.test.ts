@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Shell } from '../src/cli/index.ts';
-import { ChatService, MemorySessionStore, SimulatedModel } from '../src/index.ts';
+import { colorLevel, describeError, parseClientArgs, Shell } from '../src/cli/index.ts';
+import { ChatError, ChatService, MemorySessionStore, SimulatedModel } from '../src/index.ts';
 import { InProcessAdapter } from '../src/testing/index.ts';
 
 function setup(model = new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0 })) {
@@ -55,7 +55,8 @@ describe('client shell (non-TTY)', () => {
     expect(text).toContain('"protocol": "core"');
     expect(text).toContain('"status":"ok"');
     expect(text).toContain('API docs: http://127.0.0.1:1/docs');
-    expect(text).toContain('the rest server has no browser demo');
+    // The in-process server has docs but no demo: /help offers only what exists.
+    expect(text).toContain('error [invalid_request]: unknown command /demo (try /help)');
     expect(text).toMatch(/\* [0-9a-f-]{36} {2}4 messages/);
     expect(text).toContain('error [session_not_found]: no session starts with "nomatch"');
     expect(text).toContain('history cleared');
@@ -73,11 +74,11 @@ describe('client shell (non-TTY)', () => {
       '/server',
       '/health',
       '/docs',
-      '/demo',
       '/quit',
     ]) {
       expect(text).toContain(name);
     }
+    expect(text.slice(text.lastIndexOf('/help'))).not.toContain('/demo');
     // /new made a second session, /delete removed the current one and opened a third.
     expect(await chat.listSessions()).toHaveLength(2);
   });
@@ -125,5 +126,85 @@ describe('client shell (non-TTY)', () => {
     await done;
     expect(out()).toContain('error [model_error]: simulated model failure after 2 tokens');
     expect(out()).toContain('(no messages yet)');
+  });
+
+  it('counts TTFT only for turns that produced a first token', async () => {
+    const { input, shell, out } = setup(
+      new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0, failAfterTokens: 0 }),
+    );
+    const done = shell.run();
+    input.end('fails before its first token\n/stats\n');
+    await done;
+    expect(out()).toMatch(/turns {8}1 \(0 cancelled, 1 failed\)/);
+    expect(out()).toContain('ttft         - (no turn had a first token yet)');
+    expect(out()).not.toContain('ttft         p50 0.0 ms');
+  });
+
+  it('prints an error on a line of its own after a partial reply', async () => {
+    const { input, shell, out } = setup(
+      new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0, failAfterTokens: 3 }),
+    );
+    const done = shell.run();
+    input.end('hello\n');
+    await done;
+    expect(out()).toMatch(/model › Turn 1: you \nerror \[model_error\]/);
+  });
+
+  it('says the session is gone and offers /new when the server forgot it', async () => {
+    const { chat, input, shell, out } = setup();
+    const done = shell.run();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await chat.deleteSession(shell.sessionId!);
+    input.end('hello again\n/new\nworks now\n');
+    await done;
+    expect(out()).toMatch(/the session [0-9a-f-]{36} is gone .*\/new starts a new one/);
+    expect(out()).toMatch(/model › Turn 1: you said "works now"/);
+  });
+});
+
+describe('client flags', () => {
+  it('an unknown flag is one clear line, exit 2', () => {
+    const parsed = parseClientArgs('rest', ['--bogus']);
+    expect(parsed).toEqual({
+      exitCode: 2,
+      message: "Unknown option '--bogus' (pnpm client rest --help lists the options)",
+    });
+  });
+
+  it('a --url without a scheme says it needs one', () => {
+    expect(parseClientArgs('rest', ['--url', '127.0.0.1:8001'], {})).toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/needs a scheme, e\.g\. http:\/\/127\.0\.0\.1:8001/),
+    });
+    expect(parseClientArgs('rest', ['--url', 'localhost:8001'], {})).toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('needs an http:// or https:// scheme'),
+    });
+    expect(parseClientArgs('grpc', ['--url', '127.0.0.1:50051'], {})).toMatchObject({
+      target: '127.0.0.1:50051',
+    });
+  });
+
+  it('--help prints the usage (options and environment), exit 0; --trace is a flag', () => {
+    const help = parseClientArgs('sse', ['--help'], {});
+    expect(help).toMatchObject({ exitCode: 0 });
+    expect((help as { message: string }).message).toMatch(/--trace[\s\S]*AUTH_TOKEN[\s\S]*NO_COLOR/);
+    expect(parseClientArgs('sse', ['--trace'], { AUTH_TOKEN: 't' })).toEqual({
+      target: 'http://127.0.0.1:8003',
+      session: undefined,
+      token: 't',
+      trace: true,
+    });
+  });
+
+  it('honours NO_COLOR and FORCE_COLOR', () => {
+    expect(colorLevel({ NO_COLOR: '1' }, true)).toBe(0);
+    expect(colorLevel({ FORCE_COLOR: '0' }, true)).toBe(0);
+    expect(colorLevel({ FORCE_COLOR: '2' }, false)).toBe(2);
+    expect(colorLevel({}, false)).toBe(0);
+  });
+
+  it('names --token in the error of a refused token', () => {
+    expect(describeError(new ChatError('unauthorized', 'missing bearer token'))).toContain('--token');
   });
 });

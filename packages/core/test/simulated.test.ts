@@ -35,6 +35,26 @@ describe('SimulatedModel', () => {
     expect(other.tokens.join('')).not.toBe(text);
   });
 
+  it('shows the whole history: a name told earlier, and the first message', () => {
+    const model = new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0 });
+    const name = model.compose([
+      { role: 'user', text: 'My name is Ada' },
+      { role: 'model', text: 'Hello.' },
+      { role: 'user', text: 'What is my name?' },
+    ]);
+    expect(name).toContain('Your name is Ada (you told me in turn 1).');
+    const first = model.compose([
+      { role: 'user', text: 'Tell me about SSE' },
+      { role: 'model', text: 'It streams.' },
+      { role: 'user', text: 'And gRPC?' },
+      { role: 'model', text: 'It is typed.' },
+      { role: 'user', text: 'what did I say first?' },
+    ]);
+    expect(first).toContain('Your first message was "Tell me about SSE".');
+    expect(first).toContain('I read all 5 messages so far');
+    expect(model.compose([{ role: 'user', text: 'what did I say first?' }])).not.toContain('first message');
+  });
+
   it('honours SIM_TTFT_MS and SIM_TOKEN_DELAY_MS pacing', async () => {
     const model = new SimulatedModel({ ttftMs: 40, tokenDelayMs: 10 });
     const started = performance.now();

@@ -2,7 +2,7 @@
  * What the fault suite reads from every transport, in one shape: the core ChatEvents, where an
  * error also says how the transport carried it (an HTTP status, a gRPC status code, a header).
  */
-import type { ChatEvent, ErrorEvent } from '@gtp/core';
+import { AsyncQueue, type ChatEvent, type ErrorEvent, type QueueWaitOptions } from '@gtp/core';
 
 /** An `error` event, or a refusal before the stream (a status, an `error` frame, a gRPC status). */
 export interface FaultError extends ErrorEvent {
@@ -37,46 +37,10 @@ export class WireError extends Error {
  * A queue of events with a bounded wait: a transport pushes what it reads, a test pulls. Every
  * wait has a time limit, so a server that never answers fails the test instead of hanging it.
  */
-export class EventQueue {
-  readonly #items: FaultEvent[] = [];
-  readonly #waiters: ((item: FaultEvent | undefined) => void)[] = [];
-  #ended = false;
-
-  push(event: FaultEvent): void {
-    if (this.#ended) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) waiter(event);
-    else this.#items.push(event);
-  }
-
-  /** No more events (the stream ended, or the test stopped reading). */
-  end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
-  }
-
-  get ended(): boolean {
-    return this.#ended && this.#items.length === 0;
-  }
-
+export class EventQueue extends AsyncQueue<FaultEvent> {
   /** The next event; undefined once the stream has ended. Throws after `timeoutMs`. */
-  next(timeoutMs = WAIT_MS): Promise<FaultEvent | undefined> {
-    const item = this.#items.shift();
-    if (item) return Promise.resolve(item);
-    if (this.#ended) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const index = this.#waiters.indexOf(settle);
-        if (index >= 0) this.#waiters.splice(index, 1);
-        reject(new Error(`no event within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const settle = (value: FaultEvent | undefined) => {
-        clearTimeout(timer);
-        resolve(value);
-      };
-      this.#waiters.push(settle);
-    });
+  override next(timeoutMs: number | QueueWaitOptions = WAIT_MS): Promise<FaultEvent | undefined> {
+    return super.next(typeof timeoutMs === 'number' ? { timeoutMs } : timeoutMs);
   }
 
   /** Events until (and including) the first of the given type. */

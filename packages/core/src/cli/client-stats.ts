@@ -11,8 +11,9 @@ export class ClientStats {
   tokens = 0;
   streamingMs = 0;
 
+  /** `ttftMs` is undefined when no first token arrived (cancelled before it, failed): not counted. */
   recordTurn(turn: {
-    ttftMs: number;
+    ttftMs: number | undefined;
     totalMs: number;
     chunks: number;
     tokens: number;
@@ -24,7 +25,7 @@ export class ClientStats {
       this.failed += 1;
       return;
     }
-    this.ttft.record(turn.ttftMs);
+    if (turn.ttftMs !== undefined) this.ttft.record(turn.ttftMs);
     this.total.record(turn.totalMs);
     this.chunks += turn.chunks;
     this.tokens += turn.tokens;

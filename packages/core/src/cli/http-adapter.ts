@@ -2,7 +2,9 @@ import type { Protocol } from '../constants.ts';
 import type { ChatEvent, Message, Session } from '../events.ts';
 import type { StatsSnapshot } from '../stats.ts';
 import type { HttpApi } from './http-api.ts';
+import { traceUndici } from './http-trace.ts';
 import type { ClientAdapter, Health, SendOptions } from './types.ts';
+import type { WireTrace } from './wire-trace.ts';
 
 /**
  * What every HTTP-based ClientAdapter shares: health, stats, sessions and history over one
@@ -12,10 +14,16 @@ export abstract class HttpClientAdapter implements ClientAdapter {
   abstract readonly protocol: Protocol;
   readonly target: string;
   protected readonly api: HttpApi;
+  readonly trace: WireTrace | undefined;
+  /** Stops reporting this origin's undici traffic to the trace; a subclass's close() calls it. */
+  protected readonly untrace: () => void;
 
-  constructor(api: HttpApi) {
+  /** With a `trace`, every undici request to the server's origin is reported to it (--trace). */
+  constructor(api: HttpApi, trace?: WireTrace) {
     this.api = api;
     this.target = api.baseUrl;
+    this.trace = trace;
+    this.untrace = trace ? traceUndici(trace, api.baseUrl) : () => undefined;
   }
 
   abstract send(sessionId: string, text: string, options?: SendOptions): AsyncIterable<ChatEvent>;

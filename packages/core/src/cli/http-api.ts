@@ -114,6 +114,14 @@ export function errorFromBody(status: number, text: string): ChatError {
 export function connectionError(target: string, error: unknown): Error {
   if (error instanceof Error && error.name === 'AbortError') return error;
   const code = (error as { code?: string } | undefined)?.code;
+  // The connection was open and the server reached: it went away before it answered.
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE') {
+    return new ChatError(
+      'unavailable',
+      `the server at ${target} closed the connection before it answered (it was reached; did it stop?)`,
+      { cause: error },
+    );
+  }
   if (code === 'ECONNREFUSED') {
     return new ChatError(
       'unavailable',

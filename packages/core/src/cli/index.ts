@@ -1,6 +1,25 @@
 export { ClientStats } from './client-stats.ts';
+export { type ColorLevel, colorLevel } from './color.ts';
 export { HttpClientAdapter } from './http-adapter.ts';
 export { connectionError, errorFromBody, HttpApi, type HttpApiOptions } from './http-api.ts';
-export { type AdapterOptions, defaultTarget, runClient, runShell } from './run-client.ts';
-export { fmtMs, Shell, type ShellOptions } from './shell.ts';
-export type { ClientAdapter, ExtraCommand, Health, NoticeListener, SendOptions } from './types.ts';
+export { traceUndici } from './http-trace.ts';
+export {
+  type AdapterOptions,
+  type ClientArgs,
+  clientUsage,
+  defaultTarget,
+  parseClientArgs,
+  runClient,
+  runShell,
+  targetProblem,
+} from './run-client.ts';
+export { describeError, fmtMs, Shell, type ShellOptions } from './shell.ts';
+export type {
+  ClientAdapter,
+  ExtraCommand,
+  Health,
+  NoticeListener,
+  NoticeOptions,
+  SendOptions,
+} from './types.ts';
+export { hex, printable, TRACE_PAYLOAD_MAX_CHARS, type TraceSink, WireTrace } from './wire-trace.ts';

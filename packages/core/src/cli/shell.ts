@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
+import { PROTOCOLS, type Protocol } from '../constants.ts';
 import { ChatError } from '../errors.ts';
 import type { Session } from '../events.ts';
 import { ClientStats } from './client-stats.ts';
+import { type ColorLevel, colorLevel } from './color.ts';
 import { Spinner } from './spinner.ts';
-import type { ClientAdapter } from './types.ts';
+import type { ClientAdapter, NoticeOptions } from './types.ts';
 
 export interface ShellOptions {
   input?: Readable;
@@ -17,6 +19,8 @@ export interface ShellOptions {
   sessionId?: string;
   /** Open /docs and /demo in a browser (TTY mode only by default). */
   openBrowser?: boolean;
+  /** Colours; by default from FORCE_COLOR, NO_COLOR and whether the shell is interactive. */
+  colorLevel?: ColorLevel;
 }
 
 const TYPING_IDLE_MS = 2_000;
@@ -49,6 +53,14 @@ export class Shell {
   #typingTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #initialSessionId: string | undefined;
+  /** The cursor is not at the start of a line (a reply is being written). */
+  #lineOpen = false;
+  /** A trace line interrupted the reply's text: the next delta starts a continuation line. */
+  #replyInterrupted = false;
+  /** The key of the keyed notice printed last, while nothing else was printed after it. */
+  #lastNoticeKey: string | undefined;
+  /** Lines typed (and entered) while a reply was streaming, held until it ended. */
+  readonly #heldLines: string[] = [];
 
   constructor(adapter: ClientAdapter, options: ShellOptions = {}) {
     this.#adapter = adapter;
@@ -58,7 +70,7 @@ export class Shell {
       options.interactive ??
       Boolean((this.#input as { isTTY?: boolean }).isTTY && (this.#output as { isTTY?: boolean }).isTTY);
     this.#openBrowser = options.openBrowser ?? this.#interactive;
-    this.#c = new Chalk({ level: this.#interactive ? 2 : 0 });
+    this.#c = new Chalk({ level: options.colorLevel ?? colorLevel(process.env, this.#interactive) });
     this.#spinner = new Spinner(this.#output, this.#interactive);
     this.#initialSessionId = options.sessionId;
     this.#defineCommands();
@@ -77,11 +89,20 @@ export class Shell {
 
   /** Connect, open a session, then read lines until /quit or the end of input. */
   async run(): Promise<void> {
+    this.#adapter.trace?.attach((line) => this.#traceLine(line));
     const health = await this.#adapter.health();
+    // /health names the protocol the server speaks: a client pointed at another one says so
+    // now, instead of failing on the first message with a confusing error.
+    if (PROTOCOLS.includes(health.protocol as Protocol) && health.protocol !== this.#adapter.protocol) {
+      throw new ChatError(
+        'invalid_request',
+        `${this.#adapter.target} is a ${health.protocol} server; use pnpm client ${health.protocol} (this is the ${this.#adapter.protocol} client)`,
+      );
+    }
     this.#print(
       `${this.#c.bold(`genai-transports · ${this.#adapter.protocol}`)} → ${this.#adapter.target} · model ${health.model.provider} ${health.model.id}`,
     );
-    this.#adapter.onNotice?.((notice) => this.#notice(notice));
+    this.#adapter.onNotice?.((notice, options) => this.#notice(notice, options));
     await this.#useSession(
       this.#initialSessionId
         ? await this.#adapter.getSession(this.#initialSessionId)
@@ -103,6 +124,19 @@ export class Shell {
       if (this.#inFlight) this.#inFlight.abort();
       else rl.close();
     });
+    if (this.#interactive) {
+      // Keystrokes during a reply must not be echoed into the model's text: readline keeps them
+      // in its line buffer, and the next prompt shows them. (_writeToOutput is readline's one
+      // output hook, the usual way to mute its echo.)
+      const hooked = rl as unknown as { _writeToOutput(text: string): void };
+      const writeToOutput = hooked._writeToOutput.bind(rl);
+      hooked._writeToOutput = (text: string) => {
+        if (!this.#inFlight) writeToOutput(text);
+      };
+      rl.on('line', (line) => {
+        if (this.#inFlight && line.trim()) this.#heldLines.push(line.trim());
+      });
+    }
     if (this.#interactive && this.#adapter.typing) {
       this.#input.on('keypress', () => this.#typing());
     }
@@ -113,6 +147,12 @@ export class Shell {
     try {
       for await (const raw of rl) {
         const line = raw.trim();
+        const held = this.#heldLines.indexOf(line);
+        if (held >= 0) {
+          // Typed during the last reply and not echoed then: show what is being run now.
+          this.#heldLines.splice(held, 1);
+          this.#print(`${this.#c.cyan('you › ')}${line}`);
+        }
         if (line) {
           if (this.#typingTimer) this.#stopTyping();
           if (!(await this.#handle(line))) break;
@@ -123,6 +163,8 @@ export class Shell {
       this.#closed = true;
       this.#stopTyping();
       rl.close();
+      // Ctrl+D / Ctrl+C at the prompt: give the user's shell prompt a line of its own.
+      if (this.#interactive) this.#output.write('\n');
     }
   }
 
@@ -159,13 +201,14 @@ export class Shell {
     const cutShort = () => {
       this.#print(this.#c.yellow('[cancelled]'));
       this.#stats.recordTurn({
-        ttftMs: ttftMs ?? 0,
+        ttftMs,
         totalMs: performance.now() - startedAt,
         chunks,
         tokens: chunks,
         outcome: 'cancelled',
       });
     };
+    const traceAtStart = this.#traceTotals();
     this.#spinner.start(
       this.#adapter.protocol === 'rest' ? 'waiting for the whole reply…' : 'waiting for the first token…',
     );
@@ -175,14 +218,17 @@ export class Shell {
           if (ttftMs === undefined) {
             ttftMs = performance.now() - startedAt;
             this.#spinner.stop();
-            this.#output.write(this.#c.green('model › '));
+            this.#write(this.#c.green('model › '));
+          } else if (this.#replyInterrupted) {
+            this.#write(this.#c.green('      … '));
           }
+          this.#replyInterrupted = false;
           chunks += 1;
           wroteText = true;
-          this.#output.write(event.text);
+          this.#write(event.text);
         } else if (event.type === 'done') {
           this.#spinner.stop();
-          if (!wroteText) this.#output.write(this.#c.green('model › '));
+          if (!wroteText) this.#write(this.#c.green('model › '));
           outcome = event.finishReason === 'cancelled' ? 'cancelled' : 'done';
           tokens = event.usage.outputTokens || chunks;
           const totalMs = performance.now() - startedAt;
@@ -192,24 +238,23 @@ export class Shell {
               : event.finishReason === 'max_tokens'
                 ? this.#c.yellow(' [max tokens]')
                 : '';
-          this.#output.write(`${note}\n`);
+          this.#write(`${note}\n`);
           this.#print(
             this.#c.dim(
-              `  ttft ${fmtMs(ttftMs ?? totalMs)} · total ${fmtMs(totalMs)} · ${chunks} chunk${chunks === 1 ? '' : 's'} · ${tokens} tokens`,
+              `  ttft ${ttftMs === undefined ? '-' : fmtMs(ttftMs)} · total ${fmtMs(totalMs)} · ${chunks} chunk${chunks === 1 ? '' : 's'} · ${tokens} tokens`,
             ),
           );
-          this.#stats.recordTurn({ ttftMs: ttftMs ?? totalMs, totalMs, chunks, tokens, outcome });
+          this.#printTraceTurn(traceAtStart);
+          this.#stats.recordTurn({ ttftMs, totalMs, chunks, tokens, outcome });
           return;
         } else if (event.type === 'error') {
           this.#spinner.stop();
-          if (wroteText) this.#output.write('\n');
-          this.#stats.recordTurn({ ttftMs: 0, totalMs: 0, chunks, tokens: 0, outcome: 'error' });
+          this.#stats.recordTurn({ ttftMs: undefined, totalMs: 0, chunks, tokens: 0, outcome: 'error' });
           throw ChatError.fromBody(event.error);
         }
       }
       // The stream ended without done/error: the transport was cut.
       this.#spinner.stop();
-      if (wroteText) this.#output.write('\n');
       if (controller.signal.aborted) {
         cutShort();
       } else {
@@ -218,7 +263,6 @@ export class Shell {
     } catch (error) {
       this.#spinner.stop();
       if (controller.signal.aborted && !(error instanceof ChatError)) {
-        if (wroteText) this.#output.write('\n');
         cutShort();
         return;
       }
@@ -328,7 +372,12 @@ export class Shell {
         const total = s.total.summary();
         this.#print(`client-side stats (${a.protocol})`);
         this.#print(`  turns        ${s.turns} (${s.cancelled} cancelled, ${s.failed} failed)`);
-        this.#print(`  ttft         p50 ${fmtMs(ttft.p50)} · p95 ${fmtMs(ttft.p95)}`);
+        // TTFT only of turns that had a first token (a turn cancelled before it, or failed, has none).
+        this.#print(
+          ttft.count
+            ? `  ttft         p50 ${fmtMs(ttft.p50)} · p95 ${fmtMs(ttft.p95)} (${ttft.count} turns with a first token)`
+            : '  ttft         - (no turn had a first token yet)',
+        );
         this.#print(`  total        p50 ${fmtMs(total.p50)} · p95 ${fmtMs(total.p95)}`);
         this.#print(
           `  tokens/s     ${s.tokensPerSecond.toFixed(1)} (${s.tokens} tokens in ${s.chunks} chunks)`,
@@ -347,16 +396,36 @@ export class Shell {
       description: 'ask the server whether it is healthy',
       run: async () => this.#print(JSON.stringify(await a.health())),
     });
-    add({
-      name: 'docs',
-      description: 'the API documentation (Swagger UI)',
-      run: async () => this.#showUrl(a.docsUrl, 'API docs'),
-    });
-    add({
-      name: 'demo',
-      description: 'the browser demo',
-      run: async () => this.#showUrl(a.demoUrl, 'browser demo'),
-    });
+    // Only where the server has them: /help must not offer what answers "there is none".
+    if (a.docsUrl) {
+      add({
+        name: 'docs',
+        description: 'the API documentation (Swagger UI)',
+        run: async () => this.#showUrl(a.docsUrl, 'API docs'),
+      });
+    }
+    if (a.demoUrl) {
+      add({
+        name: 'demo',
+        description: 'the browser demo',
+        run: async () => this.#showUrl(a.demoUrl, 'browser demo'),
+      });
+    }
+    const trace = a.trace;
+    if (trace) {
+      add({
+        name: 'trace',
+        usage: '[on|off]',
+        description: 'show what crosses the wire (request lines, headers, frames, bytes)',
+        run: async ([mode]) => {
+          if (mode === 'on' || mode === 'off') trace.enabled = mode === 'on';
+          else if (mode !== undefined) throw new ChatError('invalid_request', 'usage: /trace on|off');
+          this.#print(
+            `trace ${trace.enabled ? 'on' : 'off'} · sent ${trace.bytesSent} B · received ${trace.bytesReceived} B so far`,
+          );
+        },
+      });
+    }
     for (const extra of a.commands ?? []) {
       add({
         name: extra.name,
@@ -404,27 +473,80 @@ export class Shell {
     this.#adapter.typing?.(false);
   }
 
-  /** Something that happened outside a reply: printed above the prompt without losing what is typed. */
-  #notice(text: string): void {
+  /**
+   * Something that happened outside a reply: printed above the prompt without losing what is
+   * typed. A keyed notice (one changing status) replaces the previous one of its key in place
+   * on a terminal, and is printed once per run of them on a pipe.
+   */
+  #notice(text: string, options: NoticeOptions = {}): void {
     if (this.#closed) return;
-    if (this.#interactive && this.#rl && !this.#inFlight) {
-      this.#output.write(`\r\x1b[K${this.#c.magenta(text)}\n`);
-      this.#rl.prompt(true);
+    const { key } = options;
+    const repeat = key !== undefined && key === this.#lastNoticeKey;
+    if (repeat && !this.#interactive) return;
+    const atPrompt = this.#interactive && this.#rl && !this.#inFlight;
+    if (atPrompt) {
+      // Up one line over the previous status when this one replaces it, then clear and write.
+      this.#output.write(`${repeat ? '\x1b[1A' : ''}\r\x1b[K${this.#c.magenta(text)}\n`);
+      this.#rl?.prompt(true);
+    } else if (repeat && !this.#lineOpen) {
+      this.#output.write(`\x1b[1A\r\x1b[K${this.#c.magenta(text)}\n`);
     } else this.#print(this.#c.magenta(text));
+    this.#lastNoticeKey = key;
   }
 
+  /** A line of its own: after a partial reply it starts on a new line. */
   #print(text: string): void {
+    if (this.#lineOpen) this.#output.write('\n');
     this.#output.write(`${text}\n`);
+    this.#lineOpen = false;
+    this.#lastNoticeKey = undefined;
+  }
+
+  /** Text that may leave the line open (the reply as it streams). */
+  #write(text: string): void {
+    if (!text) return;
+    this.#output.write(text);
+    this.#lineOpen = !text.endsWith('\n');
+    this.#lastNoticeKey = undefined;
+  }
+
+  #traceLine(line: string): void {
+    if (this.#closed) return;
+    this.#spinner.stop();
+    if (this.#lineOpen) this.#replyInterrupted = true;
+    this.#print(this.#c.dim(line));
+  }
+
+  #traceTotals(): { sent: number; received: number } | undefined {
+    const trace = this.#adapter.trace;
+    return trace ? { sent: trace.bytesSent, received: trace.bytesReceived } : undefined;
+  }
+
+  /** With --trace, what this turn cost on the wire, per direction. */
+  #printTraceTurn(atStart: { sent: number; received: number } | undefined): void {
+    const trace = this.#adapter.trace;
+    if (!trace?.enabled || !atStart) return;
+    this.#print(
+      this.#c.dim(
+        `  wire: sent ${trace.bytesSent - atStart.sent} B · received ${trace.bytesReceived - atStart.received} B this turn (${trace.bytesSent} B / ${trace.bytesReceived} B in all)`,
+      ),
+    );
   }
 
   #error(error: unknown): void {
-    const e =
-      error instanceof ChatError
-        ? error
-        : error instanceof Error
-          ? new ChatError('internal', error.message)
-          : ChatError.from(error);
-    this.#print(this.#c.red(`error [${e.code}]: ${e.message}`));
+    const e = asChatError(error);
+    // The current session is gone (a server restart without Redis, a delete elsewhere):
+    // every later command would fail the same way, so say what to do.
+    if (e.code === 'session_not_found' && this.#session && e.message.includes(this.#session.id)) {
+      this.#print(this.#c.red(`error [${e.code}]: ${e.message}`));
+      this.#print(
+        this.#c.yellow(
+          `the session ${this.#session.id} is gone (the server restarted or it was deleted); /new starts a new one, /sessions lists the others`,
+        ),
+      );
+      return;
+    }
+    this.#print(this.#c.red(describeError(e)));
   }
 
   #complete(line: string): [string[], string] {
@@ -433,6 +555,24 @@ export class Shell {
     const hits = names.filter((n) => n.startsWith(line));
     return [hits.length ? hits : names, line];
   }
+}
+
+function asChatError(error: unknown): ChatError {
+  return error instanceof ChatError
+    ? error
+    : error instanceof Error
+      ? new ChatError('internal', error.message)
+      : ChatError.from(error);
+}
+
+/** One line for an error, with what to do where the code says it: a missing token names --token. */
+export function describeError(error: unknown): string {
+  const e = asChatError(error);
+  const hint =
+    e.code === 'unauthorized'
+      ? " (pass the server's AUTH_TOKEN with --token <token>, or set AUTH_TOKEN)"
+      : '';
+  return `error [${e.code}]: ${e.message}${hint}`;
 }
 
 export function fmtMs(ms: number): string {

@@ -1,5 +1,6 @@
 import type { Protocol } from '../constants.ts';
 import type { ChatEvent, Message, Health as ServerHealth, Session, StatsSnapshot } from '../events.ts';
+import type { WireTrace } from './wire-trace.ts';
 
 /**
  * What a server says of its health: `GET /health` (HealthSchema in events.ts). `dependencies` is
@@ -12,8 +13,16 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-/** Where the shell writes what happens outside a reply: other members, reconnects. */
-export type NoticeListener = (notice: string) => void;
+/**
+ * Where the shell writes what happens outside a reply: other members, reconnects. Notices with
+ * the same `key` are one changing status ("reconnecting, attempt 3"): the shell updates the
+ * line in place (a terminal) or prints only the first of a run (a pipe).
+ */
+export type NoticeListener = (notice: string, options?: NoticeOptions) => void;
+
+export interface NoticeOptions {
+  key?: string;
+}
 
 /** A protocol-specific command, e.g. `/ping` or `/reconnect`. */
 export interface ExtraCommand {
@@ -38,6 +47,8 @@ export interface ClientAdapter {
   readonly demoUrl?: string;
   /** Extra commands this protocol brings. */
   readonly commands?: readonly ExtraCommand[];
+  /** `--trace`: the transport reports what crosses the wire here; the shell prints it. */
+  readonly trace?: WireTrace;
 
   health(): Promise<Health>;
   stats(): Promise<StatsSnapshot>;

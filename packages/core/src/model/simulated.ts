@@ -32,6 +32,17 @@ const quote = (text: string, max = 60) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
+const NAME_PATTERN = /\b(?:[Mm]y name is|[Ii] am called|[Cc]all me)\s+(\p{Lu}[\p{L}'-]*)/u;
+
+/** The name the user gave most recently ("My name is Ada"), with the turn that said it. */
+function toldName(userTurns: readonly Message[]): { name: string; turn: number } | undefined {
+  for (let i = userTurns.length - 1; i >= 0; i--) {
+    const match = NAME_PATTERN.exec(userTurns[i]!.text);
+    if (match?.[1]) return { name: match[1], turn: i + 1 };
+  }
+  return undefined;
+}
+
 /** Whitespace-separated words as tokens, each keeping its trailing space. */
 export function tokenize(text: string): string[] {
   return text.match(/\S+\s*/g) ?? [];
@@ -39,7 +50,8 @@ export function tokenize(text: string): string[] {
 
 /**
  * The offline default: a deterministic model whose reply shows it read the conversation
- * (turn number, the user's words, the previous question), paced like a hosted model.
+ * (turn number, the user's words, the previous and first questions, a name it was told), paced
+ * like a hosted model.
  */
 export class SimulatedModel implements ModelProvider {
   readonly info: ModelInfo = { provider: 'simulated', id: SIMULATED_MODEL_ID };
@@ -49,7 +61,11 @@ export class SimulatedModel implements ModelProvider {
     this.#options = options;
   }
 
-  /** The full reply the model will stream for this history. Same history, same reply. */
+  /**
+   * The full reply the model will stream for this history. Same history, same reply. It shows
+   * that the whole history reached it: the turn number, the latest words, the previous and the
+   * first question, a name it was told, and how much it read.
+   */
   compose(history: readonly Message[]): string {
     const userTurns = history.filter((m) => m.role === 'user');
     const latest = userTurns.at(-1)?.text ?? '';
@@ -60,6 +76,14 @@ export class SimulatedModel implements ModelProvider {
     const parts = [`Turn ${turn}: you said "${quote(latest)}".`];
     const previous = userTurns.at(-2);
     if (previous) parts.push(`Before that you asked "${quote(previous.text, 40)}".`);
+    const opening = userTurns[0];
+    if (opening && turn >= 3) parts.push(`Your first message was "${quote(opening.text, 40)}".`);
+    const name = toldName(userTurns.slice(0, -1));
+    if (name) parts.push(`Your name is ${name.name} (you told me in turn ${name.turn}).`);
+    if (history.length > 1) {
+      const words = history.reduce((sum, m) => sum + tokenize(m.text).length, 0);
+      parts.push(`I read all ${history.length} messages so far (${words} words).`);
+    }
     parts.push(first, second);
     return parts.join(' ');
   }
