@@ -9,7 +9,11 @@
  *   pnpm compare                         all five, three turns
  *   pnpm compare --protocols rest,sse    some of them
  *   pnpm compare --turns 1 --json        machine-readable
+ *   pnpm compare --network 3g            each client behind the network-conditions proxy
+ *   pnpm compare --matrix                every protocol × scenario → results/conditions.{json,md,svg}
  */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   ChatService,
@@ -21,8 +25,13 @@ import {
   type Protocol,
   runMain,
 } from '@gtp/core';
+import { type NetworkProfile, type NetworkProxy, PROFILE_NAMES, profile, startProxy } from '@gtp/netem';
+import { runMatrix } from './conditions.ts';
+import { updateConditionsReadme, writeConditions } from './conditions-report.ts';
 import { describeMachine, type MachineInfo, machineInfo } from './machine.ts';
+import { progressBar } from './progress.ts';
 import { loadProtocols, parseProtocols } from './protocols.ts';
+import { buildScenarios, FULL_SIZES, type MatrixSizes, type ScenarioKind } from './scenarios.ts';
 import { measureTurn, round2 } from './turn.ts';
 import { portOf, WireMeter } from './wire.ts';
 
@@ -43,6 +52,8 @@ export interface CompareOptions {
   config?: Config;
   /** Progress lines (stderr by default). */
   onProgress?: (line: string) => void;
+  /** Put each client behind the network-conditions proxy with this profile (none: straight to loopback). */
+  network?: NetworkProfile;
 }
 
 export interface CompareTurn {
@@ -59,6 +70,11 @@ export interface CompareTurn {
 
 export interface CompareRow {
   protocol: Protocol;
+  /** What was run and on which network, so that runs can be diffed. */
+  scenario: 'turns';
+  profile: string;
+  /** Round trips the network proxy saw before each turn's first token, summed (null without --network). */
+  roundTrips: number | null;
   /** New adapter → session created and ready to send (WebSocket joined, SSE stream open), ms. */
   connectMs: number | null;
   /** Means over the turns. */
@@ -99,7 +115,8 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
   for (const s of skipped) progress(`skipping ${s.protocol}: ${s.reason}`);
 
   const meter = new WireMeter();
-  const started: { protocol: Protocol; close: () => Promise<void>; target: string }[] = [];
+  const started: { protocol: Protocol; close: () => Promise<void>; target: string; proxy?: NetworkProxy }[] =
+    [];
   const rows: CompareRow[] = [];
   let model: ModelInfo = {
     provider: config.provider,
@@ -108,11 +125,23 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
   try {
     for (const m of modules) {
       const server = await m.createServer({ config, chat: ChatService.fromConfig(config, m.protocol) });
-      const target = await server.listen({ port: 0, host: '127.0.0.1' });
-      started.push({ protocol: m.protocol, close: () => server.close(), target });
+      const serverTarget = await server.listen({ port: 0, host: '127.0.0.1' });
+      let target = serverTarget;
+      let proxy: NetworkProxy | undefined;
+      if (options.network) {
+        proxy = await startProxy({ target: { port: portOf(serverTarget) }, profile: options.network });
+        target = serverTarget.replace(/:\d+(\/?)$/, `:${proxy.port}$1`);
+      }
+      const close = async () => {
+        await proxy?.close();
+        await server.close();
+      };
+      started.push({ protocol: m.protocol, close, target, proxy });
       model = server.chat.model.info;
     }
-    progress(`${started.length} servers on loopback; model: ${describeModel(model)}`);
+    progress(
+      `${started.length} servers on loopback${options.network ? `, each behind the ${options.network.name} profile` : ''}; model: ${describeModel(model)}`,
+    );
 
     // Warm the code paths (module init, first request) so the first protocol does not pay for all.
     for (const { protocol, target } of started) {
@@ -126,10 +155,13 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
       }
     }
 
-    for (const { protocol, target } of started) {
+    for (const { protocol, target, proxy } of started) {
       const module = modules.find((m) => m.protocol === protocol)!;
       const row: CompareRow = {
         protocol,
+        scenario: 'turns',
+        profile: options.network?.name ?? 'loopback (no proxy)',
+        roundTrips: proxy ? 0 : null,
         connectMs: null,
         ttftMs: null,
         totalMs: null,
@@ -153,7 +185,9 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
           const text = SCRIPT[i % SCRIPT.length]!;
           const wireBefore = meter.count(port);
           const payloadBefore = adapter.bytesReceived();
+          const tripsBefore = proxy?.stats().roundTrips ?? 0;
           const turn = await measureTurn(adapter, session.id, text, AbortSignal.timeout(TURN_TIMEOUT_MS));
+          if (proxy && row.roundTrips !== null) row.roundTrips += proxy.stats().roundTrips - tripsBefore;
           const wireAfter = meter.count(port);
           row.turns.push({
             ttftMs: round2(turn.ttftMs),
@@ -252,6 +286,7 @@ export function formatCompare(result: CompareResult): string {
         : result.agree;
   return [
     `model: ${describeModel(result.model)}`,
+    `network: ${result.rows[0]?.profile ?? 'loopback (no proxy)'}`,
     `machine: ${describeMachine(result.machine)}`,
     '',
     line(header),
@@ -268,13 +303,33 @@ export function formatCompare(result: CompareResult): string {
   ].join('\n');
 }
 
+export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+const REPO_ROOT = join(RESULTS_DIR, '..', '..', '..');
+
 function usage(): string {
   return [
     'usage: pnpm compare [--protocols rest,streamable-http,sse,websocket,grpc] [--turns 3] [--json]',
+    '                    [--network loopback|broadband|4g|3g|lossy-4g]',
+    '       pnpm compare --matrix [--protocols …] [--only turns,slow-model,cut] [--profiles 3g,4g]',
+    '                    [--slow-ttft-ms 30000] [--idle-timeout-ms 10000] [--short-heartbeat-ms 5000] [--out dir]',
     '',
     'Runs the same scripted conversation through each protocol and prints a side-by-side table.',
     'The simulated model is used offline (SIM_TTFT_MS, SIM_TOKEN_DELAY_MS pace it); GEMINI_API_KEY selects Gemini.',
+    '--network puts each client behind the user-space network proxy (@gtp/netem) with that profile.',
+    '--matrix runs every protocol × scenario (networks, nginx default and tuned, a slow model behind an',
+    'idle time-out, a cut mid-reply) and writes results/conditions.{json,md,svg}; a full-size run (no',
+    '--only/--profiles/--protocols, real durations) also updates the root README section.',
   ].join('\n');
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${name} must be a positive whole number of ms, got "${value}"\n\n${usage()}`);
+    process.exit(2);
+  }
+  return n;
 }
 
 if (isMain(import.meta.url)) {
@@ -284,17 +339,20 @@ if (isMain(import.meta.url)) {
         protocols: { type: 'string' },
         turns: { type: 'string' },
         json: { type: 'boolean', default: false },
+        network: { type: 'string' },
+        matrix: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        profiles: { type: 'string' },
+        'slow-ttft-ms': { type: 'string' },
+        'idle-timeout-ms': { type: 'string' },
+        'short-heartbeat-ms': { type: 'string' },
+        out: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
     if (values.help) {
       console.log(usage());
       return;
-    }
-    const turns = values.turns === undefined ? SCRIPT.length : Number(values.turns);
-    if (!Number.isInteger(turns) || turns < 1 || turns > 20) {
-      console.error(`--turns must be a whole number from 1 to 20, got "${values.turns}"\n\n${usage()}`);
-      process.exit(2);
     }
     let protocols: Protocol[];
     try {
@@ -303,7 +361,61 @@ if (isMain(import.meta.url)) {
       console.error(`${(error as Error).message}\n\n${usage()}`);
       process.exit(2);
     }
-    const result = await runCompare({ protocols, turns });
+    if (values.matrix) {
+      const sizes: MatrixSizes = {
+        ...FULL_SIZES,
+        slowTtftMs: positive('slow-ttft-ms', values['slow-ttft-ms'], FULL_SIZES.slowTtftMs),
+        idleTimeoutMs: positive('idle-timeout-ms', values['idle-timeout-ms'], FULL_SIZES.idleTimeoutMs),
+        shortHeartbeatMs: positive(
+          'short-heartbeat-ms',
+          values['short-heartbeat-ms'],
+          FULL_SIZES.shortHeartbeatMs,
+        ),
+      };
+      const kinds = values.only?.split(',').map((k) => k.trim()) as ScenarioKind[] | undefined;
+      const profiles = values.profiles?.split(',').map((p) => p.trim());
+      for (const p of profiles ?? []) profile(p); // throws on an unknown name
+      const scenarios = buildScenarios(sizes, { kinds, profiles });
+      const argv = process.argv.slice(2).join(' ');
+      const bar = progressBar(process.stderr);
+      const result = await runMatrix({
+        scenarios,
+        protocols,
+        command: `pnpm compare ${argv}`.trim(),
+        onStep: (done, total, label) => bar.update(done, total, label),
+        onLog: (line) => bar.log(line),
+      });
+      bar.done();
+      const full =
+        !values.only &&
+        !values.profiles &&
+        !values.protocols &&
+        sizes.slowTtftMs === FULL_SIZES.slowTtftMs &&
+        sizes.idleTimeoutMs === FULL_SIZES.idleTimeoutMs &&
+        !values.out;
+      const dir = values.out ?? (full ? RESULTS_DIR : join(RESULTS_DIR, 'tmp'));
+      await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+      await writeConditions(result, dir);
+      console.error(`wrote ${join(dir, 'conditions.json')}, conditions.md and conditions.svg`);
+      if (full && (await updateConditionsReadme(result, REPO_ROOT))) console.error('updated README.md');
+      if (values.json) console.log(JSON.stringify(result, null, 2));
+      process.exit(result.rows.length === 0 ? 1 : 0);
+    }
+    const turns = values.turns === undefined ? SCRIPT.length : Number(values.turns);
+    if (!Number.isInteger(turns) || turns < 1 || turns > 20) {
+      console.error(`--turns must be a whole number from 1 to 20, got "${values.turns}"\n\n${usage()}`);
+      process.exit(2);
+    }
+    let network: NetworkProfile | undefined;
+    if (values.network) {
+      try {
+        network = profile(values.network);
+      } catch (error) {
+        console.error(`${(error as Error).message}\n\n${usage()}`);
+        process.exit(2);
+      }
+    }
+    const result = await runCompare({ protocols, turns, network });
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else console.log(`\n${formatCompare(result)}`);
     const failed = result.rows.some((r) => r.error) || result.agree === false || result.rows.length === 0;

@@ -115,7 +115,7 @@ describe('IdleTimer', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(fired).toBe(false);
-    await new Promise((r) => timer.once('idle', r));
+    await new Promise<void>((r) => timer.once('idle', () => r()));
     expect(timer.expired).toBe(true);
     Readable.from([]).pipe(tap);
   });
