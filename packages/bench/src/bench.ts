@@ -5,24 +5,34 @@
  * load generator and drives each protocol through its own ClientAdapter, then the bare-Node floor
  * of the same wire, and writes packages/bench/results/latest.{json,md} and SVG charts.
  *
- *   pnpm bench            full run (~5-10 minutes on 2 cores)
+ *   pnpm bench            full run (~15 minutes on 2 cores)
  *   pnpm bench --quick    CI-sized run (smaller N; well under 2 minutes)
  *   pnpm bench --protocols grpc,websocket --no-floors
  */
-import { setMaxListeners } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMain, PROTOCOLS, type Protocol, runMain } from '@gtp/core';
 import { benchMessage } from './bench-model.ts';
+import { type CapacityResult, CapacitySearch } from './capacity.ts';
 import { AdapterClient, type BenchClient, floorClient } from './clients.ts';
 import { FLOOR_OF } from './floors.ts';
 import { HostProcess } from './host-process.ts';
 import { type MachineInfo, machineInfo } from './machine.ts';
+import {
+  allowedCpus,
+  describePinning,
+  type Pinning,
+  pinningPlan,
+  pinToCore,
+  restoreCpus,
+} from './pinning.ts';
 import { loadProtocols, PACKAGES_DIR, parseProtocols } from './protocols.ts';
 import { updateReadmes } from './readmes.ts';
 import { renderCharts, renderMarkdown } from './report.ts';
 import type { HostOptions, HostReady } from './server-host.ts';
+import { measureStartup, type StartupResult } from './startup.ts';
+import { inBatches, microsPerToken, OPEN_PARALLELISM, runStreams } from './streams.ts';
 import { gaps, measureTurn, p50p99, round2 } from './turn.ts';
 import { portOf, WireMeter } from './wire.ts';
 
@@ -43,8 +53,20 @@ export interface Sizes {
   pacedReplies: number;
   /** Idle connections opened to measure the server's memory per connection. */
   idleConnections: number;
-  /** Concurrent streams at PACED_DELAY_MS per token. */
-  concurrentStreams: number;
+  /** Streams held open at 20 tokens/s to measure the server's memory per active stream. */
+  activeStreams: number;
+  /** Capacity search: first N, ceiling, bisection precision, tokens per stream (at 20 tokens/s). */
+  capacityStart: number;
+  capacityMax: number;
+  capacityPrecision: number;
+  capacityTokens: number;
+  /** CPU per token: this many streams at 20 tokens/s, cpuTokens each, in cpuPairs alternating pairs. */
+  cpuStreams: number;
+  cpuTokens: number;
+  cpuPairs: number;
+  /** Stored sessions, of storedTurns turns each, for the memory per stored session. */
+  storedSessions: number;
+  storedTurns: number;
 }
 
 export const QUICK_SIZES: Sizes = {
@@ -55,7 +77,16 @@ export const QUICK_SIZES: Sizes = {
   ratioPairs: 2,
   pacedReplies: 1,
   idleConnections: 200,
-  concurrentStreams: 100,
+  activeStreams: 20,
+  capacityStart: 25,
+  capacityMax: 100,
+  capacityPrecision: 0.5,
+  capacityTokens: 10,
+  cpuStreams: 50,
+  cpuTokens: 10,
+  cpuPairs: 1,
+  storedSessions: 500,
+  storedTurns: 10,
 };
 
 export const FULL_SIZES: Sizes = {
@@ -66,7 +97,16 @@ export const FULL_SIZES: Sizes = {
   ratioPairs: 7,
   pacedReplies: 3,
   idleConnections: 1_000,
-  concurrentStreams: 1_000,
+  activeStreams: 200,
+  capacityStart: 100,
+  capacityMax: 3_200,
+  capacityPrecision: 0.25,
+  capacityTokens: 40,
+  cpuStreams: 200,
+  cpuTokens: 40,
+  cpuPairs: 3,
+  storedSessions: 10_000,
+  storedTurns: 10,
 };
 
 /** Tokens of a standard reply (first token, bytes per reply, paced streams). */
@@ -75,22 +115,39 @@ export const REPLY_TOKENS = 40;
 export const PACED_DELAY_MS = 50;
 /** A session is replaced after this many warm turns, so its history stays small. */
 const TURNS_PER_SESSION = 25;
-/** How many clients connect at once while opening N. */
-const OPEN_PARALLELISM = 50;
 /** Every phase gives up after this long. */
 const PHASE_TIMEOUT_MS = 90_000;
+/** A failed capacity step is the load generator's when it used this much of its core. */
+const SATURATED_PERCENT = 90;
 
-export interface Concurrency {
+export interface CapacityStep {
   streams: number;
-  tokensPerSecond: number;
+  ok: boolean;
   completed: number;
   failed: number;
-  /** |gap between chunks − 50 ms| over every stream; null for REST (one chunk per reply). */
-  jitterMs: { p50: number; p99: number } | null;
-  /** Server process CPU while the streams ran, % of one core. */
+  jitterP99Ms: number | null;
   serverCpuPercent: number;
-  serverRssMiB: number;
-  durationMs: number;
+  loadCpuPercent: number;
+  error?: string;
+}
+
+export interface Capacity {
+  /** The largest N that passed (≥ it when atCeiling). */
+  streams: number;
+  atCeiling: boolean;
+  firstFailed: number | null;
+  /** What stopped it: the server's core, the load generator's, jitter with neither saturated, or the ceiling. */
+  limitedBy: 'server' | 'load generator' | 'unclear' | 'ceiling';
+  steps: CapacityStep[];
+}
+
+export interface CpuPerToken {
+  streams: number;
+  tokensPerStream: number;
+  /** Server CPU µs per token the clients received: median over the runs. */
+  microsPerToken: number | null;
+  serverCpuPercent: number | null;
+  runs: number;
 }
 
 export interface BenchRow {
@@ -109,12 +166,23 @@ export interface BenchRow {
   /** TCP payload bytes received per REPLY_TOKENS-token reply (headers and framing included). */
   bytesPerReply: number | null;
   bytesSentPerReply: number | null;
+  /** Marginal bytes received per token: (long reply − standard reply) / (their token difference). */
+  bytesPerToken: number | null;
   /** Server RSS growth per idle connection, KiB (and the JS heap part of it). */
   idleConnectionKiB: number | null;
   idleConnectionHeapKiB: number | null;
-  concurrency: Concurrency | null;
-  /** chunksPerSec / the floor's chunksPerSec. */
+  /** Server RSS (and heap) growth per stream while streams run, over the same connections idle, KiB. */
+  activeStreamKiB: number | null;
+  activeStreamHeapKiB: number | null;
+  /** Largest N streams at 20 tokens/s one server core sustains. */
+  capacity: Capacity | null;
+  cpuPerToken: CpuPerToken | null;
+  /** chunksPerSec / the floor's chunksPerSec (median of alternating pairs). */
   floorRatio?: number | null;
+  /** capacity / the floor's capacity (searches run in lock-step, trials alternating). */
+  capacityRatio?: number | null;
+  /** CPU per token / the floor's (median of alternating pairs). */
+  cpuRatio?: number | null;
   errors: string[];
 }
 
@@ -127,15 +195,27 @@ export interface Target {
   note?: string;
 }
 
+export interface SessionMemory {
+  sessions: number;
+  turns: number;
+  /** RSS and heap growth per stored session, after GC, KiB. */
+  perSessionKiB: number;
+  perSessionHeapKiB: number;
+}
+
 export interface BenchResult {
   generatedAt: string;
   command: string;
   quick: boolean;
   machine: MachineInfo;
+  /** Which cores the server and the load generator ran on; comparable only when both pinned. */
+  pinning: Pinning;
   sizes: Sizes;
   model: { tokensPerReply: number; pacedTokensPerSecond: number };
   protocols: BenchRow[];
   floors: BenchRow[];
+  sessionMemory: SessionMemory | null;
+  startup: StartupResult | null;
   targets: Target[];
   skipped: { protocol: string; reason: string }[];
   durationSeconds: number;
@@ -145,6 +225,10 @@ export interface BenchOptions {
   quick?: boolean;
   protocols?: readonly Protocol[];
   floors?: boolean;
+  /** Start-up and footprint of the root commands (default: full runs only). */
+  startup?: boolean;
+  /** Pin the server host and this process to separate cores (default true). */
+  pin?: boolean;
   /** Overrides of the sizes (tests use tiny ones). */
   sizes?: Partial<Sizes>;
   /** Where to write latest.json/md and the charts; null: write nothing. */
@@ -170,9 +254,15 @@ interface IdleHost {
 /**
  * Server memory per idle connection, in a fresh server process holding only this one server, so
  * that memory freed by earlier phases cannot hide the growth: RSS and heap after GC, before and
- * after opening n idle connections, divided by n.
+ * after opening n idle connections, divided by n. Then memory per active stream: `active`
+ * clients stream a paced reply, sampled (after GC) midway, against the same clients idle.
  */
-async function measureIdle(idleHost: IdleHost, n: number): Promise<{ rssKiB: number; heapKiB: number }> {
+async function measureMemory(
+  idleHost: IdleHost,
+  n: number,
+  active: number,
+  isStreaming: boolean,
+): Promise<{ rssKiB: number; heapKiB: number; activeRssKiB: number | null; activeHeapKiB: number | null }> {
   const host = new HostProcess(idleHost.options);
   const clients: BenchClient[] = [];
   try {
@@ -190,27 +280,26 @@ async function measureIdle(idleHost: IdleHost, n: number): Promise<{ rssKiB: num
     if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
     await sleep(300);
     const after = await host.sample(true);
+    await inBatches(clients.length, OPEN_PARALLELISM, (i) => clients[i]!.close());
+    clients.length = 0;
+    const trial = await runStreams(() => idleHost.make(ready), host, {
+      streams: active,
+      tokens: REPLY_TOKENS,
+      delayMs: PACED_DELAY_MS,
+      isStreaming,
+      sampleMidwayMs: (REPLY_TOKENS * PACED_DELAY_MS) / 2,
+    });
+    const m = trial.memory;
     return {
       rssKiB: round2((after.rssBytes - before.rssBytes) / n / 1024),
       heapKiB: round2((after.heapUsedBytes - before.heapUsedBytes) / n / 1024),
+      activeRssKiB: m ? round2((m.activeRssBytes - m.idleRssBytes) / active / 1024) : null,
+      activeHeapKiB: m ? round2((m.activeHeapBytes - m.idleHeapBytes) / active / 1024) : null,
     };
   } finally {
     await inBatches(clients.length, OPEN_PARALLELISM, (i) => clients[i]!.close());
     await host.stop();
   }
-}
-
-async function inBatches<T>(
-  count: number,
-  parallel: number,
-  task: (i: number) => Promise<T>,
-): Promise<PromiseSettledResult<T>[]> {
-  const results: PromiseSettledResult<T>[] = [];
-  for (let start = 0; start < count; start += parallel) {
-    const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, j) => task(start + j));
-    results.push(...(await Promise.allSettled(batch)));
-  }
-  return results;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -231,9 +320,13 @@ async function measureSubject(
     chunksPerSec: null,
     bytesPerReply: null,
     bytesSentPerReply: null,
+    bytesPerToken: null,
     idleConnectionKiB: null,
     idleConnectionHeapKiB: null,
-    concurrency: null,
+    activeStreamKiB: null,
+    activeStreamHeapKiB: null,
+    capacity: null,
+    cpuPerToken: null,
     errors: [],
   };
   const say = (what: string) => progress(`${subject.name.padEnd(16)} ${what}`);
@@ -301,9 +394,15 @@ async function measureSubject(
       const signal = AbortSignal.timeout(PHASE_TIMEOUT_MS);
       try {
         const rates: number[] = [];
+        const before = meter.count(subject.port);
         for (let i = 0; i < sizes.throughputReplies; i++) rates.push(await throughput(client, sizes, signal));
+        const down = (meter.count(subject.port).down - before.down) / sizes.throughputReplies;
         row.chunksPerSec = Math.round(median(rates)!);
-        say(`${row.chunksPerSec} chunks/s`);
+        // The long reply and the standard one carry the same headers, start and done: what is
+        // left of the difference is the per-token cost of the framing.
+        if (row.bytesPerReply !== null && sizes.throughputTokens > REPLY_TOKENS)
+          row.bytesPerToken = round2((down - row.bytesPerReply) / (sizes.throughputTokens - REPLY_TOKENS));
+        say(`${row.chunksPerSec} chunks/s; ${row.bytesPerToken} B/token`);
       } finally {
         await client.close();
       }
@@ -333,122 +432,153 @@ async function measureSubject(
   }
 
   if (subject.idleHost) {
-    await phase('idle connections', async () => {
-      const idle = await measureIdle(subject.idleHost!, sizes.idleConnections);
-      row.idleConnectionKiB = idle.rssKiB;
-      row.idleConnectionHeapKiB = idle.heapKiB;
-      say(`idle connection ${idle.rssKiB} KiB RSS (${idle.heapKiB} KiB heap), N=${sizes.idleConnections}`);
+    await phase('memory', async () => {
+      const m = await measureMemory(
+        subject.idleHost!,
+        sizes.idleConnections,
+        sizes.activeStreams,
+        subject.isStreaming,
+      );
+      row.idleConnectionKiB = m.rssKiB;
+      row.idleConnectionHeapKiB = m.heapKiB;
+      row.activeStreamKiB = m.activeRssKiB;
+      row.activeStreamHeapKiB = m.activeHeapKiB;
+      say(
+        `idle connection ${m.rssKiB} KiB RSS (${m.heapKiB} KiB heap), N=${sizes.idleConnections}; ` +
+          `active stream +${m.activeRssKiB} KiB RSS (+${m.activeHeapKiB} KiB heap), N=${sizes.activeStreams}`,
+      );
     });
   }
-
-  await phase('concurrency', async () => {
-    const n = sizes.concurrentStreams;
-    const clients: BenchClient[] = [];
-    try {
-      const sessions: string[] = new Array(n);
-      const opened = await inBatches(n, OPEN_PARALLELISM, async (i) => {
-        const client = subject.make();
-        clients[i] = client;
-        sessions[i] = await client.ready();
-      });
-      const failedToOpen = opened.filter((r) => r.status === 'rejected');
-      if (failedToOpen.length > 0) throw (failedToOpen[0] as PromiseRejectedResult).reason;
-      const signal = AbortSignal.timeout(PHASE_TIMEOUT_MS);
-      setMaxListeners(n + 10, signal);
-      const message = benchMessage({ tokens: REPLY_TOKENS, delayMs: PACED_DELAY_MS });
-      const before = await host.sample();
-      const t0 = performance.now();
-      // Real clients do not start in lock-step: spread the starts over one token interval.
-      const turns = await Promise.allSettled(
-        clients.map(async (client, i) => {
-          await sleep(Math.random() * PACED_DELAY_MS);
-          return measureTurn(client, sessions[i]!, message, signal);
-        }),
-      );
-      const durationMs = performance.now() - t0;
-      const after = await host.sample();
-      const jitter: number[] = [];
-      let completed = 0;
-      for (const turn of turns) {
-        if (turn.status !== 'fulfilled') continue;
-        completed += 1;
-        for (const gap of gaps(turn.value.deltaAtMs)) jitter.push(Math.abs(gap - PACED_DELAY_MS));
-      }
-      const cpuMicros =
-        after.cpuUserMicros - before.cpuUserMicros + (after.cpuSystemMicros - before.cpuSystemMicros);
-      row.concurrency = {
-        streams: n,
-        tokensPerSecond: 1000 / PACED_DELAY_MS,
-        completed,
-        failed: n - completed,
-        jitterMs: subject.isStreaming ? p50p99(jitter) : null,
-        serverCpuPercent: Math.round(cpuMicros / 10 / durationMs),
-        serverRssMiB: round2(after.rssBytes / 1024 ** 2),
-        durationMs: Math.round(durationMs),
-      };
-      const firstFailure = turns.find((t) => t.status === 'rejected') as PromiseRejectedResult | undefined;
-      if (firstFailure)
-        row.errors.push(
-          `concurrency: ${n - completed} streams failed, e.g. ${String(firstFailure.reason?.message ?? firstFailure.reason)}`,
-        );
-      say(
-        `${n} streams at 20 tokens/s: ${completed} done, p99 jitter ${row.concurrency.jitterMs?.p99 ?? 'n/a'} ms, ` +
-          `server CPU ${row.concurrency.serverCpuPercent}%`,
-      );
-    } finally {
-      await inBatches(clients.length, OPEN_PARALLELISM, (i) => clients[i]?.close() ?? Promise.resolve());
-    }
-  });
   return row;
 }
 
-/** The issue's targets, each met or not on this run. */
+/** Limits of the targets (issue 23 and before). */
+export const TARGET_LIMITS = {
+  capacityRatio: 0.8,
+  cpuRatio: 1.25,
+  ttftMs: 1,
+  chunksRatio: 0.8,
+  idleRatio: 1.5,
+  idleKiB: 30,
+  clientPromptMs: 1_000,
+  idleServerMiB: 60,
+  bytesPerToken: 50,
+} as const;
+
+/** The targets, each met or not on this run. */
 export function evaluateTargets(
-  result: Pick<BenchResult, 'protocols' | 'floors' | 'quick' | 'sizes'>,
+  result: Pick<BenchResult, 'protocols' | 'floors' | 'quick' | 'pinning' | 'startup'>,
 ): Target[] {
   const targets: Target[] = [];
+  const L = TARGET_LIMITS;
+  const add = (
+    name: string,
+    protocol: string,
+    value: number | null,
+    limit: string,
+    met: (v: number) => boolean,
+    note?: string,
+  ) =>
+    targets.push({
+      name,
+      protocol,
+      value,
+      limit,
+      met: value === null ? null : met(value),
+      ...(note ? { note } : {}),
+    });
+  const unpinned = result.pinning.comparable ? undefined : 'pinning failed: not comparable';
   for (const row of result.protocols) {
+    const floor = result.floors.find((f) => f.floorOf === row.protocol);
     const streaming = row.protocol !== 'rest';
+    const capNote = [
+      unpinned,
+      row.capacity?.atCeiling ? `≥ the ceiling of ${row.capacity.streams}` : undefined,
+      row.capacity && row.capacity.limitedBy === 'load generator'
+        ? 'the load generator saturated first'
+        : undefined,
+      floor?.capacity && floor.capacity.limitedBy === 'load generator'
+        ? "the floor's run saturated the load generator"
+        : undefined,
+    ]
+      .filter(Boolean)
+      .join('; ');
+    add(
+      `capacity per core ≥ ${L.capacityRatio} × floor`,
+      row.protocol,
+      row.capacityRatio ?? null,
+      `≥ ${L.capacityRatio}`,
+      (v) => v >= L.capacityRatio,
+      capNote || undefined,
+    );
+    add(
+      `CPU per token ≤ ${L.cpuRatio} × floor`,
+      row.protocol,
+      row.cpuRatio ?? null,
+      `≤ ${L.cpuRatio}`,
+      (v) => v <= L.cpuRatio,
+      unpinned,
+    );
     if (streaming) {
-      const v = row.ttftMs?.p50 ?? null;
-      targets.push({
-        name: 'first-token overhead p50 < 1 ms',
-        protocol: row.protocol,
-        value: v,
-        limit: '< 1 ms',
-        met: v === null ? null : v < 1,
-      });
-      const ratio = row.floorRatio ?? null;
-      targets.push({
-        name: 'chunks/s ≥ 0.8 × floor',
-        protocol: row.protocol,
-        value: ratio,
-        limit: '≥ 0.8',
-        met: ratio === null ? null : ratio >= 0.8,
-      });
+      add(
+        'first-token overhead p50 < 1 ms',
+        row.protocol,
+        row.ttftMs?.p50 ?? null,
+        `< ${L.ttftMs} ms`,
+        (v) => v < L.ttftMs,
+      );
+      add(
+        `chunks/s ≥ ${L.chunksRatio} × floor`,
+        row.protocol,
+        row.floorRatio ?? null,
+        `≥ ${L.chunksRatio}`,
+        (v) => v >= L.chunksRatio,
+      );
     }
-    const c = row.concurrency;
-    const jitter = c?.jitterMs?.p99 ?? null;
-    targets.push({
-      name: `${c?.streams ?? result.sizes.concurrentStreams} streams at 20 tokens/s, p99 jitter < 20 ms`,
-      protocol: row.protocol,
-      value: jitter,
-      limit: '< 20 ms',
-      met: !streaming || !c ? null : jitter !== null && jitter < 20 && c.failed === 0,
-      note: !streaming
-        ? 'REST does not stream'
-        : result.quick
-          ? 'quick run: the target is for 1,000 streams'
-          : undefined,
-    });
-    const idle = row.idleConnectionKiB;
-    targets.push({
-      name: 'idle connection < 30 KiB',
-      protocol: row.protocol,
-      value: idle,
-      limit: '< 30 KiB',
-      met: idle === null ? null : idle < 30,
-    });
+    const idleRatio =
+      row.idleConnectionKiB !== null && floor?.idleConnectionKiB
+        ? round2(row.idleConnectionKiB / Math.max(floor.idleConnectionKiB, 0.5))
+        : null;
+    add(
+      `idle connection memory ≤ ${L.idleRatio} × floor`,
+      row.protocol,
+      idleRatio,
+      `≤ ${L.idleRatio}`,
+      (v) => v <= L.idleRatio,
+      'floor below 0.5 KiB counts as 0.5',
+    );
+    add(
+      `idle connection < ${L.idleKiB} KiB`,
+      row.protocol,
+      row.idleConnectionKiB,
+      `< ${L.idleKiB} KiB`,
+      (v) => v < L.idleKiB,
+    );
+    if (['streamable-http', 'sse', 'websocket'].includes(row.protocol))
+      add(
+        `bytes per token ≤ ${L.bytesPerToken}`,
+        row.protocol,
+        row.bytesPerToken,
+        `≤ ${L.bytesPerToken} B`,
+        (v) => v <= L.bytesPerToken,
+      );
+    const start = result.startup?.rows.find((r) => r.protocol === row.protocol);
+    add(
+      'client at its first prompt < 1 s',
+      row.protocol,
+      start?.clientPromptMs ?? null,
+      `< ${L.clientPromptMs} ms`,
+      (v) => v < L.clientPromptMs,
+      start ? undefined : 'start-up not measured on this run',
+    );
+    add(
+      `idle server ≤ ${L.idleServerMiB} MB RSS`,
+      row.protocol,
+      start?.serverRssMiB ?? null,
+      `≤ ${L.idleServerMiB} MiB`,
+      (v) => v <= L.idleServerMiB,
+      start ? undefined : 'start-up not measured on this run',
+    );
   }
   return targets;
 }
@@ -512,6 +642,147 @@ async function pairedRatio(
   }
 }
 
+/** Why a failed step failed: whichever process had its core full. */
+function limitOf(capacity: CapacityResult, steps: CapacityStep[]): Capacity['limitedBy'] {
+  if (capacity.atCeiling) return 'ceiling';
+  const failed = steps.find((step) => step.streams === capacity.firstFailed && !step.ok);
+  if (!failed) return 'unclear';
+  if (failed.serverCpuPercent >= SATURATED_PERCENT) return 'server';
+  if (failed.loadCpuPercent >= SATURATED_PERCENT) return 'load generator';
+  return 'unclear';
+}
+
+interface Contender {
+  name: string;
+  row: BenchRow;
+  make(): BenchClient;
+  isStreaming: boolean;
+}
+
+/**
+ * Capacity per core of a server and its floor, searched in lock-step: one trial of one, one of
+ * the other, alternating which goes first, so both meet the shared machine in the same state.
+ */
+async function pairedCapacity(
+  pair: [Contender, Contender],
+  host: HostProcess,
+  sizes: Sizes,
+  progress: (line: string) => void,
+): Promise<void> {
+  const options = { start: sizes.capacityStart, max: sizes.capacityMax, precision: sizes.capacityPrecision };
+  const searches = pair.map(() => new CapacitySearch(options));
+  const steps: CapacityStep[][] = [[], []];
+  for (let round = 0; searches.some((s) => !s.done); round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const n = searches[i]!.next();
+      if (n === undefined) continue;
+      const who = pair[i]!;
+      const trial = await runStreams(who.make, host, {
+        streams: n,
+        tokens: sizes.capacityTokens,
+        delayMs: PACED_DELAY_MS,
+        isStreaming: who.isStreaming,
+      });
+      searches[i]!.record(n, trial.ok);
+      steps[i]!.push({
+        streams: n,
+        ok: trial.ok,
+        completed: trial.completed,
+        failed: trial.failed,
+        jitterP99Ms: trial.jitterMs?.p99 ?? null,
+        serverCpuPercent: trial.serverCpuPercent,
+        loadCpuPercent: trial.loadCpuPercent,
+        ...(trial.firstError ? { error: trial.firstError } : {}),
+      });
+      progress(
+        `${who.name.padEnd(16)} capacity step ${n}: ${trial.ok ? 'pass' : 'FAIL'} (p99 jitter ${trial.jitterMs?.p99 ?? 'n/a'} ms, ` +
+          `${trial.failed} failed, server CPU ${trial.serverCpuPercent}%, load generator ${trial.loadCpuPercent}%)`,
+      );
+    }
+  }
+  pair.forEach((who, i) => {
+    const found = searches[i]!.result();
+    who.row.capacity = {
+      streams: found.streams,
+      atCeiling: found.atCeiling,
+      firstFailed: found.firstFailed,
+      limitedBy: limitOf(found, steps[i]!),
+      steps: steps[i]!,
+    };
+  });
+  const [mine, theirs] = pair.map((who) => who.row.capacity!.streams);
+  pair[0].row.capacityRatio = theirs! > 0 ? round2(mine! / theirs!) : null;
+  progress(
+    `${pair[0].name.padEnd(16)} capacity ${mine} streams/core vs floor ${theirs}: ${pair[0].row.capacityRatio}×`,
+  );
+}
+
+/** CPU per token at a fixed load, server and floor alternating; ratio = median of the pair ratios. */
+async function pairedCpu(
+  pair: [Contender, Contender],
+  host: HostProcess,
+  sizes: Sizes,
+  progress: (line: string) => void,
+): Promise<void> {
+  const runs: [number[], number[]] = [[], []];
+  const percents: [number[], number[]] = [[], []];
+  const ratios: number[] = [];
+  for (let p = 0; p < sizes.cpuPairs; p++) {
+    const order = p % 2 === 0 ? [0, 1] : [1, 0];
+    const perToken: number[] = [0, 0];
+    for (const i of order) {
+      const who = pair[i]!;
+      const trial = await runStreams(who.make, host, {
+        streams: sizes.cpuStreams,
+        tokens: sizes.cpuTokens,
+        delayMs: PACED_DELAY_MS,
+        isStreaming: who.isStreaming,
+      });
+      if (trial.failed > 0)
+        throw new Error(
+          `${who.name}: ${trial.failed} of ${trial.streams} streams failed: ${trial.firstError}`,
+        );
+      perToken[i] = microsPerToken(trial) ?? 0;
+      runs[i]!.push(perToken[i]!);
+      percents[i]!.push(trial.serverCpuPercent);
+    }
+    if (perToken[1]! > 0) ratios.push(perToken[0]! / perToken[1]!);
+  }
+  pair.forEach((who, i) => {
+    who.row.cpuPerToken = {
+      streams: sizes.cpuStreams,
+      tokensPerStream: sizes.cpuTokens,
+      microsPerToken: median(runs[i]!) ?? null,
+      serverCpuPercent: median(percents[i]!) ?? null,
+      runs: runs[i]!.length,
+    };
+  });
+  const ratio = median(ratios);
+  pair[0].row.cpuRatio = ratio === undefined ? null : round2(ratio);
+  progress(
+    `${pair[0].name.padEnd(16)} CPU per token at ${sizes.cpuStreams} streams: ${pair[0].row.cpuPerToken?.microsPerToken} µs ` +
+      `vs floor ${pair[1].row.cpuPerToken?.microsPerToken} µs: ${pair[0].row.cpuRatio}× (median of ${ratios.length} pairs)`,
+  );
+}
+
+/** Memory per stored session, in a fresh host: sessions of `turns` turns through a ChatService. */
+async function measureSessions(sizes: Sizes): Promise<SessionMemory> {
+  const host = new HostProcess({ protocols: [], floors: [] });
+  try {
+    await host.ready;
+    const r = await host.populate(sizes.storedSessions, sizes.storedTurns);
+    return {
+      sessions: r.sessions,
+      turns: r.turns,
+      perSessionKiB: round2((r.after.rssBytes - r.before.rssBytes) / r.sessions / 1024),
+      perSessionHeapKiB: round2((r.after.heapUsedBytes - r.before.heapUsedBytes) / r.sessions / 1024),
+    };
+  } finally {
+    await host.stop();
+  }
+}
+
 /** latest.md and the SVG charts, from a result. */
 export async function writeReport(result: BenchResult, dir: string): Promise<void> {
   await writeFile(join(dir, 'latest.md'), renderMarkdown(result));
@@ -533,10 +804,19 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const rows: BenchRow[] = [];
   const floors: BenchRow[] = [];
   const allSkipped: BenchResult['skipped'] = [...skipped];
+  const plan = options.pin === false ? null : pinningPlan();
+  const ownCpus = await allowedCpus(process.pid);
+  let pinning = describePinning(null, null);
+  let sessionMemory: SessionMemory | null = null;
   try {
     const ready = await host.ready;
     allSkipped.push(...ready.skipped);
-    progress(`servers up in a separate process (pid ${host.pid}); ${quick ? 'quick' : 'full'} run`);
+    if (plan) {
+      pinning = describePinning(await host.pin(plan.serverCore), await pinToCore(process.pid, plan.loadCore));
+    }
+    progress(
+      `servers up in a separate process (pid ${host.pid}); ${quick ? 'quick' : 'full'} run; ${pinning.note}`,
+    );
     for (const { protocol, target } of ready.servers) {
       const module = modules.find((m) => m.protocol === protocol)!;
       const subject: Subject = {
@@ -549,53 +829,80 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
           make: (r) => new AdapterClient(module.createAdapter, r.servers[0]!.target),
         },
       };
-      rows.push(await measureSubject(subject, sizes, host, meter, progress));
+      const row = await measureSubject(subject, sizes, host, meter, progress);
+      rows.push(row);
       const floor = ready.floors.find((f) => f.kind === FLOOR_OF[protocol]);
-      if (floor) {
-        const floorRow = await measureSubject(
-          {
-            name: `floor:${floor.kind}`,
-            port: portOf(floor.target),
-            isStreaming: floor.kind !== 'json',
-            make: () => floorClient(floor.kind, floor.target),
-            idleHost: {
-              options: { protocols: [], floors: [floor.kind] },
-              make: (r) => floorClient(floor.kind, r.floors[0]!.target),
-            },
-          },
-          sizes,
-          host,
-          meter,
-          progress,
-        );
-        floorRow.floorOf = protocol;
-        floors.push(floorRow);
-        const row = rows.at(-1)!;
-        row.floorRatio = subject.isStreaming
-          ? await pairedRatio(
-              subject.make,
-              () => floorClient(floor.kind, floor.target),
-              sizes,
-              progress,
-              protocol,
-            )
-          : null;
+      if (!floor) continue;
+      const floorSubject: Subject = {
+        name: `floor:${floor.kind}`,
+        port: portOf(floor.target),
+        isStreaming: floor.kind !== 'json',
+        make: () => floorClient(floor.kind, floor.target),
+        idleHost: {
+          options: { protocols: [], floors: [floor.kind] },
+          make: (r) => floorClient(floor.kind, r.floors[0]!.target),
+        },
+      };
+      const floorRow = await measureSubject(floorSubject, sizes, host, meter, progress);
+      floorRow.floorOf = protocol;
+      floors.push(floorRow);
+      row.floorRatio = subject.isStreaming
+        ? await pairedRatio(subject.make, floorSubject.make, sizes, progress, protocol)
+        : null;
+      const pair: [Contender, Contender] = [
+        { name: protocol, row, make: subject.make, isStreaming: subject.isStreaming },
+        {
+          name: floorSubject.name,
+          row: floorRow,
+          make: floorSubject.make,
+          isStreaming: floorSubject.isStreaming,
+        },
+      ];
+      try {
+        await pairedCapacity(pair, host, sizes, progress);
+      } catch (error) {
+        row.errors.push(`capacity: ${(error as Error).message}`);
+      }
+      try {
+        await pairedCpu(pair, host, sizes, progress);
+      } catch (error) {
+        row.errors.push(`CPU per token: ${(error as Error).message}`);
       }
     }
   } finally {
     await host.stop();
     meter.close();
+    if (plan && ownCpus) await restoreCpus(process.pid, ownCpus);
   }
-  const partial = { protocols: rows, floors, quick, sizes };
+  try {
+    sessionMemory = await measureSessions(sizes);
+    progress(
+      `stored sessions: ${sessionMemory.perSessionKiB} KiB RSS (${sessionMemory.perSessionHeapKiB} KiB heap) per session of ` +
+        `${sizes.storedTurns} turns, N=${sizes.storedSessions}`,
+    );
+  } catch (error) {
+    progress(`stored sessions: ${(error as Error).message}`);
+  }
+  const startup =
+    (options.startup ?? !quick)
+      ? await measureStartup(
+          modules.map((m) => m.protocol),
+          { progress },
+        )
+      : null;
+  const partial = { protocols: rows, floors, quick, pinning, startup };
   const result: BenchResult = {
     generatedAt: new Date().toISOString(),
     command: options.command ?? `pnpm bench${quick ? ' --quick' : ''}`,
     quick,
     machine: machineInfo(),
+    pinning,
     sizes,
     model: { tokensPerReply: REPLY_TOKENS, pacedTokensPerSecond: 1000 / PACED_DELAY_MS },
     protocols: rows,
     floors,
+    sessionMemory,
+    startup,
     targets: evaluateTargets(partial),
     skipped: allSkipped,
     durationSeconds: Math.round((performance.now() - startedAt) / 1000),

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchResult } from './bench.ts';
 import { describeMachine } from './machine.ts';
-import { protocolSnippet } from './report.ts';
+import { capacityText, protocolSnippet } from './report.ts';
 
 const PROTOCOL_PACKAGES = ['rest', 'streamable-http', 'sse', 'websocket', 'grpc'] as const;
 const DIAGRAM_TITLES: Record<(typeof PROTOCOL_PACKAGES)[number], string> = {
@@ -38,16 +38,18 @@ const num = (v: number | null | undefined) =>
 export function rootSnippet(result: BenchResult): string {
   const lines = [
     `Measured by \`${result.command}\` (${result.durationSeconds} s) on ${describeMachine(result.machine)},`,
-    `${result.generatedAt.slice(0, 10)}. Loopback, servers in a separate process from the load generator,`,
+    `${result.generatedAt.slice(0, 10)}, a machine shared with other work. Loopback; ${result.pinning.note}.`,
     `${result.model.tokensPerReply}-token replies from the bench model. Method, floors and every target:`,
     '[packages/bench/results/latest.md](packages/bench/results/latest.md). Reproduce with `pnpm bench`.',
     '',
-    '| protocol | first token ms p50 / p99 | inter-chunk ms at 20 tok/s p50 / p99 | chunks/s (× bare-Node floor) | bytes / reply | idle connection KiB | set-up ms p50 |',
-    '|---|---|---|---|---|---|---|',
+    '| protocol | first token ms p50 / p99 | chunks/s (× floor) | bytes / token | idle connection KiB | capacity, streams per core (× floor) | CPU µs / token (× floor) | `pnpm serve` → listening ms, idle RSS MiB | `pnpm client` → prompt ms |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
+  const x = (v: number | null | undefined) => (v === null || v === undefined ? '' : ` (${v}×)`);
   for (const r of result.protocols) {
+    const s = result.startup?.rows.find((row) => row.protocol === r.protocol);
     lines.push(
-      `| ${r.protocol} | ${pair(r.ttftMs)} | ${pair(r.interChunkMs)} | ${num(r.chunksPerSec)}${r.floorRatio !== null ? ` (${r.floorRatio}×)` : ''} | ${num(r.bytesPerReply)} | ${num(r.idleConnectionKiB)} | ${r.connectMs ? r.connectMs.p50 : 'n/a'} |`,
+      `| ${r.protocol} | ${pair(r.ttftMs)} | ${num(r.chunksPerSec)}${x(r.floorRatio)} | ${num(r.bytesPerToken)} | ${num(r.idleConnectionKiB)} | ${capacityText(r)}${x(r.capacityRatio)} | ${num(r.cpuPerToken?.microsPerToken)}${x(r.cpuRatio)} | ${s ? `${num(s.serverStartMs)}, ${num(s.serverRssMiB)}` : 'n/a'} | ${num(s?.clientPromptMs)} |`,
     );
   }
   const missed = result.targets.filter((t) => t.met === false);
@@ -55,13 +57,14 @@ export function rootSnippet(result: BenchResult): string {
     '',
     `Targets: ${result.targets.filter((t) => t.met === true).length} met, ${missed.length} not met${
       missed.length ? ` (${missed.map((t) => `${t.protocol}: ${t.name} = ${t.value}`).join('; ')})` : ''
-    }. What falls short, and whose it is, is written down in the benchmark results.`,
+    }. What falls short, and whose it is, is written down in [the bench README](packages/bench/README.md).`,
     '',
+    '![Capacity per core](packages/bench/results/capacity.svg)',
+    '![CPU per token](packages/bench/results/cpu-per-token.svg)',
     '![First token](packages/bench/results/ttft.svg)',
     '![Chunks per second](packages/bench/results/chunks-per-sec.svg)',
-    '![Bytes per reply](packages/bench/results/bytes-per-reply.svg)',
+    '![Bytes per token](packages/bench/results/bytes-per-token.svg)',
     '![Idle connection memory](packages/bench/results/idle-connection.svg)',
-    '![Jitter under load](packages/bench/results/jitter.svg)',
   );
   return lines.join('\n');
 }

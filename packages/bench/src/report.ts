@@ -7,17 +7,62 @@ const num = (v: number | null | undefined, unit = '') =>
   v === null || v === undefined ? 'n/a' : `${v.toLocaleString('en-US')}${unit}`;
 const metText = (t: Target) => (t.met === null ? 'n/a' : t.met ? '**met**' : '**not met**');
 
+/** "1,200" or "≥ 3,200" (the search's ceiling passed). */
+export const capacityText = (r: BenchRow | undefined) =>
+  r?.capacity ? `${r.capacity.atCeiling ? '≥ ' : ''}${r.capacity.streams.toLocaleString('en-US')}` : 'n/a';
+const ratio = (v: number | null | undefined) => (v === null || v === undefined ? '' : ` (${v}×)`);
+
 function table(rows: BenchRow[]): string[] {
   const lines = [
-    '| protocol | set-up ms p50 / p99 | first token ms p50 / p99 | total ms p50 / p99 | inter-chunk ms at 20 tok/s p50 / p99 | chunks/s | × floor | bytes ↓ / reply | idle conn KiB (heap) | N streams: p99 jitter ms, server CPU |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| protocol | set-up ms p50 / p99 | first token ms p50 / p99 | inter-chunk ms at 20 tok/s p50 / p99 | chunks/s (× floor) | bytes ↓ / reply | bytes / token | idle conn KiB (heap) | active stream +KiB (heap) | capacity, streams per core (× floor) | server CPU µs / token (× floor) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const c = r.concurrency;
     lines.push(
-      `| ${r.protocol} | ${pair(r.connectMs)} | ${pair(r.ttftMs)} | ${pair(r.totalMs)} | ${pair(r.interChunkMs)} | ${num(r.chunksPerSec)} | ${num(r.floorRatio)} | ${num(r.bytesPerReply)} | ${num(r.idleConnectionKiB)} (${num(r.idleConnectionHeapKiB)}) | ${c ? `${c.streams}: ${c.jitterMs ? c.jitterMs.p99 : 'n/a'}, ${c.serverCpuPercent}%${c.failed ? `, ${c.failed} failed` : ''}` : 'n/a'} |`,
+      `| ${r.protocol} | ${pair(r.connectMs)} | ${pair(r.ttftMs)} | ${pair(r.interChunkMs)} | ${num(r.chunksPerSec)}${ratio(r.floorRatio)} | ${num(r.bytesPerReply)} | ${num(r.bytesPerToken)} | ${num(r.idleConnectionKiB)} (${num(r.idleConnectionHeapKiB)}) | ${num(r.activeStreamKiB)} (${num(r.activeStreamHeapKiB)}) | ${capacityText(r)}${r.capacity ? `, ${r.capacity.limitedBy}` : ''}${ratio(r.capacityRatio)} | ${num(r.cpuPerToken?.microsPerToken)}${ratio(r.cpuRatio)} |`,
     );
   }
+  return lines;
+}
+
+function capacitySteps(rows: BenchRow[]): string[] {
+  const lines = [
+    '| subject | steps: N → pass/FAIL (p99 jitter ms; server CPU %, load generator CPU %) |',
+    '|---|---|',
+  ];
+  for (const r of rows) {
+    if (!r.capacity) continue;
+    const steps = r.capacity.steps
+      .map(
+        (s) =>
+          `${s.streams} ${s.ok ? 'pass' : 'FAIL'} (${s.jitterP99Ms ?? 'n/a'}${s.failed ? `, ${s.failed} failed` : ''}; ${s.serverCpuPercent} %, ${s.loadCpuPercent} %)`,
+      )
+      .join(' · ');
+    lines.push(`| ${r.protocol} | ${steps} |`);
+  }
+  return lines;
+}
+
+function startupTable(result: BenchResult): string[] {
+  const s = result.startup;
+  if (!s)
+    return [
+      'Not measured on this run (quick runs skip it; `tsx packages/bench/src/startup.ts` measures it alone).',
+    ];
+  const lines = [
+    '| protocol | `pnpm serve` → listening, ms | idle server RSS, MiB | all processes of `pnpm serve`, MiB | `pnpm client` → first prompt, ms | plain-JS build: → listening ms, idle RSS MiB |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of s.rows) {
+    lines.push(
+      `| ${r.protocol} | ${num(r.serverStartMs)} | ${num(r.serverRssMiB)} | ${num(r.treeRssMiB)} (${num(r.processes)} processes) | ${num(r.clientPromptMs)} | ${r.plain ? `${r.plain.startMs}, ${r.plain.rssMiB}` : 'n/a'} |${r.errors.length ? ` ${r.errors.join('; ')}` : ''}`,
+    );
+  }
+  if (s.baseline)
+    lines.push(
+      '',
+      `Baseline: an idle \`node\` with nothing loaded: ${s.baseline.nodeRssMiB} MiB RSS; with the tsx loader (\`node --import tsx\`) and nothing else: ${s.baseline.nodeTsxRssMiB} MiB.`,
+    );
   return lines;
 }
 
@@ -26,9 +71,9 @@ export function protocolSnippet(result: BenchResult, protocol: string): string {
   const r = result.protocols.find((row) => row.protocol === protocol);
   if (!r) return '';
   const floor = result.floors.find((f) => f.floorOf === protocol);
-  const c = r.concurrency;
+  const start = result.startup?.rows.find((x) => x.protocol === protocol);
   return [
-    `Measured by \`${result.command}\` on ${describeMachine(result.machine)} (${result.generatedAt.slice(0, 10)}); loopback, bench model (${result.model.tokensPerReply}-token replies).`,
+    `Measured by \`${result.command}\` on ${describeMachine(result.machine)} (${result.generatedAt.slice(0, 10)}); loopback, bench model (${result.model.tokensPerReply}-token replies); ${result.pinning.note}.`,
     '',
     '| measure | this server | bare-Node floor |',
     '|---|---|---|',
@@ -36,21 +81,29 @@ export function protocolSnippet(result: BenchResult, protocol: string): string {
     `| first token on a warm connection (zero-delay model), ms p50 / p99 | ${pair(r.ttftMs)} | ${pair(floor?.ttftMs ?? null)} |`,
     `| inter-chunk at 20 tokens/s, ms p50 / p99 | ${pair(r.interChunkMs)} | ${pair(floor?.interChunkMs ?? null)} |`,
     `| chunks/s on one stream | ${num(r.chunksPerSec)} | ${num(floor?.chunksPerSec)} |`,
-    `| bytes received per reply (wire) | ${num(r.bytesPerReply)} | ${num(floor?.bytesPerReply)} |`,
+    `| bytes received per reply / per token (wire) | ${num(r.bytesPerReply)} / ${num(r.bytesPerToken)} | ${num(floor?.bytesPerReply)} / ${num(floor?.bytesPerToken)} |`,
     `| server memory per idle connection, KiB | ${num(r.idleConnectionKiB)} | ${num(floor?.idleConnectionKiB)} |`,
-    `| ${c?.streams ?? 'N'} streams at 20 tokens/s: p99 jitter ms, server CPU | ${c ? `${c.jitterMs?.p99 ?? 'n/a'}, ${c.serverCpuPercent}%` : 'n/a'} | ${floor?.concurrency ? `${floor.concurrency.jitterMs?.p99 ?? 'n/a'}, ${floor.concurrency.serverCpuPercent}%` : 'n/a'} |`,
+    `| capacity: streams at 20 tokens/s on one server core (p99 jitter < 20 ms) | ${capacityText(r)} | ${capacityText(floor)} |`,
+    `| server CPU per token at ${r.cpuPerToken?.streams ?? 'N'} streams, µs | ${num(r.cpuPerToken?.microsPerToken)} | ${num(floor?.cpuPerToken?.microsPerToken)} |`,
+    ...(start
+      ? [
+          `| \`pnpm serve ${protocol}\` → listening, ms; idle RSS, MiB | ${num(start.serverStartMs)}; ${num(start.serverRssMiB)} | n/a |`,
+        ]
+      : []),
   ].join('\n');
 }
 
 export function renderMarkdown(result: BenchResult): string {
   const s = result.sizes;
+  const sm = result.sessionMemory;
   return [
     '# Benchmark results',
     '',
     `Reproduce: \`${result.command}\` (${result.quick ? 'quick, CI-sized' : 'full'} run, ${result.durationSeconds} s).`,
     `Machine: ${describeMachine(result.machine)}. Generated ${result.generatedAt}.`,
+    `Pinning: ${result.pinning.note}.${result.pinning.comparable ? '' : ' **Capacity and CPU figures of this run are not comparable.**'}`,
     '',
-    'The servers run in a separate process from the load generator, on loopback. Each protocol is driven',
+    'The servers run in a separate process from the load generator, on loopback, pinned to another core. Each protocol is driven',
     'through its own client adapter (packages/<protocol>/client.ts); each `floor:` row is the least code that',
     'serves the same tokens over the same wire (node:http JSON/NDJSON/SSE, bare ws, minimal grpc-js).',
     '',
@@ -69,20 +122,36 @@ export function renderMarkdown(result: BenchResult): string {
         `| ${t.name} | ${t.protocol} | ${num(t.value)} | ${t.limit} | ${metText(t)}${t.note ? ` (${t.note})` : ''} |`,
     ),
     '',
+    '## Start-up and footprint (the root commands, as a user runs them)',
+    '',
+    ...startupTable(result),
+    '',
+    '## Stored sessions',
+    '',
+    sm
+      ? `${sm.sessions.toLocaleString('en-US')} sessions of ${sm.turns} turns (${result.model.tokensPerReply}-token replies) in one ChatService with the in-memory store, as every server keeps them: ${sm.perSessionKiB} KiB RSS per session (${sm.perSessionHeapKiB} KiB of JS heap), after GC.`
+      : 'Not measured.',
+    '',
+    '## Capacity search steps',
+    '',
+    ...capacitySteps([...result.protocols, ...result.floors]),
+    '',
     '## What is measured',
     '',
     `- **set-up**: a new client until it is ready to send (session created; SSE stream open; WebSocket joined), ${s.connectSamples} samples.`,
-    `- **first token / total**: ${s.warmTurns} turns on one warm connection with a zero-delay model (${result.model.tokensPerReply} tokens), from send() to the first text / the done event. REST's first text is its whole reply.`,
+    `- **first token**: ${s.warmTurns} turns on one warm connection with a zero-delay model (${result.model.tokensPerReply} tokens), from send() to the first text. REST's first text is its whole reply.`,
     `- **inter-chunk**: gaps between chunks on one stream at ${result.model.pacedTokensPerSecond} tokens/s (ideal: 50 ms), ${s.pacedReplies} reply(ies).`,
-    `- **chunks/s**: one ${s.throughputTokens.toLocaleString('en-US')}-token reply at zero delay, chunks / total time (median of ${s.throughputReplies}). × floor: the median ratio over ${s.ratioPairs ?? 1} pairs of one reply from the server and one from its floor, alternated, so both meet the machine in the same state.`,
+    `- **chunks/s**: one ${s.throughputTokens.toLocaleString('en-US')}-token reply at zero delay, chunks / total time (median of ${s.throughputReplies}). × floor: the median ratio over ${s.ratioPairs} pairs of one reply from the server and one from its floor, alternated, so both meet the machine in the same state.`,
     '- **bytes ↓ / reply**: TCP payload bytes the client received per reply, counted on its sockets (headers, chunked encoding, SSE/WebSocket/HTTP/2 framing included; TCP/IP headers not).',
-    `- **idle conn**: server RSS growth (after GC) with ${s.idleConnections} idle connections open, divided by ${s.idleConnections}; the JS heap part in brackets. REST and streamable HTTP: a keep-alive socket; SSE: an open event stream; WebSocket: a joined socket; gRPC: a connected channel.`,
-    `- **N streams**: ${s.concurrentStreams} clients, each on its own connection and session, start within 50 ms of each other and stream a ${result.model.tokensPerReply}-token reply at 20 tokens/s; jitter = |gap − 50 ms|; CPU = server process CPU time / wall time (100% = one core).`,
+    `- **bytes / token**: (bytes of the ${s.throughputTokens.toLocaleString('en-US')}-token reply − bytes of the ${result.model.tokensPerReply}-token one) / the difference in tokens: what each further token costs on the wire.`,
+    `- **idle conn**: server RSS growth (after GC) with ${s.idleConnections} idle connections open, divided by ${s.idleConnections}, in a fresh server process; the JS heap part in brackets. **active stream**: ${s.activeStreams} clients on the same kind of fresh server, RSS after GC midway through a paced reply minus the same clients connected and idle, per stream.`,
+    `- **capacity**: the largest N concurrent streams (each its own connection and session, starts spread over 50 ms, ${s.capacityTokens} tokens at 20 tokens/s) for which every stream completes with no error and the p99 of |gap − 50 ms| over all chunks is < 20 ms (REST: |reply time − ideal|). N steps ${s.capacityStart}, ${s.capacityStart * 2}, ${s.capacityStart * 4}, … up to ${s.capacityMax.toLocaleString('en-US')}, then bisects until the gap is within ${s.capacityPrecision * 100} %. The server's search and its floor's run in lock-step, one trial each in turn. "limited by": the process whose core was ≥ 90 % busy in the first failed step.`,
+    `- **CPU per token**: server process CPU time (process.cpuUsage() read in the server process) per token the clients received, ${s.cpuStreams} streams × ${s.cpuTokens} tokens at 20 tokens/s; median of ${s.cpuPairs} alternating server/floor pairs, and the median of the pair ratios.`,
     '',
     ...(result.skipped.length
       ? ['## Skipped', '', ...result.skipped.map((x) => `- ${x.protocol}: ${x.reason}`), '']
       : []),
-    ...result.protocols.flatMap((r) =>
+    ...[...result.protocols, ...result.floors].flatMap((r) =>
       r.errors.length ? [`- ${r.protocol} errors: ${r.errors.join('; ')}`] : [],
     ),
     '',
@@ -144,7 +213,7 @@ export function barChart(title: string, unit: string, bars: Bar[], note: string)
 /** File name → SVG. */
 export function renderCharts(result: BenchResult): Record<string, string> {
   const floorOf = (p: string) => result.floors.find((f) => f.floorOf === p);
-  const note = `${result.command} · ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node} · grey: bare-Node floor`;
+  const note = `${result.command} · ${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node}${result.pinning?.comparable ? ', server and load pinned apart' : ', NOT pinned'} · grey: bare-Node floor`;
   const rows = result.protocols;
   return {
     'ttft.svg': barChart(
@@ -187,13 +256,33 @@ export function renderCharts(result: BenchResult): Record<string, string> {
       })),
       note,
     ),
-    'jitter.svg': barChart(
-      `p99 jitter, ${result.sizes.concurrentStreams} streams at 20 tokens/s`,
-      'ms',
+    'bytes-per-token.svg': barChart(
+      'Bytes on the wire per further token',
+      'B',
       rows.map((r) => ({
         label: r.protocol,
-        value: r.concurrency?.jitterMs?.p99 ?? null,
-        floor: floorOf(r.protocol)?.concurrency?.jitterMs?.p99 ?? null,
+        value: r.bytesPerToken,
+        floor: floorOf(r.protocol)?.bytesPerToken ?? null,
+      })),
+      note,
+    ),
+    'capacity.svg': barChart(
+      'Streams at 20 tokens/s one server core sustains (p99 jitter < 20 ms)',
+      'streams',
+      rows.map((r) => ({
+        label: r.protocol,
+        value: r.capacity?.streams ?? null,
+        floor: floorOf(r.protocol)?.capacity?.streams ?? null,
+      })),
+      note,
+    ),
+    'cpu-per-token.svg': barChart(
+      `Server CPU per token, ${result.sizes.cpuStreams} streams at 20 tokens/s`,
+      'µs',
+      rows.map((r) => ({
+        label: r.protocol,
+        value: r.cpuPerToken?.microsPerToken ?? null,
+        floor: floorOf(r.protocol)?.cpuPerToken?.microsPerToken ?? null,
       })),
       note,
     ),

@@ -8,7 +8,7 @@
  *                  { type: 'stop' }                               { type: 'ready', servers, floors, skipped }
  */
 import { ChatService, type Config, loadConfig, type Protocol } from '@gtp/core';
-import { BenchModel } from './bench-model.ts';
+import { BenchModel, benchMessage } from './bench-model.ts';
 import { type FloorKind, type FloorServer, startFloor } from './floors.ts';
 import { loadProtocols } from './protocols.ts';
 
@@ -34,9 +34,37 @@ export interface HostSample {
   cpuSystemMicros: number;
 }
 
-export type HostRequest = { type: 'sample'; id: number; gc?: boolean } | { type: 'stop' };
+/** The memory of stored sessions: RSS and heap after GC, before and after storing them. */
+export interface HostPopulated {
+  type: 'populated';
+  id: number;
+  sessions: number;
+  turns: number;
+  before: { rssBytes: number; heapUsedBytes: number };
+  after: { rssBytes: number; heapUsedBytes: number };
+}
+
+export type HostRequest =
+  | { type: 'sample'; id: number; gc?: boolean }
+  | { type: 'populate'; id: number; sessions: number; turns: number }
+  | { type: 'stop' };
 
 const gc = (globalThis as { gc?: () => void }).gc;
+/** Services populated on request stay referenced, so their sessions stay in memory. */
+const keep: ChatService[] = [];
+
+async function collect(): Promise<void> {
+  if (!gc) return;
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  gc();
+}
+
+async function settledMemory(): Promise<{ rssBytes: number; heapUsedBytes: number }> {
+  await collect();
+  const memory = process.memoryUsage();
+  return { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed };
+}
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as HostOptions;
@@ -75,12 +103,34 @@ async function main(): Promise<void> {
       ]);
       process.exit(0);
     }
-    if (message.type === 'sample') {
-      if (message.gc && gc) {
-        gc();
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        gc();
+    if (message.type === 'populate') {
+      // Every server keeps its sessions in a ChatService like this one (the in-memory store):
+      // the turns run through reply(), so the reply log's retained events count too.
+      const chat = ChatService.fromConfig(config, 'bench', { model: new BenchModel() });
+      const before = await settledMemory();
+      for (let s = 0; s < message.sessions; s++) {
+        const session = await chat.createSession();
+        for (let t = 0; t < message.turns; t++) {
+          for await (const _event of chat.reply(session.id, benchMessage({ tokens: 40, delayMs: 0 }))) {
+            // drained
+          }
+        }
       }
+      const after = await settledMemory();
+      const populated: HostPopulated = {
+        type: 'populated',
+        id: message.id,
+        sessions: message.sessions,
+        turns: message.turns,
+        before,
+        after,
+      };
+      process.send?.(populated);
+      keep.push(chat);
+      return;
+    }
+    if (message.type === 'sample') {
+      if (message.gc) await collect();
       const memory = process.memoryUsage();
       const cpu = process.cpuUsage();
       const sample: HostSample = {

@@ -26,7 +26,16 @@ describe('pnpm bench', () => {
         throughputReplies: 1,
         pacedReplies: 1,
         idleConnections: 5,
-        concurrentStreams: 3,
+        activeStreams: 3,
+        capacityStart: 2,
+        capacityMax: 4,
+        capacityPrecision: 0.5,
+        capacityTokens: 4,
+        cpuStreams: 2,
+        cpuTokens: 4,
+        cpuPairs: 1,
+        storedSessions: 20,
+        storedTurns: 2,
       },
     });
 
@@ -52,18 +61,41 @@ describe('pnpm bench', () => {
       interChunkMs: pair,
       chunksPerSec: expect.any(Number),
       bytesPerReply: expect.any(Number),
+      bytesPerToken: expect.any(Number),
       idleConnectionKiB: expect.any(Number),
-      concurrency: { streams: 3, completed: 3, failed: 0, jitterMs: pair },
+      activeStreamKiB: expect.any(Number),
+      capacity: { streams: expect.any(Number), steps: expect.any(Array) },
+      capacityRatio: expect.any(Number),
+      cpuPerToken: { streams: 2, tokensPerStream: 4, microsPerToken: expect.any(Number), runs: 1 },
+      cpuRatio: expect.any(Number),
     });
+    // The search stepped 2 then 4 (the ceiling), every step a real trial of 2 or 4 streams.
+    expect(row.capacity!.steps.map((s) => s.streams)).toEqual(expect.arrayContaining([2]));
+    for (const step of row.capacity!.steps) expect(step.completed + step.failed).toBe(step.streams);
+    // Pinning is reported either way; when taskset worked, the two processes are on different cores.
+    expect(result.pinning).toMatchObject({ comparable: expect.any(Boolean), note: expect.any(String) });
+    if (result.pinning.comparable) {
+      expect(result.pinning.server!.allowedCpus).not.toBe(result.pinning.loadGenerator!.allowedCpus);
+    }
+    expect(result.sessionMemory).toMatchObject({ sessions: 20, turns: 2, perSessionKiB: expect.any(Number) });
+    expect(result.startup).toBeNull();
     // At 20 tokens/s the chunks are ~50 ms apart: the pacing reached the client through the transport.
     expect(row.interChunkMs!.p50).toBeGreaterThan(30);
     expect(result.floors.map((f) => [f.protocol, f.floorOf])).toEqual([['floor:ws', 'websocket']]);
     expect(row.floorRatio).toEqual(expect.any(Number));
-    expect(result.targets.filter((t) => t.protocol === 'websocket').length).toBe(4);
+    const names = result.targets.filter((t) => t.protocol === 'websocket').map((t) => t.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'capacity per core ≥ 0.8 × floor',
+        'CPU per token ≤ 1.25 × floor',
+        'bytes per token ≤ 50',
+        'idle server ≤ 60 MB RSS',
+      ]),
+    );
     const md = await readFile(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('| websocket |');
     expect(md).toMatch(/met/);
     const svg = await readFile(join(dir, 'ttft.svg'), 'utf8');
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-  }, 90_000);
+  }, 180_000);
 });
