@@ -69,10 +69,13 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
   const ownsChat = !options.chat;
   const chat = options.chat ?? (await ChatService.create(config, 'websocket'));
   const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+  // One access check (core) guards both the HTTP routes and the upgrades, which bypass Fastify.
+  const access = createAccessCheck(config);
   const app = await createHttpApp({
     protocol: 'websocket',
     config,
     chat,
+    access,
     description: 'Sessions over REST; the chat itself over the WebSocket at GET /ws (JSON text frames).',
   });
   // Each server process is one instance; its id tells its own frames apart on the broker.
@@ -88,7 +91,6 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
     onRelayError: (error) => app.log.warn({ err: error }, 'cannot relay room frames to other instances'),
   });
   await addHttpRoutes(app); // GET /ws without an upgrade (426), GET /demo
-  const access = createAccessCheck(config);
   let closing = false;
 
   // --- The upgrade: `noServer` lets us decide, per request, which upgrades to accept. ---------
