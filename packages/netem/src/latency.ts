@@ -16,7 +16,11 @@ export class Latency extends ScheduledTransform {
 
   constructor(options: LatencyOptions) {
     super();
-    this.#options = { jitterMs: 0, random: Math.random, ...options };
+    this.#options = {
+      latencyMs: options.latencyMs,
+      jitterMs: options.jitterMs ?? 0,
+      random: options.random ?? Math.random,
+    };
   }
 
   protected delayMs(): number {

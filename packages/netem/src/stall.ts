@@ -19,7 +19,7 @@ export class Stall extends ScheduledTransform {
 
   constructor(options: StallOptions) {
     super();
-    this.#options = { random: Math.random, ...options };
+    this.#options = { ...options, random: options.random ?? Math.random };
   }
 
   protected delayMs(): number {
