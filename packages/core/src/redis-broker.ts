@@ -73,7 +73,10 @@ export class RedisBroker implements Broker {
     const name = this.#channel(channel);
     await this.#subscriber.subscribe(name, listener);
     return async () => {
-      await this.#subscriber.unsubscribe(name, listener).catch(() => undefined);
+      // While Redis is away this waits in the offline queue (and runs on reconnect); we don't.
+      await withDeadline(this.#subscriber.unsubscribe(name, listener), REDIS_COMMAND_TIMEOUT_MS).catch(
+        () => undefined,
+      );
     };
   }
 

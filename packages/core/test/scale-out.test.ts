@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp, httpChatServer } from '../src/http/index.ts';
 import { type ChatEvent, ChatService, type Config } from '../src/index.ts';
@@ -49,6 +51,38 @@ describe.skipIf(!redisAvailable)('several instances on one Redis (REDIS_URL)', (
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('create() hands its logger to the Redis store and broker: an outage is one line per connection', async () => {
+    const local = await RedisServer.start();
+    const lines: Array<{ msg: string; component?: string; connection?: string; protocol?: string }> = [];
+    const logger = pino(
+      { level: 'info', base: { protocol: 'rest' } },
+      { write: (line: string) => void lines.push(JSON.parse(line)) },
+    );
+    const chat = await ChatService.create(testConfig({ redisUrl: local.url }), 'rest', { logger });
+    try {
+      expect(chat.logger).toBe(logger);
+      await local.stop();
+      // Long enough for several reconnect attempts on each of the three connections.
+      const deadline = Date.now() + 10_000;
+      const failed = () => lines.filter((line) => line.msg === 'Redis connection failed; reconnecting');
+      while (failed().length < 3 && Date.now() < deadline) await sleep(20);
+      await sleep(500);
+      expect(
+        failed()
+          .map((line) => `${line.component} / ${line.connection}`)
+          .sort(),
+      ).toEqual([
+        'redis-broker / broker publisher',
+        'redis-broker / broker subscriber',
+        'redis-store / session store',
+      ]);
+      expect(failed().every((line) => line.protocol === 'rest')).toBe(true);
+    } finally {
+      await chat.close();
+      await local.stop();
     }
   });
 
