@@ -3,6 +3,7 @@
  * the slow model scaled down; and nginx started and stopped on its own. Outcomes only.
  */
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runMatrix } from '../src/conditions.ts';
@@ -21,9 +22,7 @@ const reachable = (port: number) =>
 
 describe('nginx', () => {
   it('starts on loopback with a generated config, proxies, and stops leaving nothing behind', async () => {
-    const upstream = net.createServer((socket) =>
-      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'),
-    );
+    const upstream = http.createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const port = (upstream.address() as net.AddressInfo).port;
     const nginx = await Nginx.start({ mode: 'default', upstreams: [{ protocol: 'rest', port }] });
@@ -36,6 +35,7 @@ describe('nginx', () => {
     expect(nginx.running).toBe(false);
     expect(await reachable(listenPort)).toBe(false);
     expect(existsSync(nginx.dir)).toBe(false);
+    upstream.closeAllConnections();
     await new Promise((r) => upstream.close(r));
   });
 });
