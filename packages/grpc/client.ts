@@ -108,7 +108,7 @@ function traceInterceptor(trace: WireTrace): grpc.Interceptor {
   return (callOptions, nextCall) => {
     const path = callOptions.method_definition.path;
     return new grpc.InterceptingCall(nextCall(callOptions), {
-      start: (metadata, listener, next) => {
+      start: (metadata, _listener, next) => {
         trace.note(`HEADERS POST ${path} (HTTP/2, content-type application/grpc)`, metadataLines(metadata));
         next(metadata, {
           onReceiveMetadata: (received, nextMetadata) => {

@@ -63,6 +63,7 @@ export class WireTrace {
 
 /** A payload as one printable line: control characters escaped, long ones cut. */
 export function printable(text: string, max = TRACE_PAYLOAD_MAX_CHARS): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
   const escaped = text.replace(/[\u0000-\u001f\u007f]/g, (ch) =>
     ch === '\n'
       ? '\\n'
