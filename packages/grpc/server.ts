@@ -8,14 +8,13 @@
  *   (StreamMessage) and bidirectional streaming (Chat: send, cancel, typing, ping);
  * - errors as status codes (ChatError.grpcStatus) with a message that says why;
  * - a client that cancels or whose deadline passes stops the model (the partial reply is kept);
- * - a graceful shutdown: health NOT_SERVING, replies end with `done`, streams end, server stops.
- *
- * Beside it, in src/: the one interceptor that passes every call through the shared access
- * check (interceptors.ts), grpc.health.v1 following Redis (health.ts), the loaded contract
- * (proto.ts), protobuf ↔ JSON (messages.ts) and ChatError ↔ status (status.ts).
+ * - one server interceptor for every call: the shared access check (src/interceptors.ts);
+ * - grpc.health.v1 following Redis (src/health.ts), reflection, keepalive, message size limits,
+ *   and a graceful shutdown: NOT_SERVING, replies end with `done`, streams end, server stops.
  *
  * Run it: `pnpm serve grpc` (port 50051), then `pnpm client grpc` in another terminal.
  */
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
@@ -40,16 +39,16 @@ import { cancelSignal } from './src/cancel.ts';
 import { ChatStreams } from './src/chat-stream.ts';
 import { callFailures } from './src/failures.ts';
 import { addHealthService } from './src/health.ts';
+import { InFlight } from './src/in-flight.ts';
 import { accessInterceptor } from './src/interceptors.ts';
 import { chatEventToProto, messageToProto, sessionToProto, statsToProto } from './src/messages.ts';
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
 import { toServiceError } from './src/status.ts';
 
 /**
- * Keepalive: after HEARTBEAT_MS (15 s) of silence the server sends an HTTP/2 PING; a client that
- * does not answer within KEEPALIVE_TIMEOUT_MS is gone (a lid closed, a NAT dropped the mapping)
- * and its calls are cancelled, which stops the model. 15 s is well under the idle time-outs of
- * common NATs and load balancers (60–350 s), so the pings also keep long streams alive.
+ * Keepalive: after HEARTBEAT_MS of silence (15 s, under common NAT and load-balancer idle
+ * time-outs) the server sends an HTTP/2 PING; a client that does not answer within this is gone,
+ * and its calls are cancelled, which stops the model.
  */
 const KEEPALIVE_TIMEOUT_MS = 10_000;
 
@@ -77,24 +76,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
     // Every call of every service passes the access check (rate limit, Origin, AUTH_TOKEN)
     // before its handler runs; a handler reads who is calling with accessOf(call).
-    interceptors: [
-      accessInterceptor({
-        access: createAccessCheck(config),
-        logger,
-        onRefused: (failure) => stats.recordError(failure.code),
-      }),
-    ],
+    interceptors: [accessInterceptor({ access: createAccessCheck(config), stats, logger })],
   });
 
   /** Turns in flight (any RPC) and open Chat streams, so close() can end them all. */
-  const turnsInFlight = new Set<Promise<unknown>>();
+  const turnsInFlight = new InFlight();
   const chatStreams = new ChatStreams();
-  const track = <T>(turn: Promise<T>): Promise<T> => {
-    const settled = turn.catch(() => undefined);
-    turnsInFlight.add(settled);
-    void settled.finally(() => turnsInFlight.delete(settled));
-    return turn;
-  };
   // Each failed call counted and logged once with its cause; `fail` returns the ChatError.
   const { fail, fromReply } = callFailures(stats, logger);
 
@@ -104,11 +91,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   };
 
   /** A unary handler from an async function: its result or its ChatError goes to the callback. */
-  // (tracked, so that shutdown waits for it)
   const unary =
     <Req, Res>(run: (request: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
-      track(run(call.request, cancelSignal(call))).then(
+      turnsInFlight.track(run(call.request, cancelSignal(call))).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(fail(call, error))),
       );
@@ -116,21 +102,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
 
   const handlers: ChatServiceHandlers = {
     CreateSession: unary(async () => sessionToProto(await chat.createSession())),
-    GetSession: unary(async ({ sessionId }) =>
-      sessionToProto(await chat.getSession(requireSessionId(sessionId))),
-    ),
+    GetSession: unary(({ sessionId }) => chat.getSession(requireSessionId(sessionId)).then(sessionToProto)),
     ListSessions: unary(async () => ({ sessions: (await chat.listSessions()).map(sessionToProto) })),
-    DeleteSession: unary(async ({ sessionId }) => {
-      await chat.deleteSession(requireSessionId(sessionId));
-      return {};
-    }),
+    DeleteSession: unary(({ sessionId }) => chat.deleteSession(requireSessionId(sessionId)).then(() => ({}))),
     GetHistory: unary(async ({ sessionId }) => ({
       messages: (await chat.history(requireSessionId(sessionId))).map(messageToProto),
     })),
-    ClearHistory: unary(async ({ sessionId }) => {
-      await chat.clearHistory(requireSessionId(sessionId));
-      return {};
-    }),
+    ClearHistory: unary(({ sessionId }) => chat.clearHistory(requireSessionId(sessionId)).then(() => ({}))),
     GetServerStats: unary(async () => statsToProto(await chat.snapshot(), chat.model.info)),
 
     // Unary: fold the reply's events into one ChatReply. A cancelled call still stops the model.
@@ -171,7 +149,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         if (failure) call.emit('error', toServiceError(failure));
         else call.end();
       };
-      void track(turn());
+      void turnsInFlight.track(turn());
     },
 
     // Bidi: a long-lived stream; each client event is handled as it arrives.
@@ -179,7 +157,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       const stream = chatStreams.open(call);
       const closeConnection = stats.connectionOpened();
       const signal = cancelSignal(call);
-      const turns = new Set<Promise<void>>();
+      const turns = new InFlight();
       const refuse = (error: unknown) => {
         stream.send({ error: { messageId: '', error: fail(call, error).toJSON() } });
       };
@@ -200,9 +178,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         try {
           switch (message.event) {
             case 'send': {
-              const turn = track(runTurn(requireSessionId(message.send!.sessionId), message.send!.text));
-              turns.add(turn);
-              void turn.finally(() => turns.delete(turn));
+              const { sessionId, text } = message.send!;
+              void turns.track(turnsInFlight.track(runTurn(requireSessionId(sessionId), text)));
               return;
             }
             case 'cancel':
@@ -229,7 +206,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
 
       // The client half-closed: finish the replies it asked for, then end our side too. (After a
       // cancel grpc-js may emit `end` instead of `cancelled`: cancelSignal() covers that case.)
-      call.on('end', () => void Promise.allSettled(turns).then(() => stream.end()));
+      call.on('end', () => void turns.settled().then(() => stream.end()));
       call.on('error', () => undefined);
       signal.addEventListener('abort', () => stream.end(), { once: true });
       call.once('close', closeConnection);
@@ -250,12 +227,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
     chat,
     async listen({ port = 0, host = DEFAULT_HOST } = {}) {
       const shownHost = host.includes(':') ? `[${host}]` : host;
-      const boundPort = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(`${shownHost}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-          error ? reject(error) : resolve(bound),
-        ),
-      );
-      const address = `${shownHost}:${boundPort}`;
+      const bind = promisify(server.bindAsync.bind(server));
+      const address = `${shownHost}:${await bind(`${shownHost}:${port}`, grpc.ServerCredentials.createInsecure())}`;
       logger.info({ address, model: chat.model.info }, 'gRPC server listening');
       return address;
     },
@@ -266,15 +239,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         // Replies in flight end with `done` (finishReason cancelled), then every Chat stream
         // is ended, then the server stops; calls still open after the grace period are cut.
         chat.cancelAll();
-        await Promise.allSettled(turnsInFlight);
+        await turnsInFlight.settled();
         chatStreams.endAll();
-        await new Promise<void>((resolve) => {
-          const force = setTimeout(() => server.forceShutdown(), config.shutdownTimeoutMs);
-          server.tryShutdown(() => {
-            clearTimeout(force);
-            resolve();
-          });
-        });
+        const force = setTimeout(() => server.forceShutdown(), config.shutdownTimeoutMs);
+        await promisify(server.tryShutdown.bind(server))();
+        clearTimeout(force);
         if (ownsChat) await chat.close();
         logger.info('gRPC server stopped');
       })();

@@ -14,7 +14,7 @@
  * `-H 'authorization: Bearer …'`); grpc.health.v1 is a probe: no token, no rate limit.
  */
 import * as grpc from '@grpc/grpc-js';
-import { type Access, type AccessCheck, ChatError, type Logger } from '@gtp/core';
+import { type Access, type AccessCheck, ChatError, type Logger, type Stats } from '@gtp/core';
 import { HEALTH_PATH_PREFIX } from './health.ts';
 import { peerAddress } from './peer.ts';
 import { toServiceError } from './status.ts';
@@ -34,16 +34,16 @@ export function accessOf(call: { readonly metadata: grpc.Metadata }): Access {
 
 export interface AccessInterceptorOptions {
   access: AccessCheck;
+  /** Each refusal is counted by its error code, like every other failure. */
+  stats: Pick<Stats, 'recordError'>;
   logger: Logger;
-  /** Counts each refusal by its error code (the server's stats). */
-  onRefused?: (failure: ChatError) => void;
 }
 
 /** The one interceptor of the server: admit the call with its Access, or end it with a status. */
 export function accessInterceptor({
   access,
+  stats,
   logger,
-  onRefused,
 }: AccessInterceptorOptions): grpc.ServerInterceptor {
   return (method, call) =>
     new grpc.ServerInterceptingCall(call, {
@@ -67,7 +67,7 @@ export function accessInterceptor({
                 (error: unknown) => {
                   // The handler never runs: the call ends here with the refusal's status code.
                   const failure = ChatError.from(error);
-                  onRefused?.(failure);
+                  stats.recordError(failure.code);
                   const fields = { method: method.path, peer, code: failure.code };
                   if (failure.code === 'internal')
                     logger.error({ ...fields, err: error }, 'access check failed');
