@@ -76,6 +76,7 @@ async function createEventHub(config: Config, chat: ChatService, bufferSize: num
     broker: chat.broker,
     bufferSize,
     ttlMs: config.sessionTtlMs,
+    logger: chat.logger.child({ component: 'sse-hub' }),
   });
 }
 

@@ -80,7 +80,7 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
   });
   // Each server process is one instance; its id tells its own frames apart on the broker.
   const instanceId = randomUUID();
-  const presence = await openPresence(config.redisUrl, chat.broker, instanceId).catch(async (error) => {
+  const presence = await openPresence(config.redisUrl, chat, instanceId).catch(async (error) => {
     if (ownsChat) await chat.close();
     throw error;
   });

@@ -7,7 +7,7 @@
  * adds +1 / -1 for its own members and reads the sum in the same atomic step, so every change
  * yields the exact total at that moment, whatever instance it happened on.
  */
-import type { Broker } from '@gtp/core';
+import type { ChatService } from '@gtp/core';
 export interface Presence {
   /** This instance's members of the session changed by `delta`; resolves to the members on every instance. */
   change(sessionId: string, delta: 1 | -1): Promise<number>;
@@ -36,10 +36,11 @@ export class LocalPresence implements Presence {
  */
 export async function openPresence(
   redisUrl: string | undefined,
-  broker: Pick<Broker, 'kind'>,
+  chat: Pick<ChatService, 'broker' | 'logger'>,
   instanceId: string,
 ): Promise<Presence> {
-  if (!redisUrl || broker.kind !== 'redis') return new LocalPresence();
+  if (!redisUrl || chat.broker.kind !== 'redis') return new LocalPresence();
   const { RedisPresence } = await import('./redis-presence.ts');
-  return RedisPresence.connect(redisUrl, instanceId);
+  const logger = chat.logger.child({ component: 'websocket-presence' });
+  return RedisPresence.connect(redisUrl, instanceId, { logger });
 }
