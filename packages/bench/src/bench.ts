@@ -10,6 +10,7 @@
  *   pnpm bench --protocols grpc,websocket --no-floors
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMain, PROTOCOLS, type Protocol, runMain } from '@gtp/core';
@@ -80,7 +81,7 @@ export const QUICK_SIZES: Sizes = {
   activeStreams: 20,
   capacityStart: 25,
   capacityMax: 100,
-  capacityPrecision: 0.5,
+  capacityPrecision: 1,
   capacityTokens: 10,
   cpuStreams: 50,
   cpuTokens: 10,
@@ -136,8 +137,12 @@ export interface Capacity {
   streams: number;
   atCeiling: boolean;
   firstFailed: number | null;
-  /** What stopped it: the server's core, the load generator's, jitter with neither saturated, or the ceiling. */
-  limitedBy: 'server' | 'load generator' | 'unclear' | 'ceiling';
+  /**
+   * What stopped it: the server's core or the load generator's (≥ SATURATED_PERCENT busy in the
+   * first failed step), `neither` (jitter while both had CPU to spare: other work on the machine),
+   * or the search's ceiling.
+   */
+  limitedBy: 'server' | 'load generator' | 'neither' | 'ceiling';
   steps: CapacityStep[];
 }
 
@@ -210,6 +215,8 @@ export interface BenchResult {
   machine: MachineInfo;
   /** Which cores the server and the load generator ran on; comparable only when both pinned. */
   pinning: Pinning;
+  /** os.loadavg() (1, 5, 15 min) when the run started and ended: how busy the shared machine was. */
+  loadAverage: { start: number[]; end: number[] };
   sizes: Sizes;
   model: { tokensPerReply: number; pacedTokensPerSecond: number };
   protocols: BenchRow[];
@@ -646,10 +653,10 @@ async function pairedRatio(
 function limitOf(capacity: CapacityResult, steps: CapacityStep[]): Capacity['limitedBy'] {
   if (capacity.atCeiling) return 'ceiling';
   const failed = steps.find((step) => step.streams === capacity.firstFailed && !step.ok);
-  if (!failed) return 'unclear';
+  if (!failed) return 'neither';
   if (failed.serverCpuPercent >= SATURATED_PERCENT) return 'server';
   if (failed.loadCpuPercent >= SATURATED_PERCENT) return 'load generator';
-  return 'unclear';
+  return 'neither';
 }
 
 interface Contender {
@@ -791,6 +798,7 @@ export async function writeReport(result: BenchResult, dir: string): Promise<voi
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
   const startedAt = performance.now();
+  const loadAtStart = os.loadavg().map(round2);
   const quick = options.quick ?? false;
   const sizes: Sizes = { ...(quick ? QUICK_SIZES : FULL_SIZES), ...options.sizes };
   const progress = options.onProgress ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -897,6 +905,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     quick,
     machine: machineInfo(),
     pinning,
+    loadAverage: { start: loadAtStart, end: os.loadavg().map(round2) },
     sizes,
     model: { tokensPerReply: REPLY_TOKENS, pacedTokensPerSecond: 1000 / PACED_DELAY_MS },
     protocols: rows,

@@ -101,6 +101,7 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     `Reproduce: \`${result.command}\` (${result.quick ? 'quick, CI-sized' : 'full'} run, ${result.durationSeconds} s).`,
     `Machine: ${describeMachine(result.machine)}. Generated ${result.generatedAt}.`,
+    `Load average (1/5/15 min) of the shared machine: ${result.loadAverage?.start.join(' / ') ?? 'n/a'} at the start, ${result.loadAverage?.end.join(' / ') ?? 'n/a'} at the end.`,
     `Pinning: ${result.pinning.note}.${result.pinning.comparable ? '' : ' **Capacity and CPU figures of this run are not comparable.**'}`,
     '',
     'The servers run in a separate process from the load generator, on loopback, pinned to another core. Each protocol is driven',
@@ -145,7 +146,7 @@ export function renderMarkdown(result: BenchResult): string {
     '- **bytes ↓ / reply**: TCP payload bytes the client received per reply, counted on its sockets (headers, chunked encoding, SSE/WebSocket/HTTP/2 framing included; TCP/IP headers not).',
     `- **bytes / token**: (bytes of the ${s.throughputTokens.toLocaleString('en-US')}-token reply − bytes of the ${result.model.tokensPerReply}-token one) / the difference in tokens: what each further token costs on the wire.`,
     `- **idle conn**: server RSS growth (after GC) with ${s.idleConnections} idle connections open, divided by ${s.idleConnections}, in a fresh server process; the JS heap part in brackets. **active stream**: ${s.activeStreams} clients on the same kind of fresh server, RSS after GC midway through a paced reply minus the same clients connected and idle, per stream.`,
-    `- **capacity**: the largest N concurrent streams (each its own connection and session, starts spread over 50 ms, ${s.capacityTokens} tokens at 20 tokens/s) for which every stream completes with no error and the p99 of |gap − 50 ms| over all chunks is < 20 ms (REST: |reply time − ideal|). N steps ${s.capacityStart}, ${s.capacityStart * 2}, ${s.capacityStart * 4}, … up to ${s.capacityMax.toLocaleString('en-US')}, then bisects until the gap is within ${s.capacityPrecision * 100} %. The server's search and its floor's run in lock-step, one trial each in turn. "limited by": the process whose core was ≥ 90 % busy in the first failed step.`,
+    `- **capacity**: the largest N concurrent streams (each its own connection and session, starts spread over 50 ms, ${s.capacityTokens} tokens at 20 tokens/s) for which every stream completes with no error and the p99 of |gap − 50 ms| over all chunks is < 20 ms (REST: |reply time − ideal|). N steps ${s.capacityStart}, ${s.capacityStart * 2}, ${s.capacityStart * 4}, … up to ${s.capacityMax.toLocaleString('en-US')}, then bisects until the gap is within ${s.capacityPrecision * 100} %. The server's search and its floor's run in lock-step, one trial each in turn. "limited by": the process whose core was ≥ 90 % busy in the first failed step; \`neither\` when both had CPU to spare, i.e. the jitter came from elsewhere (other work on a shared machine).`,
     `- **CPU per token**: server process CPU time (process.cpuUsage() read in the server process) per token the clients received, ${s.cpuStreams} streams × ${s.cpuTokens} tokens at 20 tokens/s; median of ${s.cpuPairs} alternating server/floor pairs, and the median of the pair ratios.`,
     '',
     ...(result.skipped.length
