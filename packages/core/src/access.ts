@@ -60,7 +60,8 @@ const ATTEMPTS: Readonly<Record<AccessTransport, string>> = {
 
 /** How to present the token, per transport. */
 const TOKEN_HINT: Readonly<Record<AccessTransport, string>> = {
-  // (or ?access_token= where a browser cannot set a header: core/src/auth.ts)
+  // The header is what a client should send; ?access_token= (core/src/auth.ts) is only for what
+  // cannot set one (EventSource, a page's URL), so the hint does not advertise it.
   http: 'send Authorization: Bearer <AUTH_TOKEN>',
   websocket: `send Authorization: Bearer <AUTH_TOKEN>, or offer the subprotocols "genai-chat.v1" and "${WS_BEARER_PREFIX}<AUTH_TOKEN>"`,
   grpc: 'send the metadata authorization: Bearer <AUTH_TOKEN>',
