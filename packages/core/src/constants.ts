@@ -11,6 +11,9 @@ export const DEFAULT_PORTS: Readonly<Record<Protocol, number>> = {
   grpc: 50051,
 };
 
+/** The lab (`pnpm lab`, the race page), beside the five servers' ports. */
+export const DEFAULT_LAB_PORT = 8000;
+
 export const DEFAULT_HOST = '127.0.0.1';
 
 /** A current Gemini Flash model (gemini-2.0-flash, used by older examples, is being retired). */

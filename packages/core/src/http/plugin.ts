@@ -26,6 +26,7 @@ import {
   StatsSchema,
   sessionErrors,
 } from './schemas.ts';
+import { uiRoutes } from './ui.ts';
 
 export interface HttpAppOptions {
   protocol: Protocol;
@@ -155,6 +156,7 @@ export async function createHttpApp(options: HttpAppOptions) {
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(uiRoutes, { title: `${protocol} server` }); // the shared page design, favicon, GET /
 
   const startedAt = performance.now();
   const params = SessionParamsSchema;

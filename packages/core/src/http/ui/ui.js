@@ -1,0 +1,426 @@
+// genai-transports: the page design every demo and the lab share (served at /ui/ui.js, no build
+// step). It holds what is the same on every page — bubbles, readouts, the wire panel, banners,
+// markdown — so that each demo.html keeps only its transport's code, inline and readable.
+//
+// Text from the network only ever reaches the page as text nodes (textContent), or, for a model
+// reply, as markdown rendered by marked with raw HTML escaped and then sanitised by DOMPurify into
+// a DOM fragment: never innerHTML of unsanitised text.
+
+// A page opened as ?access_token=<token> imports this module with the same query, so the token
+// reaches the vendored modules and the stylesheet too (the server checks it on every request).
+const query = new URL(import.meta.url).search;
+export const accessToken = new URLSearchParams(query).get('access_token') ?? undefined;
+export const authHeaders = accessToken ? { authorization: `Bearer ${accessToken}` } : {};
+/** A same-origin path with ?access_token= added, for what cannot send a header (EventSource). */
+export const withToken = (path) =>
+  accessToken
+    ? `${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(accessToken)}`
+    : path;
+
+const [{ Marked }, { default: DOMPurify }] = await Promise.all([
+  import(`./vendor/marked.js${query}`),
+  import(`./vendor/purify.js${query}`),
+]);
+if (accessToken) {
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = new URL(`./ui.css${query}`, import.meta.url).href;
+  document.head.append(link);
+}
+
+export const $ = (id) => document.getElementById(id);
+
+// ---- Markdown -------------------------------------------------------------------------------
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// HTML disabled: a raw HTML block or tag in the reply is shown as the text it is.
+const markdown = new Marked({ gfm: true, breaks: true, renderer: { html: ({ text }) => escapeHtml(text) } });
+
+/** Render `text` as markdown into `el`: HTML escaped, the result sanitised, inserted as DOM nodes. */
+export function renderMarkdown(el, text) {
+  const html = markdown.parse(text, { async: false });
+  el.replaceChildren(DOMPurify.sanitize(html, { RETURN_DOM_FRAGMENT: true }));
+}
+
+// ---- The header's connection state, the banner, the screen-reader announcer -----------------
+/** state: open | connecting | busy | closed | offline | gone. */
+export function setState(state, text = state) {
+  const el = $('state');
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+/**
+ * Say what happened and offer the way forward: `actions` are buttons ({label, run}). The first
+ * button takes the focus, so a keyboard user lands on it.
+ */
+export function showBanner(text, { kind = 'warn', actions = [] } = {}) {
+  const el = $('banner');
+  const p = document.createElement('p');
+  p.textContent = text;
+  const buttons = actions.map(({ label, run, primary }) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    if (primary) b.className = 'primary';
+    b.addEventListener('click', () => run());
+    return b;
+  });
+  el.replaceChildren(p, ...buttons);
+  el.dataset.kind = kind;
+  el.hidden = false;
+  buttons[0]?.focus();
+}
+export function hideBanner() {
+  const el = $('banner');
+  el.hidden = true;
+  el.replaceChildren();
+}
+
+/** Read a finished reply (or a notice) to screen readers once, not token by token. */
+export function announce(text) {
+  const el = $('announce');
+  el.textContent = '';
+  setTimeout(() => {
+    el.textContent = text;
+  }, 50);
+}
+
+// ---- The transcript ---------------------------------------------------------------------------
+export class Transcript {
+  constructor(el) {
+    this.el = el;
+  }
+  #add(node) {
+    this.el.querySelector('.ui-empty')?.remove();
+    const atBottom = this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 80;
+    this.el.append(node);
+    if (atBottom) this.el.scrollTop = this.el.scrollHeight;
+    return node;
+  }
+  #bubble(className, who) {
+    const el = document.createElement('div');
+    el.className = `ui-bubble ${className}`;
+    const label = document.createElement('span');
+    label.className = 'ui-who';
+    label.textContent = who;
+    const body = document.createElement('div');
+    body.className = 'ui-body';
+    el.append(label, body);
+    return { el, body };
+  }
+  /** A user message: plain text (pre-wrap), never markdown. */
+  user(text, who = 'you') {
+    const { el, body } = this.#bubble(who === 'you' ? 'user' : 'other', who);
+    body.textContent = text;
+    return this.#add(el);
+  }
+  /** A model reply; `append` streams text into it, rendered as markdown on the next frame. */
+  model(text = '', { streaming = false } = {}) {
+    const { el, body } = this.#bubble('model', 'model');
+    this.#add(el);
+    const reply = new ModelReply(el, body, this);
+    if (text) reply.set(text);
+    if (streaming) el.classList.add('streaming');
+    return reply;
+  }
+  note(text) {
+    const p = document.createElement('p');
+    p.className = 'ui-note';
+    p.textContent = text;
+    return this.#add(p);
+  }
+  divider(text) {
+    const p = document.createElement('p');
+    p.className = 'ui-divider';
+    p.textContent = text;
+    return this.#add(p);
+  }
+  /** Mark a bubble with a small tag ("not sent", "stopped", "connection lost"). */
+  tag(el, text, className) {
+    if (className) el.classList.add(className);
+    el.querySelector('.ui-tag')?.remove();
+    const tag = document.createElement('span');
+    tag.className = 'ui-tag';
+    tag.textContent = text;
+    el.append(tag);
+  }
+  /** The old conversation stays readable, dimmed, when its session is gone. */
+  markStale() {
+    for (const el of this.el.querySelectorAll('.ui-bubble')) el.classList.add('stale');
+  }
+  clear(emptyText = 'No messages yet. Say something below.') {
+    const p = document.createElement('p');
+    p.className = 'ui-empty';
+    p.textContent = emptyText;
+    this.el.replaceChildren(p);
+  }
+  scroll() {
+    if (this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 120)
+      this.el.scrollTop = this.el.scrollHeight;
+  }
+  /** Show a stored history ({role, text, interrupted?}[]). */
+  history(messages) {
+    for (const m of messages) {
+      if (m.role === 'user') this.user(m.text);
+      else {
+        const reply = this.model(m.text);
+        reply.el.dataset.finish = m.interrupted ? 'cancelled' : 'stop';
+        if (m.interrupted) this.tag(reply.el, 'interrupted');
+      }
+    }
+  }
+}
+
+export class ModelReply {
+  #frame = 0;
+  constructor(el, body, transcript) {
+    this.el = el;
+    this.body = body;
+    this.text = '';
+    this.transcript = transcript;
+  }
+  append(text) {
+    this.text += text;
+    this.#schedule();
+  }
+  set(text) {
+    this.text = text;
+    this.#schedule();
+  }
+  #schedule() {
+    if (this.#frame) return;
+    this.#frame = requestAnimationFrame(() => this.render());
+  }
+  /** Render now (the end of a reply, a test). */
+  render() {
+    cancelAnimationFrame(this.#frame);
+    this.#frame = 0;
+    renderMarkdown(this.body, this.text);
+    this.transcript.scroll();
+  }
+  /** The reply ended: finishReason "stop" shows nothing more; anything else is tagged. */
+  finish(finishReason = 'stop') {
+    this.el.classList.remove('streaming');
+    this.el.dataset.finish = finishReason;
+    this.render();
+    if (finishReason !== 'stop')
+      this.transcript.tag(this.el, finishReason === 'cancelled' ? 'stopped' : finishReason);
+    announce(`model: ${this.text}`);
+  }
+  fail(text) {
+    this.el.classList.remove('streaming');
+    this.render();
+    this.transcript.tag(this.el, text, 'failed');
+    announce(text);
+  }
+}
+
+// ---- Readouts ---------------------------------------------------------------------------------
+const formatBytes = (n) => (n < 10_000 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`);
+
+/**
+ * First-token time, tokens/s and bytes, measured in the page from the moment of the send. Each
+ * readout is an element inside `root` with data-metric="ttft|tps|tokens|bytes".
+ */
+export class Metrics {
+  constructor(root) {
+    this.root = root;
+    this.reset();
+  }
+  #show(name, text) {
+    const el = this.root.querySelector(`[data-metric="${name}"]`);
+    if (el) el.textContent = text;
+  }
+  reset() {
+    this.sentAt = undefined;
+    this.firstAt = undefined;
+    this.lastAt = undefined;
+    this.tokens = 0;
+    this.bytes = 0;
+    for (const name of ['ttft', 'tps', 'tokens', 'bytes']) this.#show(name, '–');
+  }
+  start() {
+    this.reset();
+    this.sentAt = performance.now();
+    this.#show('ttft', '…');
+    this.#show('bytes', '0 B');
+  }
+  /** Bytes received (or sent) on the wire for this reply. */
+  addBytes(n) {
+    this.bytes += n;
+    this.#show('bytes', formatBytes(this.bytes));
+  }
+  token() {
+    const now = performance.now();
+    this.sentAt ??= now;
+    this.firstAt ??= now;
+    this.lastAt = now;
+    this.tokens += 1;
+    this.#show('ttft', `${Math.round(this.firstAt - this.sentAt)} ms`);
+    this.#show('tokens', String(this.tokens));
+    const seconds = (now - this.firstAt) / 1000;
+    if (seconds > 0 && this.tokens > 1) this.#show('tps', ((this.tokens - 1) / seconds).toFixed(1));
+  }
+  /** The server's own numbers from `done`, when it has them. */
+  done(done) {
+    if (done?.usage?.outputTokens) this.#show('tokens', String(done.usage.outputTokens));
+    if (this.tokens <= 1) this.#show('tps', this.tokens ? 'one chunk' : '–');
+  }
+  snapshot() {
+    const seconds =
+      this.firstAt !== undefined && this.lastAt > this.firstAt ? (this.lastAt - this.firstAt) / 1000 : 0;
+    return {
+      ttftMs: this.firstAt === undefined ? null : Math.round(this.firstAt - this.sentAt),
+      totalMs: this.lastAt === undefined ? null : Math.round(this.lastAt - this.sentAt),
+      tokens: this.tokens,
+      tokensPerSecond: seconds > 0 ? Number(((this.tokens - 1) / seconds).toFixed(1)) : null,
+      bytes: this.bytes,
+    };
+  }
+}
+
+// ---- The wire panel ---------------------------------------------------------------------------
+const WIRE_LINES = 400;
+export class Wire {
+  constructor(list) {
+    this.list = list;
+    this.t0 = performance.now();
+  }
+  #line(kind, arrow, text) {
+    const li = document.createElement('li');
+    li.className = `${kind} ui-mono`;
+    const time = document.createElement('time');
+    time.textContent = `${((performance.now() - this.t0) / 1000).toFixed(3)}s`;
+    const dir = document.createElement('span');
+    dir.className = 'dir';
+    dir.textContent = arrow;
+    dir.setAttribute('aria-label', kind === 'up' ? 'sent' : kind === 'down' ? 'received' : 'note');
+    li.append(time, dir, document.createTextNode(text));
+    const atBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+    this.list.append(li);
+    while (this.list.childElementCount > WIRE_LINES) this.list.firstElementChild.remove();
+    if (atBottom) this.list.scrollTop = this.list.scrollHeight;
+  }
+  /** What the page sent. */
+  up(text) {
+    this.#line('up', '→', text);
+  }
+  /** What arrived, exactly as it arrived (a line, a field block, a frame). */
+  down(text) {
+    this.#line('down', '←', text);
+  }
+  info(text) {
+    this.#line('info', '·', text);
+  }
+}
+
+// ---- HTTP helpers -----------------------------------------------------------------------------
+/** A refused request (its {error:{code,message}}) or a network failure (code "network"). */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+  get network() {
+    return this.code === 'network';
+  }
+}
+
+/** The error of a non-2xx answer, in the contract's shape. */
+export async function errorOf(response) {
+  const body = await response.json().catch(() => undefined);
+  const error = body?.error ?? { code: `http_${response.status}`, message: response.statusText };
+  return new ApiError(response.status, error.code, error.message);
+}
+
+/** A JSON call to the shared routes (sessions, history, health). */
+export async function api(method, path, body, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      signal,
+      headers: { ...authHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiError(0, 'network', 'the server cannot be reached');
+  }
+  if (!response.ok) throw await errorOf(response);
+  const text = await response.text();
+  return text ? JSON.parse(text) : undefined;
+}
+
+let reachable;
+/**
+ * The server did not answer: say so, with a "Check now" button, poll GET /health every second,
+ * and resolve once it answers again (the banner goes). Concurrent callers share one wait.
+ */
+export function untilReachable(
+  text = 'The server cannot be reached (stopped, restarting, or the network is down). Checking again every second…',
+) {
+  reachable ??= (async () => {
+    setState('offline', 'server unreachable');
+    let wake = () => {};
+    showBanner(text, { kind: 'bad', actions: [{ label: 'Check now', run: () => wake() }] });
+    for (;;) {
+      try {
+        await api('GET', '/health');
+        break;
+      } catch {}
+      await new Promise((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 1000);
+      });
+    }
+    hideBanner();
+    reachable = undefined;
+  })();
+  return reachable;
+}
+
+// ---- The session in the URL -------------------------------------------------------------------
+export const sessionFromUrl = () => new URLSearchParams(location.search).get('session') ?? undefined;
+/** Put the session id in the address bar (keeping ?access_token=), so a reload or a link reopens it. */
+export function setSessionInUrl(id) {
+  const params = new URLSearchParams(location.search);
+  if (id) params.set('session', id);
+  else params.delete('session');
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+}
+export const shortId = (id) => (id ? `${id.slice(0, 8)}…` : '–');
+
+// ---- The composer -----------------------------------------------------------------------------
+/**
+ * The form: Enter sends, Shift+Enter is a new line. `onSend(text)` runs for a non-empty message;
+ * `restore(text)` puts a message that was not sent back in the input.
+ */
+export function composer({ form, input, send, stop, onSend }) {
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = input.value;
+    if (!text.trim() || send.disabled) return;
+    input.value = '';
+    onSend(text);
+  });
+  return {
+    /** ready: a session to send to; busy: a reply running. */
+    set({ ready, busy }) {
+      send.disabled = !ready || busy;
+      input.disabled = !ready;
+      stop.disabled = !busy;
+    },
+    restore(text) {
+      input.value = text;
+      input.focus();
+    },
+  };
+}
