@@ -42,14 +42,14 @@ export function rootSnippet(result: BenchResult): string {
     `${result.model.tokensPerReply}-token replies from the bench model. Method, floors and every target:`,
     '[packages/bench/results/latest.md](packages/bench/results/latest.md). Reproduce with `pnpm bench`.',
     '',
-    '| protocol | first token ms p50 / p99 | chunks/s (× floor) | bytes / token | idle connection KiB | capacity, streams per core (× floor) | CPU µs / token (× floor) | `pnpm serve` → listening ms, idle RSS MiB | `pnpm client` → prompt ms |',
+    '| protocol | first token ms p50 / p99 | chunks/s (× floor) | bytes / token | idle connection KiB | capacity, streams per core: jitter search (× floor) / at 100 % CPU | CPU µs / token (× floor) | `pnpm serve` → listening ms, idle RSS MiB | `pnpm client` → prompt ms |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   const x = (v: number | null | undefined) => (v === null || v === undefined ? '' : ` (${v}×)`);
   for (const r of result.protocols) {
     const s = result.startup?.rows.find((row) => row.protocol === r.protocol);
     lines.push(
-      `| ${r.protocol} | ${pair(r.ttftMs)} | ${num(r.chunksPerSec)}${x(r.floorRatio)} | ${num(r.bytesPerToken)} | ${num(r.idleConnectionKiB)} | ${capacityText(r)}${x(r.capacityRatio)} | ${num(r.cpuPerToken?.microsPerToken)}${x(r.cpuRatio)} | ${s ? `${num(s.serverStartMs)}, ${num(s.serverRssMiB)}` : 'n/a'} | ${num(s?.clientPromptMs)} |`,
+      `| ${r.protocol} | ${pair(r.ttftMs)} | ${num(r.chunksPerSec)}${x(r.floorRatio)} | ${num(r.bytesPerToken)} | ${num(r.idleConnectionKiB)} | ${capacityText(r)}${x(r.capacityRatio)} / ${num(r.capacityFromCpu)} | ${num(r.cpuPerToken?.microsPerToken)}${x(r.cpuRatio)} | ${s ? `${num(s.serverStartMs)}, ${num(s.serverRssMiB)}` : 'n/a'} | ${num(s?.clientPromptMs)} |`,
     );
   }
   const missed = result.targets.filter((t) => t.met === false);

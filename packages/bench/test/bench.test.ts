@@ -68,6 +68,7 @@ describe('pnpm bench', () => {
       capacityRatio: expect.any(Number),
       cpuPerToken: { streams: 2, tokensPerStream: 4, microsPerToken: expect.any(Number), runs: 1 },
       cpuRatio: expect.any(Number),
+      capacityFromCpu: expect.any(Number),
     });
     // The search stepped 2 then 4 (the ceiling), every step a real trial of 2 or 4 streams.
     expect(row.capacity!.steps.map((s) => s.streams)).toEqual(expect.arrayContaining([2]));
