@@ -38,7 +38,7 @@ async function settle(running: Promise<{ stdout: string; stderr: string }>): Pro
 
 const lines = (text: string) => text.trim().split('\n');
 
-describe('pnpm serve | pnpm client <protocol>', () => {
+describe('pnpm serve | pnpm client <protocol>', { timeout: 30_000 }, () => {
   it('refuses an unknown protocol with one line listing the five, exit 2', async () => {
     const { code, stderr } = await run(['serve', 'smtp']);
     expect(code).toBe(2);
