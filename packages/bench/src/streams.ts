@@ -100,7 +100,7 @@ export async function runStreams(
     }
     const idle = options.sampleMidwayMs !== undefined ? await host.sample(true) : undefined;
     const signal = AbortSignal.timeout(TRIAL_TIMEOUT_MS);
-    setMaxListeners(n + 10, signal);
+    setMaxListeners(2 * n + 10, signal);
     const message = benchMessage({ tokens: options.tokens, delayMs: options.delayMs });
     const before = await host.sample();
     const loadBefore = process.cpuUsage();
