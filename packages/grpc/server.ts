@@ -61,11 +61,11 @@ export interface CreateServerOptions {
 
 export async function createServer(options: CreateServerOptions = {}): Promise<ChatServer> {
   const config = options.config ?? loadConfig();
-  const logger = options.logger ?? createLogger(config, { protocol: 'grpc' });
+  const logger = options.logger ?? options.chat?.logger ?? createLogger(config, { protocol: 'grpc' });
   // With REDIS_URL, sessions (and cancels) are shared with every other instance, whatever its
   // protocol; without it, everything lives in this process. A service we create, we close.
   const ownsChat = !options.chat;
-  const chat = options.chat ?? (await ChatService.create(config, 'grpc'));
+  const chat = options.chat ?? (await ChatService.create(config, 'grpc', { logger }));
   const stats = chat.stats;
 
   const server = new grpc.Server({
@@ -82,7 +82,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   /** Turns in flight (any RPC) and open Chat streams, so close() can end them all. */
   const turnsInFlight = new InFlight();
   const chatStreams = new ChatStreams();
-  // Each failed call counted and logged once with its cause; `fail` returns the ChatError.
+  // Each failed call counted and logged once with its cause (a reply's error event by ChatService).
   const { fail, fromReply } = callFailures(stats, logger);
 
   const requireSessionId = (sessionId: string) => {
@@ -94,7 +94,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   const unary =
     <Req, Res>(run: (request: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
-      turnsInFlight.track(run(call.request, cancelSignal(call))).then(
+      const signal = cancelSignal(call);
+      // async: a `run` that throws before its first await still answers with its status code
+      turnsInFlight.track((async () => run(call.request, signal))()).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(fail(call, error))),
       );
@@ -140,7 +142,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         }
         let failure: ChatError | undefined;
         for (; !step.done; step = await events.next()) {
-          if (step.value.type === 'error') failure = fail(call, fromReply(step.value));
+          if (step.value.type === 'error') failure = fromReply(step.value);
           if (!call.cancelled) await writeWithBackpressure(call, chatEventToProto(step.value));
         }
         if (call.cancelled) return;
@@ -158,15 +160,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       const closeConnection = stats.connectionOpened();
       const signal = cancelSignal(call);
       const turns = new InFlight();
-      const refuse = (error: unknown) => {
-        stream.send({ error: { messageId: '', error: fail(call, error).toJSON() } });
-      };
+      const refuse = (error: unknown) =>
+        void stream.send({ error: { messageId: '', error: fail(call, error).toJSON() } });
 
       const runTurn = async (sessionId: string, text: string) => {
         stream.sessions.add(sessionId);
         try {
           for await (const event of chat.reply(sessionId, text, { signal })) {
-            if (event.type === 'error') fail(call, fromReply(event));
             await stream.send(chatEventToProto(event));
           }
         } catch (error) {

@@ -2,7 +2,8 @@
  * A failed call (or a failed turn on a Chat stream), reported once: counted in the stats by its
  * code, logged with its cause, the method and the caller's principal (server faults at error,
  * the client's own mistakes at info), and handed back as the ChatError whose status ends the
- * call. A reply's error event was already counted by ChatService: `fromReply()` marks it so.
+ * call. A reply's error event was already counted and logged by ChatService (with its cause):
+ * `fromReply()` marks it, so that it is not reported twice.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { ChatError, type ChatEvent, type Logger, type Stats } from '@gtp/core';
@@ -16,16 +17,17 @@ export interface CallInfo {
 
 export interface CallFailures {
   fail(call: CallInfo, error: unknown): ChatError;
-  /** A reply's `error` event as a ChatError, already counted by ChatService. */
+  /** A reply's `error` event as a ChatError, already counted and logged by ChatService. */
   fromReply(event: Extract<ChatEvent, { type: 'error' }>): ChatError;
 }
 
 export function callFailures(stats: Pick<Stats, 'recordError'>, logger: Logger): CallFailures {
-  const countedByChat = new WeakSet<ChatError>();
+  const reportedByChat = new WeakSet<ChatError>();
   return {
     fail(call, error) {
       const failure = ChatError.from(error);
-      if (!countedByChat.has(failure)) stats.recordError(failure.code);
+      if (reportedByChat.has(failure)) return failure;
+      stats.recordError(failure.code);
       const fields = { method: call.getPath(), principal: accessOf(call).principal, code: failure.code };
       if (failure.httpStatus >= 500) logger.error({ ...fields, err: error }, failure.message);
       else logger.info({ ...fields, err: error }, failure.message);
@@ -33,7 +35,7 @@ export function callFailures(stats: Pick<Stats, 'recordError'>, logger: Logger):
     },
     fromReply(event) {
       const failure = ChatError.fromBody(event.error);
-      countedByChat.add(failure);
+      reportedByChat.add(failure);
       return failure;
     },
   };

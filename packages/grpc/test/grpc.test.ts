@@ -501,7 +501,8 @@ describe('gRPC bidi Chat: send, cancel, typing, ping on one stream', () => {
     const { roundTripMs, serverTs } = await adapter.ping();
     expect(roundTripMs).toBeGreaterThan(0);
     expect(serverTs).toBeGreaterThan(0);
-    expect(await adapter.commands[0]!.run([], { sessionId: undefined })).toMatch(/^pong in /);
+    const ping = adapter.commands.find((command) => command.name === 'ping')!;
+    expect(await ping.run([], { sessionId: undefined })).toMatch(/^pong in /);
     await adapter.close();
   });
 });

@@ -3,7 +3,7 @@
  * stop, and each failed call once, with its cause, its method and the caller's principal.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ANONYMOUS_PRINCIPAL, type Logger } from '@gtp/core';
+import { ANONYMOUS_PRINCIPAL, ChatError, ChatService, type Logger, type ModelProvider } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createServer } from '../server.ts';
@@ -23,7 +23,8 @@ function recordingLogger(lines: Line[]): Logger {
         ? { level, fields: {}, message: fields }
         : { level, fields, message: message ?? '' },
     );
-  return { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } as unknown as Logger;
+  const logger = { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+  return Object.assign(logger, { child: () => logger }) as unknown as Logger;
 }
 
 describe('gRPC server logging', () => {
@@ -57,5 +58,44 @@ describe('gRPC server logging', () => {
       },
     });
     expect(lines.at(-1)).toMatchObject({ level: 'info', message: 'gRPC server stopped' });
+  });
+
+  it('a model failure mid-stream is logged once (by ChatService, with its cause), not again here', async () => {
+    const lines: Line[] = [];
+    const logger = recordingLogger(lines);
+    const failing: ModelProvider = {
+      info: { provider: 'simulated', id: 'failing' },
+      // biome-ignore lint/correctness/useYield: it fails before its first token
+      async *stream() {
+        throw new ChatError('model_error', 'the model broke', { cause: new Error('socket hang up') });
+      },
+    };
+    const config = testConfig();
+    const chat = await ChatService.create(config, 'grpc', { model: failing, logger });
+    const server = await createServer({ config, chat });
+    const target = await server.listen({ port: 0, host: '127.0.0.1' });
+    const client = new ChatServiceClient(target, grpc.credentials.createInsecure());
+    try {
+      const session = await new Promise<{ id: string }>((resolve, reject) =>
+        client.createSession({}, (error, value) => (error ? reject(error) : resolve(value!))),
+      );
+      const stream = client.streamMessage({ sessionId: session.id, text: 'hi' });
+      const events: string[] = [];
+      stream.on('data', (event: { event: string }) => events.push(event.event));
+      const status = await new Promise<grpc.ServiceError>((resolve, reject) => {
+        stream.once('error', resolve);
+        stream.once('end', () => reject(new Error('the stream ended without an error')));
+      });
+      expect(events).toEqual(['start', 'error']);
+      expect(status.code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+      await server.close();
+      await chat.close();
+    }
+    const failures = lines.filter((line) => line.fields.code === 'model_error');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ level: 'error', fields: { err: expect.any(ChatError) } });
+    expect((await chat.snapshot()).errors.byCode.model_error).toBe(1);
   });
 });
