@@ -1,116 +1,187 @@
+/**
+ * The SSE demo in Debian's Chromium against a real server: the happy path with
+ * markdown, HTML as literal text, the readouts and the wire; keyboard-only sending; 390 px; and
+ * every recovery state: a rejected message, a stale link, a killed and restarted server, a reload
+ * mid-reply.
+ */
+import { randomUUID } from 'node:crypto';
 import type { ChatServer } from '@gtp/core';
 import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../server.ts';
-import { history } from './helpers.ts';
 
-interface DemoState {
-  sessionId: string;
-  ids: number[];
-  reconnects: number;
-  mine: unknown;
-}
+const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
+const XSS = '**bold** `code` <img src=x onerror="window.pwned=1">';
 
-describe.skipIf(!chromiumAvailable)('GET /demo in headless Chromium (native EventSource)', () => {
+describe.skipIf(!chromiumAvailable)('the SSE demo page (native EventSource) in headless Chromium', () => {
   let server: ChatServer;
   let url: string;
+  let port: number;
   let browser: Browser;
+  const errors: Error[] = [];
 
+  async function startServer(atPort = 0) {
+    server = await createServer({ config: testConfig({ simTtftMs: 0, simTokenDelayMs: 15 }), retryMs: 100 });
+    url = await server.listen({ port: atPort, host: '127.0.0.1' });
+    port = Number(new URL(url).port);
+  }
   beforeAll(async () => {
-    server = await createServer({ config: testConfig({ simTtftMs: 0, simTokenDelayMs: 20 }), retryMs: 100 });
-    url = await server.listen({ port: 0, host: '127.0.0.1' });
+    await startServer();
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    expect(errors).toEqual([]); // no uncaught error in any page
   });
 
-  const demoState = (page: Page) =>
-    page.evaluate(() => (window as unknown as { sseDemo: DemoState }).sseDemo);
-
-  async function openDemo(): Promise<Page> {
-    const page = await browser.newPage();
-    await page.goto(`${url}/demo`);
-    await page.locator('#status', { hasText: 'open' }).waitFor();
+  async function open(path = '/demo', viewport = { width: 1200, height: 800 }): Promise<Page> {
+    const page = await browser.newPage({ viewport });
+    page.on('pageerror', (error) => errors.push(error));
+    await page.goto(`${url}${path}`);
+    await page.locator('#state[data-state="open"]').waitFor();
     return page;
   }
-
-  it('resumes a reply through a forced drop without losing or repeating an event', async () => {
-    const page = await openDemo();
-    await page.fill('#text', 'hello from <b>the browser</b>');
+  async function sendAndWait(page: Page, text: string) {
+    const before = await page.locator('.ui-bubble.model').count();
+    await page.fill('#input', text);
     await page.click('#send');
-    await page.waitForFunction(() => (window as unknown as { sseDemo: DemoState }).sseDemo.ids.length >= 5);
-    await page.click('#drop'); // the server ends the stream; the browser reconnects with Last-Event-ID
-    await page.waitForFunction(() => {
-      const s = (window as unknown as { sseDemo: DemoState }).sseDemo;
-      return s.mine === undefined && s.reconnects === 1;
-    });
+    await page.locator('.ui-bubble.model').nth(before).and(page.locator('[data-finish]')).waitFor();
+  }
+  const history = async (sessionId: string) =>
+    (
+      (await (await fetch(`${url}/sessions/${sessionId}/messages`)).json()) as {
+        messages: { role: string; text: string }[];
+      }
+    ).messages;
+  const sessionOf = (page: Page) =>
+    page.evaluate(() => (window as unknown as { demo: { sessionId: string } }).demo.sessionId);
 
-    const state = await demoState(page);
-    expect(state.ids).toEqual(state.ids.map((_, i) => i + 1)); // no gap, no duplicate
-    const model = (await history(url, state.sessionId)).at(-1);
-    expect(model?.role).toBe('model');
-    expect(await page.locator('.msg.model .text').last().textContent()).toBe(model?.text);
-    // Text is never parsed as HTML.
-    expect(await page.locator('.msg.user .text').first().textContent()).toBe('hello from <b>the browser</b>');
-    expect(await page.locator('#transcript b').count()).toBe(0);
-    expect(await page.locator('#ttft').textContent()).toMatch(/^\d+ ms$/);
-    expect(await page.locator('#tps').textContent()).toMatch(/^\d+(\.\d)?$/);
+  it('streams a reply as markdown; HTML stays literal text; readouts and the wire fill in', async () => {
+    const page = await open();
+    await sendAndWait(page, XSS);
+    const model = page.locator('.ui-bubble.model').last();
+    expect(await model.locator('strong').textContent()).toBe('bold');
+    expect(await model.locator('code').first().textContent()).toBe('code');
+    expect(await page.locator('#transcript img').count()).toBe(0);
+    expect(await model.textContent()).toContain('<img src=x onerror="window.pwned=1">');
+    expect(await page.locator('.ui-bubble.user .ui-body').textContent()).toBe(XSS);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    // The page shows what the server stored.
+    const stored = (await history(await sessionOf(page))).at(-1)!;
+    expect(stored.role).toBe('model');
+    expect((await model.locator('.ui-body').textContent())?.replace(/\s+/g, ' ').trim()).toBe(
+      stored.text
+        .replace(/\*\*|`/g, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    );
+    expect(await page.textContent('[data-metric="ttft"]')).toMatch(/^\d+ ms$/);
+    expect(await page.textContent('[data-metric="tps"]')).toMatch(/^\d+(\.\d)?$/);
+    expect(await page.textContent('[data-metric="bytes"]')).toMatch(/^\d+ B|KiB$/);
+    expect(await page.locator('#wire li.down', { hasText: 'event: delta' }).count()).toBeGreaterThan(3);
+    expect(await page.locator('#wire li.down', { hasText: 'event: done' }).count()).toBe(1);
+    expect(await page.textContent('#announce')).toContain('model:');
+    expect(new URL(page.url()).searchParams.get('session')).toBe(await sessionOf(page));
+    await page.screenshot({ path: `${SCREENSHOTS}sse-demo.png` });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: `${SCREENSHOTS}sse-demo-dark.png` });
     await page.close();
   });
 
-  it('Stop cancels the reply and another tab sees the same stream', async () => {
-    const page = await openDemo();
-    const { sessionId } = await demoState(page);
-    const other = await browser.newPage();
-    await other.goto(`${url}/demo?session=${sessionId}`);
-    await other.locator('#status', { hasText: 'open' }).waitFor();
-
-    await page.fill('#text', 'stop me please');
-    await page.click('#send');
-    await page.waitForFunction(() => (window as unknown as { sseDemo: DemoState }).sseDemo.ids.length >= 4);
-    await page.click('#stop');
-    await page.locator('.msg.model.interrupted').waitFor();
-    await other.locator('.msg.model.interrupted').waitFor();
-
-    const model = (await history(url, sessionId)).at(-1);
-    expect(model).toMatchObject({ role: 'model', interrupted: true });
-    expect(await page.locator('.msg.model .text').last().textContent()).toBe(model?.text);
-    expect(await other.locator('.msg.model .text').last().textContent()).toBe(model?.text);
-    expect((await demoState(other)).ids).toEqual((await demoState(page)).ids);
-    await other.close();
-    await page.close();
-  });
-
-  it('with AUTH_TOKEN, the page takes ?access_token= from its URL for fetch and EventSource', async () => {
-    const token = 'demo-token';
-    const guarded = await createServer({
-      config: testConfig({ simTtftMs: 0, simTokenDelayMs: 5, authToken: token }),
-    });
-    const guardedUrl = await guarded.listen({ port: 0, host: '127.0.0.1' });
-    const page = await browser.newPage();
-    try {
-      await page.goto(`${guardedUrl}/demo?access_token=${token}`);
-      await page.locator('#status', { hasText: 'open' }).waitFor();
-      await page.fill('#text', 'hello with a token');
-      await page.click('#send');
-      await page.waitForFunction(
-        () => (window as unknown as { sseDemo: DemoState }).sseDemo.mine === undefined,
-      );
-      await page.locator('.msg.model').waitFor();
-      expect(new URL(page.url()).searchParams.get('access_token')).toBe(token); // a reload still works
-      const { sessionId } = await demoState(page);
-      const stored = await fetch(`${guardedUrl}/sessions/${sessionId}/messages`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const { messages } = (await stored.json()) as { messages: { role: string; text: string }[] };
-      expect(messages.map((m) => m.role)).toEqual(['user', 'model']);
-      expect(await page.locator('.msg.model .text').last().textContent()).toBe(messages[1]?.text);
-    } finally {
-      await page.close();
-      await guarded.close();
+  it('sends with the keyboard only, and fits 390 px without horizontal scrolling', async () => {
+    const page = await open('/demo', { width: 390, height: 844 });
+    for (let i = 0; i < 20 && (await page.evaluate(() => document.activeElement?.id)) !== 'input'; i++) {
+      await page.keyboard.press('Tab');
     }
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('input');
+    await page.keyboard.type(
+      'a long message with a veryveryveryveryveryveryveryveryveryverylongwordthatmustwrap',
+    );
+    await page.keyboard.press('Enter');
+    await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${SCREENSHOTS}sse-demo-390.png`, fullPage: true });
+    await page.close();
+  });
+
+  it('a rejected message is marked not sent and its text is back in the input', async () => {
+    const page = await open();
+    // One character over MAX_MESSAGE_CHARS (the textarea's maxlength would stop a person): 400.
+    const tooLong = 'x'.repeat(16_001);
+    await page.evaluate(() => document.getElementById('input')?.removeAttribute('maxlength'));
+    await page.fill('#input', tooLong);
+    await page.click('#send');
+    await page.locator('.ui-bubble.user.not-sent').waitFor();
+    expect(await page.inputValue('#input')).toBe(tooLong);
+    await page.fill('#input', '');
+    await sendAndWait(page, 'accepted now'); // the way forward: send again
+    await page.close();
+  });
+
+  it('a stale link says the session is gone and offers a new one', async () => {
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => errors.push(error));
+    await page.goto(`${url}/demo?session=${randomUUID()}`);
+    await page.locator('#banner', { hasText: 'does not exist' }).waitFor();
+    expect(await page.isDisabled('#send')).toBe(true);
+    await page.click('#banner button:has-text("Start a new session")');
+    await page.locator('#state[data-state="open"]').waitFor();
+    await sendAndWait(page, 'fresh start');
+    await page.close();
+  });
+
+  it('a killed server: says so; restarted: the session is gone, the transcript stays, a new session works', async () => {
+    const page = await open();
+    await sendAndWait(page, 'before the restart');
+    await server.close(); // the stream ends; EventSource retries, the page finds the server gone
+    await page.locator('#banner', { hasText: 'cannot be reached' }).waitFor();
+    await page.locator('#state[data-state="offline"]').waitFor();
+    expect(await page.isDisabled('#send')).toBe(true);
+    await page.screenshot({ path: `${SCREENSHOTS}sse-server-down.png` });
+    await startServer(port); // a new process: its memory holds no sessions
+    await page.locator('#banner', { hasText: 'no longer exists' }).waitFor();
+    await page.locator('#state[data-state="gone"]').waitFor();
+    expect(await page.locator('.ui-bubble.user.stale', { hasText: 'before the restart' }).count()).toBe(1);
+    await page.click('#banner button:has-text("Start a new session")');
+    await sendAndWait(page, 'after the restart');
+    expect(await page.locator('.ui-bubble', { hasText: 'before the restart' }).count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('a reload mid-reply shows the question once and the whole reply once', async () => {
+    const page = await open();
+    const sessionId = await sessionOf(page);
+    await page.fill('#input', 'reload me');
+    await page.click('#send');
+    await page.locator('#wire li.down', { hasText: 'event: delta' }).nth(2).waitFor();
+    await page.reload(); // a fresh EventSource gets the reply in flight from its start
+    await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
+    expect(await sessionOf(page)).toBe(sessionId);
+    const stored = await history(sessionId);
+    expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
+    expect(await page.locator('.ui-bubble.user').count()).toBe(1);
+    expect(await page.locator('.ui-bubble.model').count()).toBe(1);
+    expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
+      stored[1]!.text.trim(),
+    );
+
+    await page.close();
+  });
+
+  it('a dropped stream resumes with Last-Event-ID: no gap, no duplicate', async () => {
+    const page = await open();
+    await page.fill('#input', 'drop me');
+    await page.click('#send');
+    await page.locator('#wire li.down', { hasText: 'event: delta' }).nth(3).waitFor();
+    await page.click('#drop');
+    await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
+    const ids = await page.evaluate(() => (window as unknown as { demo: { ids: number[] } }).demo.ids);
+    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    expect(Number(await page.textContent('#reconnects'))).toBeGreaterThanOrEqual(1);
+    const stored = (await history(await sessionOf(page))).at(-1)!;
+    expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(stored.text.trim());
+    await page.close();
   });
 });
