@@ -61,6 +61,9 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
+/** How long the client waits for an HTTP /health answer when no gRPC server answered. */
+const HTTP_PROBE_TIMEOUT_MS = 1_000;
+
 /** Every gRPC message travels behind a 5-byte prefix: a compressed flag and a 4-byte big-endian length. */
 const GRPC_PREFIX_BYTES = 5;
 
@@ -239,18 +242,27 @@ export class GrpcAdapter implements ClientAdapter {
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     let failed = false;
+    let final: ChatEvent | undefined;
     try {
+      // The final event (`done` or `error`) is held until the call has ended with its status: a
+      // consumer that stops at `done` would otherwise cancel a call whose trailers were on
+      // their way (a RST_STREAM, and CANCELLED instead of OK in --trace).
       for await (const message of call) {
         const event = chatEventFromProto(message);
         if (!event) continue;
         if (event.type === 'error') failed = true;
-        yield event;
+        if (event.type === 'done' || event.type === 'error') final = event;
+        else yield event;
       }
+      if (final) yield final;
     } catch (error) {
       // Ctrl+C: our own cancel() ends the call with CANCELLED; the shell reports "cancelled".
       if (signal?.aborted) return;
-      // After an in-band `error` event the server also fails the call; the event said it all.
-      if (failed) return;
+      // After an in-band `error` event the server also fails the call; the event says it all.
+      if (failed && final) {
+        yield final;
+        return;
+      }
       // INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, UNAVAILABLE…
       throw this.#failure(error);
     } finally {
@@ -262,9 +274,14 @@ export class GrpcAdapter implements ClientAdapter {
 
   /** The standard health check, plus the model in use (from GetServerStats). */
   async health(): Promise<Health> {
-    const { status } = await this.#unary<{ status: string }>((cb) =>
-      this.#health.check({ service: CHAT_SERVICE_NAME }, { deadline: deadline(UNARY_DEADLINE_MS) }, cb),
-    );
+    let status: string;
+    try {
+      ({ status } = await this.#unary<{ status: string }>((cb) =>
+        this.#health.check({ service: CHAT_SERVICE_NAME }, { deadline: deadline(UNARY_DEADLINE_MS) }, cb),
+      ));
+    } catch (error) {
+      throw (await this.#httpServerThere()) ?? error;
+    }
     if (status !== 'SERVING') throw new ChatError('unavailable', `${CHAT_SERVICE_NAME} is ${status}`);
     const stats = await this.#stats();
     return { status: 'ok', protocol: stats.protocol, model: stats.model, uptimeSeconds: stats.uptimeSeconds };
@@ -328,6 +345,27 @@ export class GrpcAdapter implements ClientAdapter {
 
   bytesReceived(): number {
     return this.#bytesReceived;
+  }
+
+  /**
+   * When the health check could not reach a gRPC server: is an HTTP/1.1 server of this project
+   * listening there instead (`--url` of a REST, NDJSON, SSE or WebSocket server)? Its /health
+   * names its protocol, and the user learns which client to use instead of "is it running?".
+   */
+  async #httpServerThere(): Promise<ChatError | undefined> {
+    try {
+      const response = await fetch(`http://${this.target}/health`, {
+        signal: AbortSignal.timeout(HTTP_PROBE_TIMEOUT_MS),
+      });
+      const { protocol } = (await response.json()) as { protocol?: unknown };
+      if (typeof protocol !== 'string') return undefined;
+      return new ChatError(
+        'invalid_request',
+        `${this.target} is a ${protocol} server; use pnpm client ${protocol} (this is the grpc client)`,
+      );
+    } catch {
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {

@@ -110,6 +110,9 @@ export function errorFromBody(status: number, text: string): ChatError {
   return new ChatError(code, `HTTP ${status}: ${text.slice(0, 200)}`);
 }
 
+/** The type byte of an HTTP/2 SETTINGS frame, the first frame an HTTP/2 server sends (RFC 9113 §6.5). */
+const HTTP2_SETTINGS_FRAME_TYPE = 0x04;
+
 /** ECONNREFUSED and friends as a message that says what to do. */
 export function connectionError(target: string, error: unknown): Error {
   if (error instanceof Error && error.name === 'AbortError') return error;
@@ -121,6 +124,23 @@ export function connectionError(target: string, error: unknown): Error {
       `the server at ${target} closed the connection before it answered (it was reached; did it stop?)`,
       { cause: error },
     );
+  }
+  // An HTTP/2-only server (this project's gRPC server) answers an HTTP/1.1 request with its
+  // SETTINGS frame: 3 bytes of length, then frame type 0x4. llhttp cannot parse that.
+  const data = (error as { data?: unknown } | undefined)?.data;
+  if (
+    (error as Error | undefined)?.name === 'HTTPParserError' &&
+    (Buffer.isBuffer(data) || typeof data === 'string')
+  ) {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+    if (bytes[3] === HTTP2_SETTINGS_FRAME_TYPE) {
+      const hostPort = target.replace(/^https?:\/\//, '');
+      return new ChatError(
+        'invalid_request',
+        `${target} answered with HTTP/2 frames, not HTTP/1.1: it is a grpc server; use pnpm client grpc --url ${hostPort}`,
+        { cause: error },
+      );
+    }
   }
   if (code === 'ECONNREFUSED') {
     return new ChatError(

@@ -12,6 +12,24 @@ interface UndiciRequest {
   origin: string | URL;
   method: string;
   path: string;
+  /** A string body is a Buffer by now; null without a body. */
+  body?: unknown;
+}
+
+/** Methods after which undici writes `content-length: 0` when there is no body (client-h1.js). */
+const PAYLOAD_METHODS = new Set(['PUT', 'POST', 'PATCH', 'QUERY']);
+
+/**
+ * The end of the header block undici writes after the headers it publishes: the body's
+ * `content-length` line (or `content-length: 0` for a method that expects a body) and the blank
+ * line. The channel hands over the block without them, so the trace adds them back.
+ */
+function headerBlockEnd(request: UndiciRequest): string {
+  const { body } = request;
+  if (body instanceof Uint8Array) return `content-length: ${body.byteLength}\r\n\r\n`;
+  if (body == null) return PAYLOAD_METHODS.has(request.method) ? 'content-length: 0\r\n\r\n' : '\r\n';
+  // A stream or iterable body goes out chunked; the blank line follows.
+  return 'transfer-encoding: chunked\r\n\r\n';
 }
 interface SendHeadersMessage {
   request: UndiciRequest;
@@ -34,6 +52,12 @@ interface ErrorMessage {
   error: Error;
 }
 
+/** The Transfer-Encoding header's value among `name: value` lines, if any. */
+function chunkedHeader(lines: readonly string[]): string | undefined {
+  const line = lines.find((l) => /^transfer-encoding:/i.test(l));
+  return line?.slice(line.indexOf(':') + 1).trim();
+}
+
 /** How a response body is shown: by lines (NDJSON), by field blocks (SSE), or as it is. */
 type BodyKind = 'ndjson' | 'sse' | 'raw';
 
@@ -48,8 +72,9 @@ export function traceUndici(trace: WireTrace, origin: string): () => void {
   const bodies = new WeakMap<UndiciRequest, { kind: BodyKind; partial: string }>();
 
   const onSendHeaders = (message: unknown) => {
-    const { request, headers } = message as SendHeadersMessage;
+    const { request, headers: published } = message as SendHeadersMessage;
     if (!mine(request)) return;
+    const headers = published + headerBlockEnd(request);
     const lines = headers.split('\r\n').filter(Boolean);
     trace.sent(Buffer.byteLength(headers), lines[0] ?? `${request.method} ${request.path}`, lines.slice(1));
   };
@@ -82,6 +107,8 @@ export function traceUndici(trace: WireTrace, origin: string): () => void {
       partial: '',
     });
     trace.received(bytes, statusLine, lines);
+    if (/^chunked$/i.test(String(chunkedHeader(lines))))
+      trace.note('chunked body: counted below without its chunk-size lines (hex size + CRLF, CRLF)');
   };
   const onBodyReceived = (message: unknown) => {
     const { request, chunk } = message as ChunkMessage;

@@ -197,6 +197,7 @@ export class Shell {
     let outcome: 'done' | 'cancelled' | 'error' = 'error';
     let tokens = 0;
     let wroteText = false;
+    let failureRecorded = false;
     /** The transport ended the reply without a final event after Ctrl+C: say so and count it. */
     const cutShort = () => {
       this.#print(this.#c.yellow('[cancelled]'));
@@ -238,7 +239,8 @@ export class Shell {
               : event.finishReason === 'max_tokens'
                 ? this.#c.yellow(' [max tokens]')
                 : '';
-          this.#write(`${note}\n`);
+          // After a trace line the reply's line may already be closed: no empty line then.
+          if (this.#lineOpen || note) this.#write(`${note}\n`);
           this.#print(
             this.#c.dim(
               `  ttft ${ttftMs === undefined ? '-' : fmtMs(ttftMs)} · total ${fmtMs(totalMs)} · ${chunks} chunk${chunks === 1 ? '' : 's'} · ${tokens} tokens`,
@@ -249,7 +251,14 @@ export class Shell {
           return;
         } else if (event.type === 'error') {
           this.#spinner.stop();
-          this.#stats.recordTurn({ ttftMs: undefined, totalMs: 0, chunks, tokens: 0, outcome: 'error' });
+          this.#stats.recordTurn({
+            ttftMs,
+            totalMs: performance.now() - startedAt,
+            chunks,
+            tokens: 0,
+            outcome: 'error',
+          });
+          failureRecorded = true;
           throw ChatError.fromBody(event.error);
         }
       }
@@ -265,6 +274,17 @@ export class Shell {
       if (controller.signal.aborted && !(error instanceof ChatError)) {
         cutShort();
         return;
+      }
+      // Refused or failed without an in-band error event (REST's 502, a 404, a lost connection):
+      // a failed turn all the same, with no first token unless one had arrived.
+      if (!failureRecorded) {
+        this.#stats.recordTurn({
+          ttftMs,
+          totalMs: performance.now() - startedAt,
+          chunks,
+          tokens: chunks,
+          outcome: 'error',
+        });
       }
       throw error;
     } finally {
