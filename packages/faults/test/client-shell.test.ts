@@ -5,8 +5,11 @@
  * token; `--trace` shows what crossed the wire, checked here byte for byte against a TCP tap
  * between client and server.
  */
+import { spawn } from 'node:child_process';
 import { createServer as createTcpServer, Socket, type Server as TcpServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { ChatServer, Config, Protocol } from '@gtp/core';
 import { type ClientAdapter, Shell, WireTrace } from '@gtp/core/cli';
 import { testConfig } from '@gtp/core/testing';
@@ -57,6 +60,7 @@ const ROWS: readonly Row[] = [
 ];
 
 const HOST = '127.0.0.1';
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The address a client of this protocol is given for a server at host:port. */
 const targetFor = (protocol: Protocol, port: number) =>
   protocol === 'grpc' ? `${HOST}:${port}` : `http://${HOST}:${port}`;
@@ -472,4 +476,58 @@ describe('when the server dies or is down', () => {
     await shell.done;
     expect(shell.text()).toMatch(/model › Turn 1: you said "hello"/);
   }, 30_000);
+});
+
+/** `pnpm client <protocol> …` as pnpm runs it (node --import tsx scripts/run.ts client …). */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'scripts', 'run.ts'), 'client', ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, SERVER_URL: '', AUTH_TOKEN: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the client command line', () => {
+  it('an unknown flag is one line and exit 2; --url without a scheme says it needs one; --help exits 0', async () => {
+    // Every client.ts parses its flags with core's runClient; two clients cover the HTTP and gRPC targets.
+    const protocols: Protocol[] = ['rest', 'grpc'];
+    const [unknown, noScheme, help, generalHelp] = await Promise.all([
+      Promise.all(protocols.map((p) => runCli([p, '--bogus']))),
+      runCli(['sse', '--url', '127.0.0.1:8003']),
+      runCli(['grpc', '--help']),
+      runCli(['--help']),
+    ]);
+    unknown.forEach((run, i) => {
+      expect(run.code, protocols[i]).toBe(2);
+      expect(run.stderr.trim().split('\n'), protocols[i]).toEqual([
+        `Unknown option '--bogus' (pnpm client ${protocols[i]} --help lists the options)`,
+      ]);
+    });
+    expect(noScheme.code).toBe(2);
+    expect(noScheme.stderr.trim()).toBe(
+      '--url 127.0.0.1:8003 is not a URL; it needs a scheme, e.g. http://127.0.0.1:8003',
+    );
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: pnpm client grpc [options]');
+    expect(help.stdout).toMatch(/--trace/);
+    expect(help.stdout).toMatch(/NO_COLOR/);
+    expect(generalHelp.code).toBe(0);
+    expect(generalHelp.stdout).toMatch(/usage: pnpm client <protocol> \[options\]/);
+    for (const p of protocols) expect(generalHelp.stdout).toContain(p);
+  }, 150_000);
 });
