@@ -31,6 +31,8 @@ import {
   loadConfig,
   runMain,
   runServer,
+  startMetricsServer,
+  withTraceContext,
   writeWithBackpressure,
 } from '@gtp/core';
 import type { ChatClientEvent__Output } from './generated/genai/chat/v1/ChatClientEvent.ts';
@@ -96,7 +98,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
     (call, callback) => {
       const signal = cancelSignal(call);
       // async: a `run` that throws before its first await still answers with its status code
-      turnsInFlight.track((async () => run(call.request, signal))()).then(
+      // The caller's trace context (`traceparent` metadata) is the parent of a turn it starts.
+      turnsInFlight.track(withTraceContext(call.metadata.getMap(), async () => run(call.request, signal))).then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(fail(call, error))),
       );
@@ -134,7 +137,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         try {
           // reply() throws bad input, unknown and busy sessions before its first event: pull
           // that event before writing anything, so those become the call's status code.
-          events = chat.reply(requireSessionId(call.request.sessionId), call.request.text, { signal });
+          events = chat.reply(requireSessionId(call.request.sessionId), call.request.text, {
+            signal,
+            traceContext: call.metadata.getMap(),
+          });
           step = await events.next();
         } catch (error) {
           call.emit('error', toServiceError(fail(call, error)));
@@ -166,7 +172,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       const runTurn = async (sessionId: string, text: string) => {
         stream.sessions.add(sessionId);
         try {
-          for await (const event of chat.reply(sessionId, text, { signal })) {
+          for await (const event of chat.reply(sessionId, text, { signal, traceContext: call.metadata.getMap() })) {
             await stream.send(chatEventToProto(event));
           }
         } catch (error) {
@@ -222,14 +228,20 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   new ReflectionService(packageDefinition).addToServer(server);
 
   let closing: Promise<void> | undefined;
+  // GET /metrics on a small HTTP listener of its own (METRICS_PORT; any free port when PORT=0).
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   return {
     protocol: 'grpc',
     chat,
+    get metricsUrl() {
+      return metrics?.url;
+    },
     async listen({ port = 0, host = DEFAULT_HOST } = {}) {
+      metrics = await startMetricsServer({ chat, port: port === 0 ? 0 : config.metricsPort, host });
       const shownHost = host.includes(':') ? `[${host}]` : host;
       const bind = promisify(server.bindAsync.bind(server));
       const address = `${shownHost}:${await bind(`${shownHost}:${port}`, grpc.ServerCredentials.createInsecure())}`;
-      logger.info({ address, model: chat.model.info }, 'gRPC server listening');
+      logger.info({ address, metrics: `${metrics.url}/metrics`, model: chat.model.info }, 'gRPC server listening');
       return address;
     },
     close() {
@@ -244,6 +256,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         const force = setTimeout(() => server.forceShutdown(), config.shutdownTimeoutMs);
         await promisify(server.tryShutdown.bind(server))();
         clearTimeout(force);
+        await metrics?.close();
         if (ownsChat) await chat.close();
         logger.info('gRPC server stopped');
       })();

@@ -11,6 +11,7 @@
  * Try it:   pnpm client rest          or the curl calls in README.md
  */
 import {
+  abortReason,
   ChatError,
   type ChatReply,
   type ChatServer,
@@ -79,18 +80,7 @@ export async function createServer(options: RestServerOptions = {}): Promise<Cha
           502: ErrorResponseSchema.describe('model_error: the model failed; the user turn was rolled back'),
         },
       },
-      // Count the chat's payload bytes (accepted requests, delivered answers), so that /stats compares
-      // with the streaming servers.
-      preHandler: async (request) => {
-        chat.stats.addBytesReceived(Number(request.headers['content-length'] ?? 0));
-      },
-      onSend: async (_request, reply, payload) => {
-        const delivered = !reply.raw.destroyed; // not when the client has already gone
-        if (delivered && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
-          chat.stats.addBytesSent(Buffer.byteLength(payload));
-        }
-        return payload;
-      },
+      // Its bytes are counted by the shared hook (core/src/http/metrics-route.ts), as on every server.
     },
     async (request, reply) => {
       // Nobody will read an answer whose client has gone: a closed response that never finished
@@ -98,7 +88,7 @@ export async function createServer(options: RestServerOptions = {}): Promise<Cha
       const controller = new AbortController();
       const onClose = () => {
         if (!reply.raw.writableFinished) {
-          controller.abort(new ChatError('internal', 'the client disconnected'));
+          controller.abort(abortReason('the client disconnected'));
         }
       };
       reply.raw.once('close', onClose);

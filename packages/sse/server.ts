@@ -100,14 +100,8 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
   });
   const params = SessionParamsSchema;
 
-  app.addHook('onRequest', async (request) => {
-    stats.addBytesReceived(Number(request.headers['content-length'] ?? 0) || 0);
-  });
-  app.addHook('onSend', async (_request, _reply, payload) => {
-    if (typeof payload === 'string' || Buffer.isBuffer(payload))
-      stats.addBytesSent(Buffer.byteLength(payload));
-    return payload;
-  });
+  // Bodies are counted by the shared hook (core/src/http/metrics-route.ts); the event stream's
+  // frames where they are written (onBytes below).
   // A deleted session's streams end and its events are forgotten.
   app.addHook('onResponse', async (request, reply) => {
     if (
@@ -135,11 +129,24 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
         tags: ['chat'],
         summary: 'The session as an EventSource stream (text/event-stream)',
         description:
-          'Frames: `event: start|delta|done|error|reset`, `id: <sequence>`, `data: <ChatEvent JSON>`. ' +
+          'Frames: `event: start|delta|done|chat-error|reset`, `id: <sequence>`, `data: <ChatEvent JSON>` ' +
+          '(a ChatEvent `error` is `event: chat-error`, apart from EventSource\'s own `error`), `retry: <ms>`, ' +
+          'and `: heartbeat` comments. ' +
           'Send `Last-Event-ID` to resume after that id; without it you get the reply in flight from its start.',
         params,
         headers: z.object({ 'last-event-id': z.string().optional() }).passthrough(),
-        response: { 200: z.string().describe('text/event-stream'), 404: ErrorResponseSchema },
+        response: {
+          200: {
+            description:
+              'An event stream: one frame per ChatEvent (`event:` its type, `id:` its sequence, `data:` its JSON), plus `reset`',
+            content: {
+              'text/event-stream': {
+                schema: z.string().describe('event: <type>\nid: <seq>\ndata: <ChatEvent JSON>\n\n, repeated'),
+              },
+            },
+          },
+          404: ErrorResponseSchema,
+        },
       },
     },
     async (request, reply) => {

@@ -85,9 +85,6 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
     await Promise.all(streaming);
   });
 
-  // "connections" in /stats: the TCP connections open right now (keep-alive ones included).
-  app.server.on('connection', (socket) => socket.once('close', stats.connectionOpened()));
-
   app.post(
     '/sessions/:id/messages',
     {
@@ -116,15 +113,7 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
           500: ErrorResponseSchema.describe('internal: an unexpected failure'),
         },
       },
-      onRequest: async (request) => {
-        stats.addBytesReceived(Number(request.headers['content-length'] ?? 0) || 0);
-      },
-      // Error bodies are strings; the stream's lines are counted as they are written.
-      onSend: async (_request, _reply, payload) => {
-        if (typeof payload === 'string' || Buffer.isBuffer(payload))
-          stats.addBytesSent(Buffer.byteLength(payload));
-        return payload;
-      },
+      // Bodies are counted by the shared hook (core/src/http/metrics-route.ts); the lines as written.
     },
     async (request, reply) => {
       // The reply's lifetime is the connection's: if the client goes away before we end the

@@ -33,6 +33,7 @@ import {
   redactUrl,
   runMain,
   runServer,
+  withTraceContext,
 } from '@gtp/core';
 import { createHttpApp, httpChatServer } from '@gtp/core/http';
 // Why `ws` with `noServer` rather than @fastify/websocket: the upgrade is the heart of this
@@ -187,7 +188,8 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
         }
         case 'send':
           if (closing) throw new ChatError('shutting_down', 'the server is shutting down');
-          return requireRoom().startReply(frame.text, member);
+          // The frame's `traceparent` (if any) is the parent of the reply's span.
+          return withTraceContext(frame, () => requireRoom().startReply(frame.text, member));
         case 'cancel':
           // Wherever the reply runs: here, or on the instance of the member who asked.
           await chat.cancelReply(requireRoom().sessionId, 'cancelled by a member of the session');

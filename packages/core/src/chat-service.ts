@@ -6,13 +6,15 @@ import {
   DEFAULT_MAX_HISTORY_MESSAGES,
   DEFAULT_MAX_MESSAGE_CHARS,
 } from './constants.ts';
-import { ChatError } from './errors.ts';
+import { abortReason, ChatError } from './errors.ts';
 import type { ChatEvent, Message, Session } from './events.ts';
 import { createLogger, type Logger, silentLogger } from './logger.ts';
 import { createModel } from './model/create.ts';
 import type { ModelProvider, ModelStreamResult } from './model/types.ts';
 import { MemorySessionStore, type SessionRecord, type SessionStore } from './session-store.ts';
 import { Stats, type StatsSnapshot } from './stats.ts';
+import { startTracing, type TraceCarrier, tracedModel } from './tracing.ts';
+import { instrumentTurn } from './turn-telemetry.ts';
 
 export interface ChatServiceOptions {
   store: SessionStore;
@@ -36,6 +38,8 @@ export interface ChatServiceOptions {
 export interface ReplyOptions {
   /** Aborting it cancels the reply: the model stops and the partial text is kept, interrupted. */
   signal?: AbortSignal;
+  /** The caller's W3C trace context (`traceparent`): gRPC metadata, a WebSocket frame's fields. */
+  traceContext?: TraceCarrier;
 }
 
 /**
@@ -65,7 +69,7 @@ export class ChatService {
   constructor(options: ChatServiceOptions) {
     this.store = options.store;
     this.broker = options.broker ?? new LocalBroker();
-    this.model = options.model;
+    this.model = tracedModel(options.model); // a `model.stream` span per call when tracing is on
     this.stats = options.stats ?? new Stats('core');
     this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.maxHistoryMessages = options.maxHistoryMessages ?? DEFAULT_MAX_HISTORY_MESSAGES;
@@ -115,6 +119,7 @@ export class ChatService {
     protocol: string,
     overrides: Partial<ChatServiceOptions> = {},
   ): ChatService {
+    startTracing(config, protocol); // only with OTEL_EXPORTER_OTLP_ENDPOINT
     return new ChatService({
       store: overrides.store ?? new MemorySessionStore({ ttlMs: config.sessionTtlMs }),
       ...(overrides.broker ? { broker: overrides.broker } : {}),
@@ -168,7 +173,7 @@ export class ChatService {
   cancel(sessionId: string, reason = 'cancelled by the client'): boolean {
     const controller = this.#running.get(sessionId);
     if (!controller) return false;
-    controller.abort(new ChatError('internal', reason));
+    controller.abort(abortReason(reason));
     return true;
   }
 
@@ -249,11 +254,14 @@ export class ChatService {
     return text;
   }
 
-  async *reply(
-    sessionId: string,
-    text: unknown,
-    options: ReplyOptions = {},
-  ): AsyncGenerator<ChatEvent, void> {
+  reply(sessionId: string, text: unknown, options: ReplyOptions = {}): AsyncGenerator<ChatEvent, void> {
+    // A `chat.turn` span around the turn (turn-telemetry.ts), and its tokens counted.
+    return instrumentTurn(this.stats, this.stats.protocol, sessionId, options.traceContext, () =>
+      this.#turn(sessionId, text, options),
+    );
+  }
+
+  async *#turn(sessionId: string, text: unknown, options: ReplyOptions): AsyncGenerator<ChatEvent, void> {
     const userText = this.validateText(text);
     const record = await this.#record(sessionId);
     if (this.#running.size >= this.maxConcurrentStreams) {
@@ -369,7 +377,7 @@ export class ChatService {
     } finally {
       if (!settled) {
         // The consumer stopped iterating (a client went away): stop the model, keep what it said.
-        controller.abort(new ChatError('internal', 'the consumer stopped reading'));
+        controller.abort(abortReason('the consumer stopped reading'));
         await keepPartial().catch((storeError: unknown) => {
           this.logger.warn(
             { err: storeError, sessionId, messageId },

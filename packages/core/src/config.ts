@@ -3,6 +3,7 @@ import {
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_GEMINI_MODEL_ID,
   DEFAULT_HOST,
+  DEFAULT_METRICS_PORT,
   DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_HISTORY_MESSAGES,
   DEFAULT_MAX_MESSAGE_CHARS,
@@ -52,6 +53,10 @@ const EnvSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).describe('rate-limit window, ms'),
   MAX_CONCURRENT_STREAMS: int(1, 1_000_000).describe('replies in flight at once on one server'),
   REDIS_URL: text().describe('redis://host:port: share sessions, locks and streams between instances'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .preprocess(emptyToUndefined, z.url().optional())
+    .describe('OTLP/HTTP base URL (e.g. http://127.0.0.1:4318): export a span per turn; unset = tracing off'),
+  METRICS_PORT: int(0, 65_535).describe('gRPC server: port of its HTTP listener for GET /metrics (default 9464)'),
   LOG_LEVEL: z
     .preprocess(
       emptyToUndefined,
@@ -91,6 +96,10 @@ export interface Config {
   maxConcurrentStreams: number;
   /** Undefined: one instance, everything in memory. */
   redisUrl: string | undefined;
+  /** Undefined: tracing off. */
+  otlpEndpoint: string | undefined;
+  /** The gRPC server's metrics listener (the HTTP servers answer GET /metrics themselves). */
+  metricsPort: number;
 }
 
 /** A bad environment variable: the message names it and says what it accepts. */
@@ -146,5 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS ?? DEFAULT_RATE_LIMIT_WINDOW_MS,
     maxConcurrentStreams: e.MAX_CONCURRENT_STREAMS ?? DEFAULT_MAX_CONCURRENT_STREAMS,
     redisUrl: e.REDIS_URL,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    metricsPort: e.METRICS_PORT ?? DEFAULT_METRICS_PORT,
   };
 }

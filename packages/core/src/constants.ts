@@ -16,6 +16,9 @@ export const DEFAULT_LAB_PORT = 8000;
 
 export const DEFAULT_HOST = '127.0.0.1';
 
+/** The gRPC server's HTTP listener for GET /metrics (METRICS_PORT): Prometheus exporters' usual port. */
+export const DEFAULT_METRICS_PORT = 9464;
+
 /** A current Gemini Flash model (gemini-2.0-flash, used by older examples, is being retired). */
 export const DEFAULT_GEMINI_MODEL_ID = 'gemini-2.5-flash';
 export const SIMULATED_MODEL_ID = 'simulated-1';

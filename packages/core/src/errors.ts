@@ -51,7 +51,8 @@ const ERROR_GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
   payload_too_large: GRPC_STATUS.RESOURCE_EXHAUSTED,
   rate_limited: GRPC_STATUS.RESOURCE_EXHAUSTED,
   internal: GRPC_STATUS.INTERNAL,
-  model_error: GRPC_STATUS.UNAVAILABLE,
+  // Not UNAVAILABLE: that one tells clients to retry, and a rejected key or request stays rejected.
+  model_error: GRPC_STATUS.INTERNAL,
   unavailable: GRPC_STATUS.UNAVAILABLE,
   shutting_down: GRPC_STATUS.UNAVAILABLE,
 };
@@ -112,6 +113,14 @@ export class ChatError extends Error {
   static sessionNotFound(id: string): ChatError {
     return new ChatError('session_not_found', `session ${id} does not exist`);
   }
+}
+
+/**
+ * The reason to abort a reply with (a cancel, a client gone, shutdown): an AbortError, as
+ * `AbortController.abort()` gives by default, so it reads as an abort and not as a failure.
+ */
+export function abortReason(message: string): DOMException {
+  return new DOMException(message, 'AbortError');
 }
 
 export function isAbortError(error: unknown): boolean {

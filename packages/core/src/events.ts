@@ -133,15 +133,39 @@ export const LatencySummarySchema = z.object({
 export type LatencySummary = z.infer<typeof LatencySummarySchema>;
 
 /** The stats JSON: the same shape on all five servers (`GET /stats`, `GetServerStats`). */
-export const StatsSchema = z.object({
-  protocol: z.string(),
-  uptimeSeconds: z.number(),
-  sessions: z.object({ active: z.number() }),
-  streams: z.object({ active: z.number(), total: z.number() }),
-  connections: z.object({ active: z.number(), total: z.number() }),
-  turns: z.object({ completed: z.number(), cancelled: z.number(), failed: z.number() }),
-  errors: z.object({ total: z.number(), byCode: z.partialRecord(ErrorCodeSchema, z.number()) }),
-  bytes: z.object({ sent: z.number(), received: z.number() }),
-  latencyMs: z.object({ ttft: LatencySummarySchema, total: LatencySummarySchema }),
-});
+export const StatsSchema = z
+  .object({
+    protocol: z.string(),
+    uptimeSeconds: z.number().describe('per instance: seconds since this server started'),
+    sessions: z
+      .object({ active: z.number() })
+      .describe(
+        'cluster-wide with REDIS_URL (the shared store; every instance reports the same), else this instance',
+      ),
+    streams: z
+      .object({ active: z.number(), total: z.number() })
+      .describe('per instance: replies streaming from this instance now, and started since it began'),
+    connections: z
+      .object({ active: z.number(), total: z.number() })
+      .describe(
+        'per instance: long-lived connections that carry session events (SSE event streams, WebSockets, gRPC Chat calls); always 0 on REST and NDJSON, which have none',
+      ),
+    turns: z
+      .object({ completed: z.number(), cancelled: z.number(), failed: z.number() })
+      .describe('per instance: turns that ended on this instance, by outcome'),
+    errors: z
+      .object({ total: z.number(), byCode: z.partialRecord(ErrorCodeSchema, z.number()) })
+      .describe('per instance: errors answered or sent as events, by code'),
+    bytes: z
+      .object({ sent: z.number(), received: z.number() })
+      .describe(
+        'per instance: payload bytes of the API — the session, history and chat routes or RPCs (HTTP bodies, SSE/NDJSON/WebSocket frames, gRPC messages with their 5-byte prefix); not health, stats, metrics, docs or pages, and no HTTP headers',
+      ),
+    latencyMs: z
+      .object({ ttft: LatencySummarySchema, total: LatencySummarySchema })
+      .describe(
+        'per instance: completed turns, over the most recent 10 000 (use /metrics histograms to aggregate)',
+      ),
+  })
+  .describe('The JSON counters of one instance, the same fields on all five servers');
 export type StatsSnapshot = z.infer<typeof StatsSchema>;

@@ -1,5 +1,6 @@
 import type { ErrorCode } from './errors.ts';
 import type { LatencySummary, StatsSnapshot } from './events.ts';
+import { Metrics } from './metrics.ts';
 
 /** The stats JSON and its latency summaries: their schemas are in events.ts, with the wire contract. */
 export type { LatencySummary, StatsSnapshot };
@@ -46,9 +47,16 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export type TurnOutcome = 'completed' | 'cancelled' | 'failed';
 
-/** Counters and latency histograms for one server. */
+/**
+ * Counters and latency histograms for one server (this instance: with REDIS_URL only the session
+ * count is cluster-wide). Every record goes to the /stats JSON and to the Prometheus `metrics`.
+ * The same scope on all five: `bytes` are the payload of the API (session, history and chat
+ * routes or RPCs), `connections` the long-lived connections that carry session events.
+ */
 export class Stats {
   readonly protocol: string;
+  /** The same counts as Prometheus instruments, for GET /metrics. */
+  readonly metrics: Metrics;
   readonly #startedAt = performance.now();
   readonly #ttft = new LatencyHistogram();
   readonly #total = new LatencyHistogram();
@@ -64,49 +72,76 @@ export class Stats {
 
   constructor(protocol: string) {
     this.protocol = protocol;
+    this.metrics = new Metrics(protocol);
   }
 
   /** A response stream opened; call the returned function once when it ends. */
   streamOpened(): () => void {
     this.#activeStreams += 1;
     this.#totalStreams += 1;
+    this.metrics.streamsActive.inc();
+    this.metrics.streams.inc();
     let open = true;
     return () => {
-      if (open) this.#activeStreams -= 1;
+      if (open) {
+        this.#activeStreams -= 1;
+        this.metrics.streamsActive.dec();
+      }
       open = false;
     };
   }
 
-  /** A long-lived connection (WebSocket, SSE listener, gRPC bidi) opened; call the result when it closes. */
+  /**
+   * A long-lived connection that carries session events opened (an SSE event stream, a WebSocket,
+   * a gRPC Chat call); call the result when it closes. REST and NDJSON have none.
+   */
   connectionOpened(): () => void {
     this.#activeConnections += 1;
     this.#totalConnections += 1;
+    this.metrics.connectionsActive.inc();
+    this.metrics.connections.inc();
     let open = true;
     return () => {
-      if (open) this.#activeConnections -= 1;
+      if (open) {
+        this.#activeConnections -= 1;
+        this.metrics.connectionsActive.dec();
+      }
       open = false;
     };
   }
 
   recordTurn(outcome: TurnOutcome, timings?: { ttftMs: number; totalMs: number }): void {
     this.#turns[outcome] += 1;
+    this.metrics.turns.inc({ outcome });
     if (timings && outcome === 'completed') {
       this.#ttft.record(timings.ttftMs);
       this.#total.record(timings.totalMs);
+      this.metrics.ttft.observe(timings.ttftMs / 1000);
+      this.metrics.turnDuration.observe(timings.totalMs / 1000);
     }
+  }
+
+  /** Tokens the model produced in a turn that ended (completed or cancelled). */
+  recordOutputTokens(tokens: number): void {
+    if (tokens > 0) this.metrics.outputTokens.inc(tokens);
   }
 
   recordError(code: ErrorCode): void {
     this.#errorTotal += 1;
     this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+    this.metrics.recordError(code);
   }
 
   addBytesSent(bytes: number): void {
+    if (!(bytes > 0)) return;
     this.#bytesSent += bytes;
+    this.metrics.bytesSent.inc(bytes);
   }
 
   addBytesReceived(bytes: number): void {
+    if (!(bytes > 0)) return;
     this.#bytesReceived += bytes;
+    this.metrics.bytesReceived.inc(bytes);
   }
 
   get activeStreams(): number {

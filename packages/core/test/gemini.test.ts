@@ -101,7 +101,8 @@ describe('GeminiModel (real SDK, local Gemini-wire server)', () => {
   });
 
   it.each([
-    [401, 'API key not valid. Please pass a valid API key.', undefined, 'unauthorized', /API key/],
+    // The server's key is rejected: the operator's fault (a 502 naming GEMINI_API_KEY), not the caller's 401.
+    [401, 'API key not valid. Please pass a valid API key.', undefined, 'model_error', /GEMINI_API_KEY/],
     [
       429,
       'Resource has been exhausted (e.g. check quota).',

@@ -7,7 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
-import { ChatError } from '@gtp/core';
+import { abortReason, ChatError } from '@gtp/core';
 
 type AnyCall =
   | grpc.ServerUnaryCall<unknown, unknown>
@@ -18,7 +18,7 @@ export function cancelSignal(call: AnyCall): AbortSignal {
   const controller = new AbortController();
   const abort = () => {
     if (!controller.signal.aborted)
-      controller.abort(new ChatError('internal', 'the client cancelled the call'));
+      controller.abort(abortReason('the client cancelled the call'));
   };
   const emitter: EventEmitter = call;
   emitter.once('cancelled', abort);

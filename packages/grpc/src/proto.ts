@@ -52,7 +52,10 @@ export function countingService(
   return Object.fromEntries(
     Object.entries(service).map(([name, method]) => [
       name,
-      {
+      // The same scope as the HTTP servers: the API's bytes, not the stats call's.
+      name === 'GetServerStats'
+        ? method
+        : {
         ...method,
         requestDeserialize: (bytes: Buffer) => {
           counter.addBytesReceived(bytes.length + GRPC_FRAME_PREFIX_BYTES);

@@ -11,7 +11,13 @@ export const ClientFrameSchema = z.discriminatedUnion('type', [
   /** Join a session; without an id the server creates one. A connection is in one session at a time. */
   z.object({ type: z.literal('join'), sessionId: z.string().min(1).optional() }),
   /** Ask the model; every member of the session sees the reply stream. */
-  z.object({ type: z.literal('send'), text: z.string() }),
+  z.object({
+    type: z.literal('send'),
+    text: z.string(),
+    /** The sender's W3C trace context: the reply's span continues the sender's trace. */
+    traceparent: z.string().optional(),
+    tracestate: z.string().optional(),
+  }),
   /** Stop the reply running in the session (whoever asked). A no-op when none is running. */
   z.object({ type: z.literal('cancel') }),
   /** Tell the other members that this one is (or stopped) typing. */

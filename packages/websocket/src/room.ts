@@ -16,7 +16,7 @@
  * channel; the rooms on the other instances deliver it to theirs. The reply itself runs on the
  * instance whose member asked; its frames reach everyone else through the channel.
  */
-import { ChatError, type ChatService } from '@gtp/core';
+import { abortReason, ChatError, type ChatService } from '@gtp/core';
 import type { Presence } from './presence.ts';
 import type { ServerFrame } from './protocol.ts';
 
@@ -218,13 +218,13 @@ export class Room {
       }
     })();
     // Everyone (the asker included) may have left, everywhere, while the reply was starting.
-    if (this.#connections === 0) controller.abort(new ChatError('internal', NOBODY_LEFT));
+    if (this.#connections === 0) controller.abort(abortReason(NOBODY_LEFT));
   }
 
   /** Stop the reply running on this instance (shutdown); its members receive `done` (cancelled). */
   cancel(reason: string): boolean {
     if (!this.#reply) return false;
-    this.#reply.controller.abort(new ChatError('internal', reason));
+    this.#reply.controller.abort(abortReason(reason));
     return true;
   }
 

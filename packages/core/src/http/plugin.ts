@@ -4,7 +4,6 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -26,6 +25,9 @@ import {
   StatsSchema,
   sessionErrors,
 } from './schemas.ts';
+import { apiByteCount, metricsRoute } from './metrics-route.ts';
+import { openapiOptions } from './openapi.ts';
+import { acceptTraceContext } from './trace-context.ts';
 import { uiRoutes } from './ui.ts';
 
 export interface HttpAppOptions {
@@ -145,16 +147,14 @@ export async function createHttpApp(options: HttpAppOptions) {
     sendError(reply, new ChatError('not_found', `no route ${request.method} ${request.url}`)),
   );
 
-  await app.register(fastifySwagger, {
-    openapi: {
-      info: {
-        title: `genai-transports: ${protocol}`,
-        description: options.description ?? `The ${protocol} server of genai-transports.`,
-        version: '0.1.0',
-      },
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(
+    fastifySwagger,
+    openapiOptions(protocol, options.description ?? `The ${protocol} server of genai-transports.`),
+  );
+  // Operations (metrics-route.ts, trace-context.ts): the API's bytes, GET /metrics, trace context.
+  await apiByteCount(app, { chat });
+  acceptTraceContext(app);
+  await metricsRoute(app, { chat });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(uiRoutes, { title: `${protocol} server` }); // the shared page design, favicon, GET /
 

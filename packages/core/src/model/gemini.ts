@@ -73,6 +73,15 @@ interface GoogleErrorBody {
 }
 
 /** SDK failures as ChatErrors a user can act on. */
+/** Google refused the server's key: the operator's to fix (GEMINI_API_KEY), never the caller's 401. */
+function serverKeyRejected(status: number, detail: string, cause: unknown): ChatError {
+  return new ChatError(
+    'model_error',
+    `Gemini rejected the server's API key (HTTP ${status}; check GEMINI_API_KEY): ${detail}`,
+    { cause },
+  );
+}
+
 export function geminiError(error: unknown, modelId: string): ChatError {
   if (error instanceof ChatError) return error;
   if (isAbortError(error)) return new ChatError('model_error', 'Gemini request aborted', { cause: error });
@@ -86,18 +95,12 @@ export function geminiError(error: unknown, modelId: string): ChatError {
     const detail = body.error?.message ?? error.message;
     switch (error.status) {
       case 400:
-        if (/api key/i.test(detail))
-          return new ChatError('unauthorized', `Gemini rejected the API key: ${detail}`);
+        // The server's key, not the caller's credentials: a 502 that names the setting to fix.
+        if (/api key/i.test(detail)) return serverKeyRejected(400, detail, error);
         return new ChatError('model_error', `Gemini rejected the request: ${detail}`, { cause: error });
       case 401:
       case 403:
-        return new ChatError(
-          'unauthorized',
-          `Gemini rejected the API key (HTTP ${error.status}): ${detail}`,
-          {
-            cause: error,
-          },
-        );
+        return serverKeyRejected(error.status, detail, error);
       case 404:
         return new ChatError('model_error', `Gemini model "${modelId}" was not found: set GENAI_MODEL_ID`, {
           cause: error,
