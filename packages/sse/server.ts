@@ -158,6 +158,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
+        ...reply.getHeaders(), // what the hooks set (CORS for a page of ALLOWED_ORIGINS)
         'content-type': 'text/event-stream; charset=utf-8',
         // Never cached, never transformed (no compression: a gzip stream is flushed in blocks).
         'cache-control': 'no-cache, no-transform',

@@ -1,3 +1,4 @@
 export { createHttpApp, errorResponse, type HttpApp, type HttpAppOptions, sendError } from './plugin.ts';
 export * from './schemas.ts';
 export { httpChatServer } from './server.ts';
+export { type UiOptions, uiRoutes } from './ui.ts';
