@@ -50,6 +50,7 @@ function startupTable(result: BenchResult): string[] {
       'Not measured on this run (quick runs skip it; `tsx packages/bench/src/startup.ts` measures it alone).',
     ];
   const lines = [
+    ...(s.note ? [s.note, ''] : []),
     '| protocol | `pnpm serve` → listening, ms | idle server RSS, MiB | all processes of `pnpm serve`, MiB | `pnpm client` → first prompt, ms | plain-JS build: → listening ms, idle RSS MiB |',
     '|---|---|---|---|---|---|',
   ];

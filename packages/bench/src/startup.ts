@@ -53,6 +53,8 @@ export interface RuntimeBaseline {
 }
 
 export interface StartupResult {
+  /** How these figures were taken, when not within the bench run itself. */
+  note?: string;
   rows: StartupRow[];
   baseline: RuntimeBaseline | null;
 }
