@@ -271,7 +271,7 @@ describe('gRPC errors: status codes with a message that says why', () => {
 });
 
 describe('gRPC model failure mid-reply', () => {
-  it('streams an error event, then fails the call with UNAVAILABLE; the user turn is rolled back', async () => {
+  it('streams an error event, then fails the call with INTERNAL (model_error is not retryable); the user turn is rolled back', async () => {
     const config = testConfig();
     const model = new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0, failAfterTokens: 2 });
     const server = await createServer({ config, chat: ChatService.fromConfig(config, 'grpc', { model }) });
@@ -284,7 +284,7 @@ describe('gRPC model failure mid-reply', () => {
     const error = await new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
     expect(received.map((m) => m.event)).toEqual(['start', 'delta', 'delta', 'error']);
     expect(received.at(-1)!.error!.error).toMatchObject({ code: 'model_error' });
-    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.code).toBe(grpc.status.INTERNAL);
     expect(error.details).toContain('simulated model failure');
     const adapter = new GrpcAdapter(target);
     const events = await collect(adapter.send(session.id, 'again'));

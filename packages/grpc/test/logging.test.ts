@@ -87,7 +87,7 @@ describe('gRPC server logging', () => {
         stream.once('end', () => reject(new Error('the stream ended without an error')));
       });
       expect(events).toEqual(['start', 'error']);
-      expect(status.code).toBe(grpc.status.UNAVAILABLE);
+      expect(status.code).toBe(grpc.status.INTERNAL); // model_error: not a retryable UNAVAILABLE
     } finally {
       client.close();
       await server.close();
