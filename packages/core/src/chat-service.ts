@@ -5,13 +5,20 @@ import {
   DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_HISTORY_MESSAGES,
   DEFAULT_MAX_MESSAGE_CHARS,
+  DEFAULT_MAX_REPLY_CHARS,
 } from './constants.ts';
 import { abortReason, ChatError } from './errors.ts';
 import type { ChatEvent, Message, Session } from './events.ts';
 import { createLogger, type Logger, silentLogger } from './logger.ts';
 import { createModel } from './model/create.ts';
 import type { ModelProvider, ModelStreamResult } from './model/types.ts';
-import { MemorySessionStore, type SessionRecord, type SessionStore } from './session-store.ts';
+import {
+  MemorySessionStore,
+  type SessionRecord,
+  type SessionStore,
+  type TurnEnd,
+  type TurnResult,
+} from './session-store.ts';
 import { Stats, type StatsSnapshot } from './stats.ts';
 import { startTracing, type TraceCarrier, tracedModel } from './tracing.ts';
 import { instrumentTurn } from './turn-telemetry.ts';
@@ -28,6 +35,8 @@ export interface ChatServiceOptions {
   maxHistoryMessages?: number;
   /** Replies in flight at once; past it `reply()` throws rate_limited. */
   maxConcurrentStreams?: number;
+  /** The longest reply kept, characters (whatever the provider); past it: finishReason max_tokens. */
+  maxReplyChars?: number;
   /**
    * Where a failed reply is logged, with its cause (the `error` event only carries the code and
    * message). Defaults to silence; `create()` and `fromConfig()` make one from LOG_LEVEL.
@@ -60,9 +69,12 @@ export class ChatService {
   readonly maxMessageChars: number;
   readonly maxHistoryMessages: number;
   readonly maxConcurrentStreams: number;
+  readonly maxReplyChars: number;
   /** The server's logger: transports and the Redis classes log through it (or a child of it). */
   readonly logger: Logger;
   readonly #running = new Map<string, AbortController>();
+  /** Concurrency slots taken (MAX_CONCURRENT_STREAMS): reserved synchronously when a reply starts. */
+  #slotsTaken = 0;
   #subscription: Promise<void> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
 
@@ -74,6 +86,7 @@ export class ChatService {
     this.maxMessageChars = options.maxMessageChars ?? DEFAULT_MAX_MESSAGE_CHARS;
     this.maxHistoryMessages = options.maxHistoryMessages ?? DEFAULT_MAX_HISTORY_MESSAGES;
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+    this.maxReplyChars = options.maxReplyChars ?? DEFAULT_MAX_REPLY_CHARS;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -97,6 +110,7 @@ export class ChatService {
     const store = await RedisSessionStore.connect({
       url,
       ttlMs: config.sessionTtlMs,
+      lockTtlMs: config.redisLockTtlMs,
       logger: logger.child({ component: 'redis-store' }),
     });
     let broker: Broker;
@@ -128,6 +142,7 @@ export class ChatService {
       maxMessageChars: overrides.maxMessageChars ?? config.maxMessageChars,
       maxHistoryMessages: overrides.maxHistoryMessages ?? config.maxHistoryMessages,
       maxConcurrentStreams: overrides.maxConcurrentStreams ?? config.maxConcurrentStreams,
+      maxReplyChars: overrides.maxReplyChars ?? config.maxReplyChars,
       logger: overrides.logger ?? createLogger(config, { protocol }),
     });
   }
@@ -155,17 +170,25 @@ export class ChatService {
     return records.map((r) => this.toSession(r)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
+  /** Deletes the session and cancels its reply, wherever it runs (here, or through the broker). */
   async deleteSession(id: string): Promise<void> {
-    this.cancel(id);
+    await this.cancelReply(id, 'the session was deleted');
     if (!(await this.store.delete(id))) throw ChatError.sessionNotFound(id);
   }
 
+  /**
+   * The history. A user turn at its end while no reply runs anywhere is an orphan (its holder
+   * died before answering): it is not shown, and the next reply drops it (`beginTurn`).
+   */
   async history(id: string): Promise<Message[]> {
-    return (await this.#record(id)).messages;
+    const { messages } = await this.#record(id);
+    if (messages.at(-1)?.role !== 'user' || this.#running.has(id)) return messages;
+    return (await this.store.isLocked(id)) ? messages : messages.slice(0, -1);
   }
 
+  /** session_busy while a reply runs for the session, on this instance or another. */
   async clearHistory(id: string): Promise<void> {
-    if (this.#running.has(id)) throw busy(id);
+    if (this.#running.has(id) || (await this.store.isLocked(id))) throw busy(id);
     if (!(await this.store.clear(id))) throw ChatError.sessionNotFound(id);
   }
 
@@ -254,6 +277,16 @@ export class ChatService {
     return text;
   }
 
+  /**
+   * Runs one turn. The order is the contract across instances:
+   * 1. the concurrency slot is reserved synchronously, before any await, so parallel starts
+   *    cannot overshoot MAX_CONCURRENT_STREAMS;
+   * 2. `beginTurn` takes the lock, appends the user turn and reads the history in one atomic
+   *    store call, so the model sees the history as it is under the lock;
+   * 3. `endTurn` writes the outcome (the model turn, the partial text, or the rollback) and
+   *    releases the lock in one atomic store call, and the slot is freed, BEFORE the final event
+   *    is yielded: a client that read `done` can send its next message at once, anywhere.
+   */
   reply(sessionId: string, text: unknown, options: ReplyOptions = {}): AsyncGenerator<ChatEvent, void> {
     // A `chat.turn` span around the turn (turn-telemetry.ts), and its tokens counted.
     return instrumentTurn(this.stats, this.stats.protocol, sessionId, options.traceContext, () =>
@@ -263,17 +296,41 @@ export class ChatService {
 
   async *#turn(sessionId: string, text: unknown, options: ReplyOptions): AsyncGenerator<ChatEvent, void> {
     const userText = this.validateText(text);
-    const record = await this.#record(sessionId);
-    if (this.#running.size >= this.maxConcurrentStreams) {
+    if (this.#slotsTaken >= this.maxConcurrentStreams) {
       throw new ChatError(
         'rate_limited',
         `the server is at its limit of ${this.maxConcurrentStreams} replies in flight (MAX_CONCURRENT_STREAMS); retry shortly`,
       );
     }
-    if (!(await this.store.tryLock(sessionId))) throw busy(sessionId);
+    this.#slotsTaken += 1;
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.#slotsTaken -= 1;
+    };
 
     const controller = new AbortController();
     const onAbort = () => controller.abort(options.signal?.reason);
+    let turn: Awaited<ReturnType<SessionStore['beginTurn']>>;
+    try {
+      turn = await this.store.beginTurn(
+        sessionId,
+        { role: 'user', text: userText },
+        {
+          onLockLost: () =>
+            controller.abort(new ChatError('unavailable', 'the session lock was lost (expired or deleted)')),
+        },
+      );
+    } catch (error) {
+      freeSlot();
+      throw error;
+    }
+    if (turn.status !== 'started') {
+      freeSlot();
+      throw turn.status === 'busy' ? busy(sessionId) : ChatError.sessionNotFound(sessionId);
+    }
+    const { lock } = turn;
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     this.#running.set(sessionId, controller);
@@ -284,85 +341,111 @@ export class ChatService {
     let ttftMs: number | undefined;
     let partial = '';
     let index = 0;
-    let settled = false;
+    let ended = false;
     let stream: AsyncGenerator<string, ModelStreamResult> | undefined;
     const timings = () => {
       const totalMs = round(performance.now() - startedAt);
       return { ttftMs: round(ttftMs ?? totalMs), totalMs };
     };
-    const keepPartial = async () => {
-      settled = true;
-      this.stats.recordTurn('cancelled');
-      await this.store.appendTurn(sessionId, { role: 'model', text: partial, interrupted: true });
+    /** The store's end of the turn (outcome + unlock, atomically), then this process's. */
+    const endTurn = async (outcome: TurnResult): Promise<TurnEnd> => {
+      ended = true;
+      try {
+        return await this.store.endTurn(sessionId, lock, outcome);
+      } finally {
+        options.signal?.removeEventListener('abort', onAbort);
+        if (this.#running.get(sessionId) === controller) this.#running.delete(sessionId);
+        freeSlot();
+        endStream();
+      }
     };
-    /** After `start`, a failure is an event: the user turn is rolled back where the store allows. */
-    const failed = async (error: unknown): Promise<ChatEvent> => {
-      settled = true;
-      await this.store.popTurn(sessionId).catch((rollbackError: unknown) => {
-        this.logger.warn(
-          { err: rollbackError, sessionId, messageId },
-          'cannot roll back the user turn of a failed reply',
-        );
-      });
-      const failure = ChatError.from(error);
-      this.logger.error({ err: error, sessionId, messageId, code: failure.code }, 'reply failed');
+    /** A cancelled turn keeps its partial text, interrupted, only if there is some. */
+    const cancelledOutcome = (): TurnResult =>
+      partial ? { model: { role: 'model', text: partial, interrupted: true } } : { rollback: true };
+    /** A failure after `start` is an event; the user turn is rolled back. */
+    const failure = (error: unknown): ChatEvent => {
+      const failed = ChatError.from(error);
+      this.logger.error({ err: error, sessionId, messageId, code: failed.code }, 'reply failed');
       this.stats.recordTurn('failed');
-      this.stats.recordError(failure.code);
-      return { type: 'error', messageId, error: failure.toJSON() };
+      this.stats.recordError(failed.code);
+      return { type: 'error', messageId, error: failed.toJSON() };
     };
+    const lost = () =>
+      new ChatError('unavailable', `session ${sessionId} was taken over while replying; the reply was not kept`);
 
     try {
-      await this.store.appendTurn(sessionId, { role: 'user', text: userText });
-      const history: Message[] = [...record.messages, { role: 'user', text: userText }];
       yield { type: 'start', sessionId, messageId };
 
-      let result: ModelStreamResult;
+      let result: ModelStreamResult | undefined;
       try {
-        stream = this.model.stream(recentHistory(history, this.maxHistoryMessages), {
+        stream = this.model.stream(recentHistory(turn.messages, this.maxHistoryMessages), {
           signal: controller.signal,
         });
-        for (;;) {
+        while (!result) {
           const step = await stream.next();
           if (step.done) {
             result = step.value;
             break;
           }
+          let chunk = step.value;
+          const room = this.maxReplyChars - partial.length;
+          if (chunk.length > room) {
+            // The cap (MAX_REPLY_CHARS), whatever the provider: keep what fits, stop the model.
+            chunk = chunk.slice(0, room);
+            result = { finishReason: 'max_tokens' };
+            await stream.return(undefined as never).catch(() => undefined);
+          }
+          if (!chunk) continue;
           ttftMs ??= performance.now() - startedAt;
-          partial += step.value;
-          yield { type: 'delta', messageId, index: index++, text: step.value };
+          partial += chunk;
+          yield { type: 'delta', messageId, index: index++, text: chunk };
         }
       } catch (error) {
-        if (controller.signal.aborted) {
-          try {
-            await keepPartial();
-          } catch (storeError) {
-            const failure = ChatError.from(storeError);
-            this.logger.error(
-              { err: storeError, sessionId, messageId, code: failure.code },
-              'cannot keep the partial text of a cancelled reply',
+        if (!controller.signal.aborted) {
+          let rollback: unknown;
+          await endTurn({ rollback: true }).catch((storeError: unknown) => {
+            rollback = storeError;
+          });
+          if (rollback) {
+            this.logger.warn(
+              { err: rollback, sessionId, messageId },
+              'cannot roll back the user turn of a failed reply',
             );
-            yield { type: 'error', messageId, error: failure.toJSON() };
-            return;
           }
-          const outputTokens = index;
-          yield {
-            type: 'done',
-            messageId,
-            finishReason: 'cancelled',
-            usage: { inputTokens: 0, outputTokens },
-            timings: timings(),
-          };
+          yield failure(error);
           return;
         }
-        yield await failed(error);
+        let end: TurnEnd;
+        try {
+          end = await endTurn(cancelledOutcome());
+        } catch (storeError) {
+          yield failure(storeError);
+          return;
+        }
+        if (end === 'lost') {
+          yield failure(lost());
+          return;
+        }
+        this.stats.recordTurn('cancelled');
+        yield {
+          type: 'done',
+          messageId,
+          finishReason: 'cancelled',
+          usage: { inputTokens: 0, outputTokens: index },
+          timings: timings(),
+        };
         return;
       }
 
-      settled = true;
+      let end: TurnEnd;
       try {
-        await this.store.appendTurn(sessionId, { role: 'model', text: partial });
+        end = await endTurn({ model: { role: 'model', text: partial } });
       } catch (storeError) {
-        yield await failed(storeError);
+        yield failure(storeError);
+        return;
+      }
+      if (end !== 'ok') {
+        yield failure(end === 'lost' ? lost() : ChatError.sessionNotFound(sessionId));
         return;
       }
       const t = timings();
@@ -375,21 +458,20 @@ export class ChatService {
         timings: t,
       };
     } finally {
-      if (!settled) {
+      if (!ended) {
         // The consumer stopped iterating (a client went away): stop the model, keep what it said.
         controller.abort(abortReason('the consumer stopped reading'));
-        await keepPartial().catch((storeError: unknown) => {
-          this.logger.warn(
-            { err: storeError, sessionId, messageId },
-            'cannot keep the partial text of a reply whose reader went away',
-          );
-        });
+        const outcome = cancelledOutcome();
+        await endTurn(outcome)
+          .then(() => this.stats.recordTurn('cancelled'))
+          .catch((storeError: unknown) => {
+            this.logger.warn(
+              { err: storeError, sessionId, messageId },
+              'cannot keep the partial text of a reply whose reader went away',
+            );
+          });
       }
       await stream?.return(undefined as never).catch(() => undefined);
-      options.signal?.removeEventListener('abort', onAbort);
-      this.#running.delete(sessionId);
-      endStream();
-      await this.store.unlock(sessionId).catch(() => undefined);
     }
   }
 

@@ -7,7 +7,10 @@ import {
   DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_HISTORY_MESSAGES,
   DEFAULT_MAX_MESSAGE_CHARS,
+  DEFAULT_MAX_OUTPUT_TOKENS,
+  DEFAULT_MAX_REPLY_CHARS,
   DEFAULT_RATE_LIMIT_MAX,
+  DEFAULT_REDIS_LOCK_TTL_MS,
   DEFAULT_RATE_LIMIT_WINDOW_MS,
   DEFAULT_SESSION_TTL_MS,
   DEFAULT_SIM_TOKEN_DELAY_MS,
@@ -40,6 +43,10 @@ const EnvSchema = z.object({
     'simulated model fails after this many tokens (fault injection)',
   ),
   MAX_MESSAGE_CHARS: int(1, 1_000_000).describe('longest user message, characters'),
+  MAX_REPLY_CHARS: int(1, 100_000_000).describe(
+    'longest model reply kept, characters, for every provider (past it: finishReason max_tokens)',
+  ),
+  MAX_OUTPUT_TOKENS: int(1, 1_000_000).describe('most tokens Gemini is asked for (maxOutputTokens)'),
   BODY_LIMIT_BYTES: int(1_024, 64 * 1024 * 1024).describe('largest HTTP request body, bytes'),
   HEARTBEAT_MS: int(100, 3_600_000).describe('SSE comment / WebSocket ping interval, ms'),
   SHUTDOWN_TIMEOUT_MS: int(0, 60_000).describe('how long shutdown waits for streams, ms'),
@@ -57,6 +64,9 @@ const EnvSchema = z.object({
     .preprocess(emptyToUndefined, z.url().optional())
     .describe('OTLP/HTTP base URL (e.g. http://127.0.0.1:4318): export a span per turn; unset = tracing off'),
   METRICS_PORT: int(0, 65_535).describe('gRPC server: port of its HTTP listener for GET /metrics (default 9464)'),
+  REDIS_LOCK_TTL_MS: int(300, 600_000).describe(
+    'a reply lock expires this long after its last renewal (renewed every third of it), ms',
+  ),
   LOG_LEVEL: z
     .preprocess(
       emptyToUndefined,
@@ -79,6 +89,10 @@ export interface Config {
   /** Fault injection: the simulated model fails with model_error after this many tokens. */
   simFailAfterTokens: number | undefined;
   maxMessageChars: number;
+  /** The longest reply kept, characters, whatever the provider; past it the reply ends max_tokens. */
+  maxReplyChars: number;
+  /** What Gemini is asked for at most (generationConfig.maxOutputTokens). */
+  maxOutputTokens: number;
   bodyLimitBytes: number;
   heartbeatMs: number;
   shutdownTimeoutMs: number;
@@ -100,6 +114,8 @@ export interface Config {
   otlpEndpoint: string | undefined;
   /** The gRPC server's metrics listener (the HTTP servers answer GET /metrics themselves). */
   metricsPort: number;
+  /** A reply lock's TTL in Redis; its holder renews it every third of it. */
+  redisLockTtlMs: number;
 }
 
 /** A bad environment variable: the message names it and says what it accepts. */
@@ -140,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     simTokenDelayMs: e.SIM_TOKEN_DELAY_MS ?? DEFAULT_SIM_TOKEN_DELAY_MS,
     simFailAfterTokens: e.SIM_FAIL_AFTER_TOKENS,
     maxMessageChars: e.MAX_MESSAGE_CHARS ?? DEFAULT_MAX_MESSAGE_CHARS,
+    maxReplyChars: e.MAX_REPLY_CHARS ?? DEFAULT_MAX_REPLY_CHARS,
+    maxOutputTokens: e.MAX_OUTPUT_TOKENS ?? DEFAULT_MAX_OUTPUT_TOKENS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? DEFAULT_BODY_LIMIT_BYTES,
     heartbeatMs: e.HEARTBEAT_MS ?? HEARTBEAT_INTERVAL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? SHUTDOWN_TIMEOUT_MS,
@@ -157,5 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     metricsPort: e.METRICS_PORT ?? DEFAULT_METRICS_PORT,
+    redisLockTtlMs: e.REDIS_LOCK_TTL_MS ?? DEFAULT_REDIS_LOCK_TTL_MS,
   };
 }

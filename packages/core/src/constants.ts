@@ -41,6 +41,35 @@ export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 /** Replies in flight on one server; past it a send gets rate_limited / RESOURCE_EXHAUSTED. */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 2_000;
 
+/** The longest reply kept, characters, whatever the provider (MAX_REPLY_CHARS); past it: max_tokens. */
+export const DEFAULT_MAX_REPLY_CHARS = 32_000;
+/** What Gemini is asked for at most (MAX_OUTPUT_TOKENS, generationConfig.maxOutputTokens). */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 8_192;
+/**
+ * A reply lock in Redis expires this long after it was taken or renewed (REDIS_LOCK_TTL_MS); the
+ * holder renews it every third of it, so a crashed holder frees its session within seconds.
+ */
+export const DEFAULT_REDIS_LOCK_TTL_MS = 5_000;
+/** How long /health and gRPC health wait for a Redis PING before saying `degraded` / NOT_SERVING. */
+export const DEPENDENCY_PING_TIMEOUT_MS = 500;
+
+/**
+ * Longest time to receive a whole HTTP request, headers and body (Node's requestTimeout; Fastify
+ * 5 leaves it at 0 = never): a body that never finishes is answered 408 and closed.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Longest time to receive the request headers (Node's headersTimeout). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** An SSE stream whose writes have not drained for this long is a frozen listener: closed. */
+export const SSE_STALL_TIMEOUT_MS = 30_000;
+/** Concurrent HTTP/2 streams one gRPC connection may open (grpc.max_concurrent_streams). */
+export const GRPC_MAX_STREAMS_PER_CONNECTION = 100;
+/** Concurrent gRPC calls (Health/Watch included) from one client address. */
+export const GRPC_MAX_CALLS_PER_ADDRESS = 200;
+/** Most sessions one page of GET /sessions (ListSessions) holds, and its default. */
+export const MAX_SESSION_PAGE = 100;
+export const DEFAULT_SESSION_PAGE = 50;
+
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 export const SHUTDOWN_TIMEOUT_MS = 4_000;
 

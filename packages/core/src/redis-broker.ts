@@ -1,4 +1,5 @@
 import type { Broker } from './broker.ts';
+import { DEPENDENCY_PING_TIMEOUT_MS } from './constants.ts';
 import type { Logger } from './logger.ts';
 import {
   closeRedisClient,
@@ -69,9 +70,23 @@ export class RedisBroker implements Broker {
     }
   }
 
+  /**
+   * Within our own deadline: a frozen Redis (or one that is away: the SUBSCRIBE waits in the
+   * offline queue) fails it with `unavailable` instead of holding the caller. A SUBSCRIBE that
+   * is carried out after its deadline is undone, so no listener is left behind.
+   */
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
     const name = this.#channel(channel);
-    await this.#subscriber.subscribe(name, listener);
+    const subscribing = this.#subscriber.subscribe(name, listener);
+    try {
+      await withDeadline(subscribing, REDIS_COMMAND_TIMEOUT_MS);
+    } catch (error) {
+      subscribing.then(
+        () => this.#subscriber.unsubscribe(name, listener).catch(() => undefined),
+        () => undefined,
+      );
+      throw redisUnavailable(this.#url, error, 'the broker');
+    }
     return async () => {
       // While Redis is away this waits in the offline queue (and runs on reconnect); we don't.
       await withDeadline(this.#subscriber.unsubscribe(name, listener), REDIS_COMMAND_TIMEOUT_MS).catch(
@@ -83,7 +98,7 @@ export class RedisBroker implements Broker {
   async ping(): Promise<boolean> {
     if (!this.#publisher.isReady || !this.#subscriber.isReady) return false;
     try {
-      return (await withDeadline(this.#publisher.ping(), REDIS_COMMAND_TIMEOUT_MS)) === 'PONG';
+      return (await withDeadline(this.#publisher.ping(), DEPENDENCY_PING_TIMEOUT_MS)) === 'PONG';
     } catch {
       return false;
     }

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type CommandParser, ErrorReply } from 'redis';
-import { DEFAULT_SESSION_TTL_MS } from './constants.ts';
+import { DEFAULT_REDIS_LOCK_TTL_MS, DEFAULT_SESSION_TTL_MS, DEPENDENCY_PING_TIMEOUT_MS } from './constants.ts';
 import { ChatError } from './errors.ts';
 import { type Message, MessageSchema } from './events.ts';
 import { type Logger, silentLogger } from './logger.ts';
@@ -33,9 +33,13 @@ import {
   whenReady,
   withDeadline,
 } from './redis-client.ts';
-import type { SessionRecord, SessionStore } from './session-store.ts';
+import type { SessionRecord, SessionStore, TurnEnd, TurnResult, TurnStart } from './session-store.ts';
 
-export const REDIS_LOCK_TTL_MS = 30_000;
+/**
+ * A reply lock's default TTL (REDIS_LOCK_TTL_MS). Short, so a crashed holder frees the session
+ * within seconds; the holder renews it every third of it.
+ */
+export const REDIS_LOCK_TTL_MS = DEFAULT_REDIS_LOCK_TTL_MS;
 
 export interface RedisSessionStoreOptions {
   /** `redis[s]://[[user][:password]@]host[:port][/db]`, usually REDIS_URL. */
@@ -63,7 +67,35 @@ export interface RedisSessionStoreOptions {
 interface HeldLock {
   token: string;
   renewal: NodeJS.Timeout;
+  onLost?: () => void;
 }
+
+/** The keys of a turn's scripts: a SessionWrite's three, then the session's lock. */
+interface TurnWrite {
+  keys: [session: string, messages: string, index: string, lock: string];
+  args: SessionWrite['args'];
+}
+
+/** A turn script: TOUCH, then `body`, with a TurnWrite's keys and arguments. */
+function turnScript<R>(body: string, transformReply: (reply: unknown) => R) {
+  return defineScript({
+    NUMBER_OF_KEYS: 4,
+    SCRIPT: `${TOUCH}${body}`,
+    parseCommand(parser: CommandParser, write: TurnWrite, ...extra: string[]) {
+      parser.pushKeys(write.keys);
+      parser.push(...write.args, ...extra);
+    },
+    transformReply,
+  });
+}
+
+// True when the JSON message at the end of the list is a user turn.
+const LAST_IS_USER = `
+local function lastIsUser()
+  local last = redis.call('LINDEX', KEYS[2], -1)
+  return last ~= false and cjson.decode(last).role == 'user'
+end
+`;
 
 /** The keys a session-writing script touches, and the TTL arguments they share. */
 interface SessionWrite {
@@ -180,6 +212,40 @@ return {
       return id && createdAt && updatedAt ? { id, createdAt, updatedAt, entries } : null;
     },
   }),
+  // ARGV: id, ttlMs, expiresAtMs, now, token, lockTtlMs, user message JSON.
+  // Returns {0} unknown session, {1} busy, {2, repaired, {message JSON...}} started.
+  beginTurn: turnScript(
+    `${LAST_IS_USER}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+if not redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', ARGV[6]) then return {1} end
+local repaired = 0
+if lastIsUser() then
+  redis.call('RPOP', KEYS[2])
+  repaired = 1
+end
+redis.call('RPUSH', KEYS[2], ARGV[7])
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
+touch()
+return {2, repaired, redis.call('LRANGE', KEYS[2], 0, -1)}`,
+    (reply: unknown) => reply as [0] | [1] | [2, number, string[]],
+  ),
+  // ARGV: id, ttlMs, expiresAtMs, now, token, 'commit' | 'rollback', model message JSON.
+  // Only while the token still holds the lock: write the outcome and release the lock.
+  endTurn: turnScript(
+    `${LAST_IS_USER}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'not_found' end
+if redis.call('GET', KEYS[4]) ~= ARGV[5] then return 'lost' end
+redis.call('DEL', KEYS[4])
+if ARGV[6] == 'commit' then
+  redis.call('RPUSH', KEYS[2], ARGV[7])
+elseif lastIsUser() then
+  redis.call('RPOP', KEYS[2])
+end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
+touch()
+return 'ok'`,
+    (reply: unknown) => reply as TurnEnd,
+  ),
   // KEYS: lock. ARGV: token, lockTtlMs. Only the holder may renew or release a lock.
   renewLock: defineScript({
     NUMBER_OF_KEYS: 1,
@@ -266,7 +332,8 @@ export class RedisSessionStore implements SessionStore {
   async ping(): Promise<boolean> {
     if (!this.#client.isReady) return false;
     try {
-      return (await withDeadline(this.#client.ping(), this.#commandTimeoutMs)) === 'PONG';
+      const deadlineMs = Math.min(this.#commandTimeoutMs, DEPENDENCY_PING_TIMEOUT_MS);
+      return (await withDeadline(this.#client.ping(), deadlineMs)) === 'PONG';
     } catch {
       return false;
     }
@@ -351,13 +418,47 @@ export class RedisSessionStore implements SessionStore {
       this.#client.set(key, token, { condition: 'NX', expiration: { type: 'PX', value: this.#lockTtlMs } }),
     );
     if (taken !== 'OK') return false;
+    this.#hold(id, token);
+    return true;
+  }
+
+  async beginTurn(id: string, user: Message, options: { onLockLost?: () => void } = {}): Promise<TurnStart> {
+    const token = randomUUID();
+    const write = this.#turnWrite(id);
+    const reply = await this.#call(() =>
+      this.#client.beginTurn(write, token, String(this.#lockTtlMs), JSON.stringify(user)),
+    );
+    if (reply[0] === 0) return { status: 'not_found' };
+    if (reply[0] === 1) return { status: 'busy' };
+    this.#hold(id, token, options.onLockLost);
+    const [, repaired, entries] = reply as [2, number, string[]];
+    const messages = entries.map((entry) => MessageSchema.parse(JSON.parse(entry)));
+    return { status: 'started', lock: token, messages, repaired: repaired === 1 };
+  }
+
+  async endTurn(id: string, lock: string, outcome: TurnResult): Promise<TurnEnd> {
+    this.#stopRenewing(id, lock);
+    const write = this.#turnWrite(id);
+    const [action, message] = 'model' in outcome ? ['commit', JSON.stringify(outcome.model)] : ['rollback', ''];
+    return this.#call(() => this.#client.endTurn(write, lock, action, message));
+  }
+
+  /**
+   * While this instance holds a lock, a timer renews it every third of its TTL; if the instance
+   * dies, the lock expires by itself within `lockTtlMs`.
+   */
+  #hold(id: string, token: string, onLost?: () => void): void {
+    const key = this.#key('lock', id);
     const renewal = setInterval(
       () => {
         this.#call(() => this.#client.renewLock(key, token, this.#lockTtlMs))
           .then((renewed) => {
             this.#renewals.recovered();
             // Someone deleted the session (and its lock), or it expired while Redis was away.
-            if (!renewed) this.#stopRenewing(id, token);
+            if (!renewed && this.#held.get(id)?.token === token) {
+              this.#stopRenewing(id, token);
+              onLost?.();
+            }
           })
           .catch((error: unknown) => {
             // Redis is away: try again at the next tick, the lock is still valid until its TTL.
@@ -367,8 +468,7 @@ export class RedisSessionStore implements SessionStore {
       Math.max(1, Math.floor(this.#lockTtlMs / 3)),
     );
     renewal.unref();
-    this.#held.set(id, { token, renewal });
-    return true;
+    this.#held.set(id, { token, renewal, ...(onLost ? { onLost } : {}) });
   }
 
   /**
@@ -399,6 +499,11 @@ export class RedisSessionStore implements SessionStore {
     if (!held || (token !== undefined && held.token !== token)) return;
     clearInterval(held.renewal);
     this.#held.delete(id);
+  }
+
+  #turnWrite(id: string): TurnWrite {
+    const { keys, args } = this.#write(id, new Date().toISOString());
+    return { keys: [...keys, this.#key('lock', id)], args };
   }
 
   /** The keys and TTL arguments of the session-writing scripts. */

@@ -37,10 +37,35 @@ export interface SessionStore {
   unlock(id: string): Promise<void>;
   /** Whether some instance is replying in this session. */
   isLocked(id: string): Promise<boolean>;
+  /**
+   * Start a turn, atomically: take the session's reply lock, drop a user turn left dangling at
+   * the end of the history by a holder that died (under the lock nobody else is replying, so a
+   * trailing user turn can only be an orphan), append the new user turn, and return the history
+   * as it is now, under the lock. `onLockLost` is called if the lock is lost while held (it
+   * expired while Redis was away, or the session was deleted).
+   */
+  beginTurn(id: string, user: Message, options?: { onLockLost?: () => void }): Promise<TurnStart>;
+  /**
+   * End a turn, atomically, only if `lock` still holds the session: append the model turn (or
+   * roll the user turn back) and release the lock in one step, so that whoever is told `done`
+   * finds the session free. `lost`: the lock was no longer ours, nothing was written.
+   */
+  endTurn(id: string, lock: string, outcome: TurnResult): Promise<TurnEnd>;
   /** Whether the store answers (for /health); the in-memory store always does. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** What `beginTurn` found. */
+export type TurnStart =
+  | { status: 'started'; lock: string; messages: Message[]; repaired: boolean }
+  | { status: 'busy' }
+  | { status: 'not_found' };
+
+/** How a turn ends: with the model's message, or rolled back (the user turn removed). */
+export type TurnResult = { model: Message } | { rollback: true };
+
+export type TurnEnd = 'ok' | 'lost' | 'not_found';
 
 export interface MemorySessionStoreOptions {
   /** A session idle (no write) for longer than this is forgotten; 0 = never. */
@@ -53,7 +78,8 @@ const SWEEP_INTERVAL_MS = 60_000;
 export class MemorySessionStore implements SessionStore {
   readonly kind = 'memory' as const;
   readonly #sessions = new Map<string, SessionRecord>();
-  readonly #locks = new Set<string>();
+  /** Session id → the token of the turn holding its lock. */
+  readonly #locks = new Map<string, string>();
   readonly #ttlMs: number;
   #lastSweep = Date.now();
 
@@ -141,8 +167,32 @@ export class MemorySessionStore implements SessionStore {
 
   async tryLock(id: string): Promise<boolean> {
     if (this.#locks.has(id)) return false;
-    this.#locks.add(id);
+    this.#locks.set(id, randomUUID());
     return true;
+  }
+
+  async beginTurn(id: string, user: Message): Promise<TurnStart> {
+    const record = this.#live(id);
+    if (!record) return { status: 'not_found' };
+    if (this.#locks.has(id)) return { status: 'busy' };
+    const lock = randomUUID();
+    this.#locks.set(id, lock);
+    const repaired = record.messages.at(-1)?.role === 'user';
+    if (repaired) record.messages.pop();
+    record.messages.push({ ...user });
+    record.updatedAt = new Date().toISOString();
+    return { status: 'started', lock, messages: structuredClone(record.messages), repaired };
+  }
+
+  async endTurn(id: string, lock: string, outcome: TurnResult): Promise<TurnEnd> {
+    const record = this.#sessions.get(id);
+    if (!record) return 'not_found';
+    if (this.#locks.get(id) !== lock) return 'lost';
+    this.#locks.delete(id);
+    if ('model' in outcome) record.messages.push({ ...outcome.model });
+    else if (record.messages.at(-1)?.role === 'user') record.messages.pop();
+    record.updatedAt = new Date().toISOString();
+    return 'ok';
   }
 
   async unlock(id: string): Promise<void> {

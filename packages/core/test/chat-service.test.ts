@@ -123,11 +123,14 @@ describe('ChatService when the store fails after start', () => {
     // A store that goes away (Redis down) exactly when the model's turn is saved.
     class FailingStore extends MemorySessionStore {
       failModelTurn = true;
-      override async appendTurn(id: string, message: { role: 'user' | 'model'; text: string }) {
-        if (message.role === 'model' && this.failModelTurn) {
+      override async endTurn(...args: Parameters<MemorySessionStore['endTurn']>) {
+        const [id, lock, outcome] = args;
+        if ('model' in outcome && this.failModelTurn) {
+          // The write fails; the lock expires (here: is released) by itself.
+          await super.endTurn(id, lock, { rollback: true });
           throw new ChatError('unavailable', 'the session store is unavailable');
         }
-        return super.appendTurn(id, message);
+        return super.endTurn(...args);
       }
     }
     const store = new FailingStore();

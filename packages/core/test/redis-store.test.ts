@@ -258,15 +258,16 @@ describe.skipIf(!redisAvailable)('RedisSessionStore', () => {
     const busy = await rejection(chatB.reply(id, 'at the same time').next());
     expect(busy.code).toBe('session_busy');
     await running.return();
-    expect((await chatB.history(id)).at(-1)).toMatchObject({ role: 'model', interrupted: true });
+    // Stopped before any text: the turn is rolled back, not kept as an empty interrupted reply.
+    expect(await chatB.history(id)).toHaveLength(4);
     expect((await collect(chatB.reply(id, 'fourth'))).at(-1)).toMatchObject({ type: 'done' });
 
     // Close every store; a new one on the same Redis sees the whole conversation.
     await Promise.all(stores.splice(0).map((store) => store.close()));
     const reopened = new ChatService({ store: await open(), model });
     const after = await reopened.history(id);
-    expect(after).toHaveLength(8);
-    expect(after[6]?.text).toBe('fourth');
+    expect(after).toHaveLength(6);
+    expect(after[4]?.text).toBe('fourth');
   });
 
   it('fails with `unavailable` while Redis is down and recovers when it returns', async () => {

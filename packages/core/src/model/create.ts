@@ -6,7 +6,11 @@ import type { ModelProvider } from './types.ts';
 /** The provider the configuration asks for: Gemini with a key, the simulated model without. */
 export function createModel(config: Config): ModelProvider {
   if (config.provider === 'gemini' && config.geminiApiKey) {
-    return new GeminiModel({ apiKey: config.geminiApiKey, modelId: config.modelId });
+    return new GeminiModel({
+      apiKey: config.geminiApiKey,
+      modelId: config.modelId,
+      maxOutputTokens: config.maxOutputTokens,
+    });
   }
   return new SimulatedModel({
     ttftMs: config.simTtftMs,

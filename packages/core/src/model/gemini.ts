@@ -10,6 +10,8 @@ export interface GeminiModelOptions {
   /** Override the API endpoint (the SDK also honours GOOGLE_GEMINI_BASE_URL). */
   baseUrl?: string;
   systemPrompt?: string;
+  /** The most tokens Gemini may produce for one reply (generationConfig.maxOutputTokens). */
+  maxOutputTokens?: number;
 }
 
 /** Our history in Gemini's `contents` shape: alternating user/model turns. */
@@ -23,10 +25,12 @@ export class GeminiModel implements ModelProvider {
   readonly info: ModelInfo;
   readonly #ai: GoogleGenAI;
   readonly #systemPrompt: string;
+  readonly #maxOutputTokens: number | undefined;
 
   constructor(options: GeminiModelOptions) {
     this.info = { provider: 'gemini', id: options.modelId };
     this.#systemPrompt = options.systemPrompt ?? SYSTEM_PROMPT;
+    this.#maxOutputTokens = options.maxOutputTokens;
     this.#ai = new GoogleGenAI({
       apiKey: options.apiKey,
       ...(options.baseUrl ? { httpOptions: { baseUrl: options.baseUrl } } : {}),
@@ -45,7 +49,11 @@ export class GeminiModel implements ModelProvider {
         model: this.info.id,
         contents: toContents(history),
         // The SDK aborts the upstream fetch with this signal: cancellation reaches Google.
-        config: { systemInstruction: this.#systemPrompt, ...(signal ? { abortSignal: signal } : {}) },
+        config: {
+          systemInstruction: this.#systemPrompt,
+          ...(this.#maxOutputTokens ? { maxOutputTokens: this.#maxOutputTokens } : {}),
+          ...(signal ? { abortSignal: signal } : {}),
+        },
       });
       for await (const chunk of chunks) {
         const text = chunk.text;
