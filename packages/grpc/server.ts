@@ -18,6 +18,8 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
+  type Access,
+  AddressRateLimit,
   ChatError,
   type ChatEvent,
   type ChatServer,
@@ -26,6 +28,8 @@ import {
   createAccessCheck,
   createLogger,
   DEFAULT_HOST,
+  GRPC_MAX_CALLS_PER_ADDRESS,
+  GRPC_MAX_STREAMS_PER_CONNECTION,
   isMain,
   type Logger,
   loadConfig,
@@ -42,7 +46,7 @@ import { ChatStreams } from './src/chat-stream.ts';
 import { callFailures } from './src/failures.ts';
 import { addHealthService } from './src/health.ts';
 import { InFlight } from './src/in-flight.ts';
-import { accessInterceptor } from './src/interceptors.ts';
+import { accessInterceptor, accessOf } from './src/interceptors.ts';
 import { chatEventToProto, messageToProto, sessionToProto, statsToProto } from './src/messages.ts';
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
 import { toServiceError } from './src/status.ts';
@@ -70,15 +74,23 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   const chat = options.chat ?? (await ChatService.create(config, 'grpc', { logger }));
   const stats = chat.stats;
 
+  const access = createAccessCheck(config);
   const server = new grpc.Server({
     // A request larger than this is refused by grpc-js with RESOURCE_EXHAUSTED before any
     // handler runs. The longest valid message (MAX_MESSAGE_CHARS) fits well within it.
     'grpc.max_receive_message_length': config.bodyLimitBytes,
     'grpc.keepalive_time_ms': config.heartbeatMs,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-    // Every call of every service passes the access check (rate limit, Origin, AUTH_TOKEN)
-    // before its handler runs; a handler reads who is calling with accessOf(call).
-    interceptors: [accessInterceptor({ access: createAccessCheck(config), stats, logger })],
+    // A connection may hold this many calls at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS):
+    // 20,000 Health/Watch streams on one connection no longer fit.
+    'grpc.max_concurrent_streams': GRPC_MAX_STREAMS_PER_CONNECTION,
+    // Every call of every service passes the access check (rate limit, Origin, credentials)
+    // before its handler runs; a handler reads who is calling with accessOf(call). Calls open at
+    // once per client address are bounded too, the health probe's Watch included (many
+    // connections from one address).
+    interceptors: [
+      accessInterceptor({ access, stats, logger, maxCallsPerAddress: GRPC_MAX_CALLS_PER_ADDRESS }),
+    ],
   });
 
   /** Turns in flight (any RPC) and open Chat streams, so close() can end them all. */
@@ -94,31 +106,56 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
 
   /** A unary handler from an async function: its result or its ChatError goes to the callback. */
   const unary =
-    <Req, Res>(run: (request: Req, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    <Req, Res>(
+      run: (request: Req, signal: AbortSignal, caller: Access) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const signal = cancelSignal(call);
       // async: a `run` that throws before its first await still answers with its status code
       // The caller's trace context (`traceparent` metadata) is the parent of a turn it starts.
-      turnsInFlight.track(withTraceContext(call.metadata.getMap(), async () => run(call.request, signal))).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(toServiceError(fail(call, error))),
-      );
+      turnsInFlight
+        .track(
+          withTraceContext(call.metadata.getMap(), async () => run(call.request, signal, accessOf(call))),
+        )
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(toServiceError(fail(call, error))),
+        );
     };
 
   const handlers: ChatServiceHandlers = {
-    CreateSession: unary(async () => sessionToProto(await chat.createSession())),
-    GetSession: unary(({ sessionId }) => chat.getSession(requireSessionId(sessionId)).then(sessionToProto)),
-    ListSessions: unary(async () => ({ sessions: (await chat.listSessions()).map(sessionToProto) })),
-    DeleteSession: unary(({ sessionId }) => chat.deleteSession(requireSessionId(sessionId)).then(() => ({}))),
-    GetHistory: unary(async ({ sessionId }) => ({
-      messages: (await chat.history(requireSessionId(sessionId))).map(messageToProto),
+    // Every session RPC runs as the caller's principal: another principal's session is NOT_FOUND.
+    CreateSession: unary(async (_request, _signal, caller) =>
+      sessionToProto(await chat.createSession(caller)),
+    ),
+    GetSession: unary(({ sessionId }, _signal, caller) =>
+      chat.getSession(requireSessionId(sessionId), caller).then(sessionToProto),
+    ),
+    ListSessions: unary(async ({ pageSize, pageToken }, _signal, caller) => {
+      const page = await chat.listSessions({
+        ...caller,
+        ...(pageSize > 0 ? { limit: pageSize } : {}),
+        ...(pageToken ? { cursor: pageToken } : {}),
+      });
+      return { sessions: page.sessions.map(sessionToProto), nextPageToken: page.nextCursor ?? '' };
+    }),
+    ShareSession: unary(({ sessionId, principal }, _signal, caller) =>
+      chat.shareSession(requireSessionId(sessionId), principal, caller).then(sessionToProto),
+    ),
+    DeleteSession: unary(({ sessionId }, _signal, caller) =>
+      chat.deleteSession(requireSessionId(sessionId), caller).then(() => ({})),
+    ),
+    GetHistory: unary(async ({ sessionId }, _signal, caller) => ({
+      messages: (await chat.history(requireSessionId(sessionId), caller)).map(messageToProto),
     })),
-    ClearHistory: unary(({ sessionId }) => chat.clearHistory(requireSessionId(sessionId)).then(() => ({}))),
+    ClearHistory: unary(({ sessionId }, _signal, caller) =>
+      chat.clearHistory(requireSessionId(sessionId), caller).then(() => ({})),
+    ),
     GetServerStats: unary(async () => statsToProto(await chat.snapshot(), chat.model.info)),
 
     // Unary: fold the reply's events into one ChatReply. A cancelled call still stops the model.
-    SendMessage: unary(async ({ sessionId, text }, signal) => {
-      const events = chat.reply(requireSessionId(sessionId), text, { signal });
+    SendMessage: unary(async ({ sessionId, text }, signal, caller) => {
+      const events = chat.reply(requireSessionId(sessionId), text, { signal, principal: caller.principal });
       let reply = '';
       for await (const event of events) {
         if (event.type === 'delta') reply += event.text;
@@ -140,6 +177,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
           events = chat.reply(requireSessionId(call.request.sessionId), call.request.text, {
             signal,
             traceContext: call.metadata.getMap(),
+            principal: accessOf(call).principal,
           });
           step = await events.next();
         } catch (error) {
@@ -168,11 +206,22 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       const turns = new InFlight();
       const refuse = (error: unknown) =>
         void stream.send({ error: { messageId: '', error: fail(call, error).toJSON() } });
+      const caller = accessOf(call);
+      // RATE_LIMIT_MAX commands per RATE_LIMIT_WINDOW_MS on this stream, like WebSocket frames:
+      // one admitted call must not become an unbounded flood of sends, cancels and typings.
+      const commands =
+        config.rateLimitMax > 0
+          ? new AddressRateLimit(config.rateLimitMax, config.rateLimitWindowMs, 1)
+          : undefined;
 
       const runTurn = async (sessionId: string, text: string) => {
         stream.sessions.add(sessionId);
         try {
-          for await (const event of chat.reply(sessionId, text, { signal, traceContext: call.metadata.getMap() })) {
+          for await (const event of chat.reply(sessionId, text, {
+            signal,
+            traceContext: call.metadata.getMap(),
+            principal: caller.principal,
+          })) {
             await stream.send(chatEventToProto(event));
           }
         } catch (error) {
@@ -182,6 +231,14 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
 
       call.on('data', (message: ChatClientEvent__Output) => {
         try {
+          const wait = commands?.take('stream') ?? 0;
+          if (wait > 0) {
+            throw new ChatError(
+              'rate_limited',
+              `more than ${config.rateLimitMax} commands in ${Math.round(config.rateLimitWindowMs / 1000)} s on this stream (RATE_LIMIT_MAX); retry after ${wait} s`,
+              { retryAfterSeconds: wait },
+            );
+          }
           switch (message.event) {
             case 'send': {
               const { sessionId, text } = message.send!;
@@ -191,10 +248,16 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
             case 'cancel':
               // Idempotent: cancelling a session with no reply running does nothing. cancelReply
               // reaches the reply wherever it runs: here, or on another instance (REDIS_URL).
-              chat.cancelReply(requireSessionId(message.cancel!.sessionId)).catch(refuse);
+              chat.cancelReply(requireSessionId(message.cancel!.sessionId), undefined, caller).catch(refuse);
               return;
             case 'typing':
-              chatStreams.typing(stream, requireSessionId(message.typing!.sessionId), message.typing!.active);
+              // Only into a session the caller may use (another principal's: NOT_FOUND).
+              chat
+                .authorize(requireSessionId(message.typing!.sessionId), caller)
+                .then(
+                  () => chatStreams.typing(stream, message.typing!.sessionId, message.typing!.active),
+                  refuse,
+                );
               return;
             case 'ping':
               void stream.send({ pong: { ts: message.ping!.ts, serverTs: String(Date.now()) } });
@@ -241,7 +304,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       const shownHost = host.includes(':') ? `[${host}]` : host;
       const bind = promisify(server.bindAsync.bind(server));
       const address = `${shownHost}:${await bind(`${shownHost}:${port}`, grpc.ServerCredentials.createInsecure())}`;
-      logger.info({ address, metrics: `${metrics.url}/metrics`, model: chat.model.info }, 'gRPC server listening');
+      logger.info(
+        { address, metrics: `${metrics.url}/metrics`, model: chat.model.info },
+        'gRPC server listening',
+      );
       return address;
     },
     close() {
@@ -256,6 +322,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         const force = setTimeout(() => server.forceShutdown(), config.shutdownTimeoutMs);
         await promisify(server.tryShutdown.bind(server))();
         clearTimeout(force);
+        await access.close();
         await metrics?.close();
         if (ownsChat) await chat.close();
         logger.info('gRPC server stopped');

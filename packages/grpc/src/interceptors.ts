@@ -54,7 +54,7 @@ export function accessInterceptor({
             access
               .check({
                 transport: 'grpc',
-                headers: headersOf(metadata),
+                headers: headersOf(metadata, call.getHost()),
                 url: method.path,
                 peer,
                 probe: method.path.startsWith(HEALTH_PATH_PREFIX),
@@ -85,9 +85,12 @@ export function accessInterceptor({
     });
 }
 
-/** Metadata as the plain header object the access check reads (grpc-js keeps keys lower case). */
-function headersOf(metadata: grpc.Metadata): Record<string, string[]> {
-  const headers: Record<string, string[]> = {};
+/**
+ * Metadata as the plain header object the access check reads (grpc-js keeps keys lower case),
+ * with the `:authority` pseudo-header (the HTTP/2 Host, which grpc-js keeps out of the metadata).
+ */
+function headersOf(metadata: grpc.Metadata, authority: string): Record<string, string[]> {
+  const headers: Record<string, string[]> = { ':authority': [authority] };
   for (const [key, values] of Object.entries(metadata.toJSON())) {
     if (!key.endsWith('-bin')) headers[key] = values.map(String);
   }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import {
   type Access,
+  type AccessCheck,
   type AccessRequest,
   createAccessCheck,
   type ErrorCode,
@@ -47,6 +48,8 @@ describe('accessInterceptor: the shared access check in front of every call', ()
   let server: grpc.Server;
   let client: ChatClient;
   let target: string;
+  let shared: AccessCheck;
+  let access: AccessCheck;
 
   const authorized = () => {
     const metadata = new grpc.Metadata();
@@ -55,13 +58,14 @@ describe('accessInterceptor: the shared access check in front of every call', ()
   };
 
   beforeAll(async () => {
-    const shared = createAccessCheck(testConfig({ authToken: TOKEN, rateLimitMax: 0 }));
-    const access = {
+    shared = createAccessCheck(testConfig({ authToken: TOKEN, rateLimitMax: 0 }));
+    access = {
       async check(request: AccessRequest) {
         requests.push(request);
         await sleep(CHECK_DELAY_MS);
         return shared.check(request);
       },
+      close: () => shared.close(),
     };
     // A logger that keeps its lines (the interceptor only calls info and error).
     const logger = {
@@ -109,6 +113,7 @@ describe('accessInterceptor: the shared access check in front of every call', ()
   afterAll(async () => {
     client.close();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await access.close();
   });
   beforeEach(() => {
     reached.length = 0;
@@ -131,7 +136,7 @@ describe('accessInterceptor: the shared access check in front of every call', ()
       url: '/genai.chat.v1.ChatService/CreateSession',
       peer: '127.0.0.1',
       probe: false,
-      headers: { authorization: [`Bearer ${TOKEN}`] },
+      headers: { authorization: [`Bearer ${TOKEN}`], ':authority': [target] },
     });
     expect(refusals).toEqual([]);
   });
@@ -174,9 +179,7 @@ describe('accessInterceptor: the shared access check in front of every call', ()
       client.createSession({}, (error) => (error ? resolve(error) : reject(new Error('the call succeeded')))),
     );
     expect(unary.code).toBe(grpc.status.UNAUTHENTICATED);
-    expect(unary.details).toBe(
-      'missing or wrong token: send the metadata authorization: Bearer <AUTH_TOKEN>',
-    );
+    expect(unary.details).toMatch(/^missing or wrong token: send the metadata authorization: Bearer /);
     expect(unary.metadata.get('chat-error-code')).toEqual(['unauthorized']);
 
     const ended = (call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>) =>
@@ -214,6 +217,22 @@ describe('accessInterceptor: the shared access check in front of every call', ()
     );
     expect(refused.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(refused.metadata.get('chat-error-code')).toEqual(['forbidden']);
+    expect(reached).toEqual([]);
+  });
+
+  it("an :authority that is not one of a loopback server's names is PERMISSION_DENIED (the Host rule)", async () => {
+    const foreign = new ChatServiceClient(target, grpc.credentials.createInsecure(), {
+      'grpc.default_authority': 'rebound.example:50051',
+    });
+    const refused = await new Promise<grpc.ServiceError>((resolve, reject) =>
+      foreign.createSession({}, authorized(), (error) =>
+        error ? resolve(error) : reject(new Error('succeeded')),
+      ),
+    );
+    foreign.close();
+    expect(refused.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(refused.metadata.get('chat-error-code')).toEqual(['forbidden']);
+    expect(requests[0]?.headers[':authority']).toEqual(['rebound.example:50051']);
     expect(reached).toEqual([]);
   });
 
