@@ -150,7 +150,8 @@ export class SseAdapter extends HttpClientAdapter {
     const source = new EventSource(url, { dispatcher: this.#dispatcher });
     this.#source = source;
 
-    for (const type of [...CHAT_EVENT_TYPES, 'reset']) {
+    // A ChatEvent `error` arrives as `event: chat-error` (EventSource keeps `error` for itself).
+    for (const type of [...CHAT_EVENT_TYPES.map((t) => (t === 'error' ? 'chat-error' : t)), 'reset']) {
       source.addEventListener(type, (ev) => {
         const data = (ev as { data?: unknown }).data;
         if (typeof data !== 'string') return; // EventSource's own `error` (the connection), below

@@ -202,7 +202,8 @@ export function pumpSse(res: http.IncomingMessage, queue: EventQueue): void {
         if (line.startsWith('event:')) type = line.slice(6).trim();
         else if (line.startsWith('data:')) data += line.slice(5).trimStart();
       }
-      if (data && ['start', 'delta', 'done', 'error'].includes(type))
+      // A ChatEvent `error` is `event: chat-error` (EventSource keeps `error` for the connection).
+      if (data && ['start', 'delta', 'done', 'chat-error'].includes(type))
         queue.push(JSON.parse(data) as FaultEvent);
       end = buffer.indexOf('\n\n');
     }

@@ -98,5 +98,16 @@ export class SseStream implements HubListener {
 
 /** `data` is one line of JSON (JSON.stringify never emits a newline), serialised by the hub once. */
 function frame(type: string, id: number, data: string): string {
-  return `event: ${type}\nid: ${id}\ndata: ${data}\n\n`;
+  return `event: ${sseEventName(type)}\nid: ${id}\ndata: ${data}\n\n`;
+}
+
+/**
+ * The `event:` name of a ChatEvent `error`. Not `error`: EventSource fires its own `error` event
+ * for a lost connection, and a page listening for one would get both.
+ */
+export const SSE_ERROR_EVENT_NAME = 'chat-error';
+
+/** The `event:` name of a ChatEvent type on this stream (EventSource dispatches by it). */
+export function sseEventName(type: string): string {
+  return type === 'error' ? SSE_ERROR_EVENT_NAME : type;
 }
