@@ -65,11 +65,12 @@ describe('pnpm bench', () => {
       idleConnectionKiB: expect.any(Number),
       activeStreamKiB: expect.any(Number),
       capacity: { streams: expect.any(Number), steps: expect.any(Array) },
-      capacityRatio: expect.any(Number),
       cpuPerToken: { streams: 2, tokensPerStream: 4, microsPerToken: expect.any(Number), runs: 1 },
       cpuRatio: expect.any(Number),
       capacityFromCpu: expect.any(Number),
     });
+    // null when the floor passed no step at all (a busy machine can make even 2 streams miss 20 ms).
+    expect(row.capacityRatio === null || typeof row.capacityRatio === 'number').toBe(true);
     // The search stepped 2 then 4 (the ceiling), every step a real trial of 2 or 4 streams.
     expect(row.capacity!.steps.map((s) => s.streams)).toEqual(expect.arrayContaining([2]));
     for (const step of row.capacity!.steps) expect(step.completed + step.failed).toBe(step.streams);
