@@ -390,7 +390,10 @@ export class GrpcAdapter implements ClientAdapter {
       status.code === grpc.status.UNAVAILABLE &&
       /No connection established|connect|ECONNREFUSED/i.test(status.details ?? '')
     ) {
-      const cause = /(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH)[^,;)]*/.exec(status.details ?? '')?.[0];
+      // e.g. "connect ECONNREFUSED 127.0.0.1:50051. Resolution note: ": keep the code and the address.
+      const cause = /(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH)( [\w.:[\]]*\w)?/.exec(
+        status.details ?? '',
+      )?.[0];
       return new ChatError(
         'unavailable',
         `cannot reach ${this.target}: is the server running?${cause ? ` (${cause.trim()})` : ''} /reconnect tries again now`,
