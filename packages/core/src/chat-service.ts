@@ -8,10 +8,12 @@ import {
   DEFAULT_MAX_REPLY_CHARS,
 } from './constants.ts';
 import { abortReason, ChatError } from './errors.ts';
-import type { ChatEvent, Message, Session } from './events.ts';
+import type { ChatEvent, Message, Session, StartEvent } from './events.ts';
 import { createLogger, type Logger, silentLogger } from './logger.ts';
 import { createModel } from './model/create.ts';
 import type { ModelProvider, ModelStreamResult } from './model/types.ts';
+import { MemoryReplyLog } from './reply-log/memory.ts';
+import type { ReplyLog } from './reply-log/types.ts';
 import {
   MemorySessionStore,
   type SessionRecord,
@@ -42,6 +44,23 @@ export interface ChatServiceOptions {
    * message). Defaults to silence; `create()` and `fromConfig()` make one from LOG_LEVEL.
    */
   logger?: Logger;
+  /** Where replies started with `startReply()` are numbered and kept for resume. Default: in memory. */
+  log?: ReplyLog;
+  /** Events kept per session by the default (memory) log. */
+  replyLogSize?: number;
+  /** The default log forgets a session idle this long (its TTL; 0: DEFAULT_REPLY_LOG_IDLE_MS). */
+  replyLogIdleMs?: number;
+}
+
+/** `startReply()`'s options. */
+export interface StartReplyOptions extends ReplyOptions {
+  /**
+   * Fields added to the `start` event as the log keeps it (the WebSocket server: the
+   * `connectionId` of the member who asked, so that every member can tell whose reply it is).
+   */
+  startFields?: Record<string, string>;
+  /** Called with the `start` before it enters the log (the reply is certain to run from here). */
+  onStart?: (start: StartEvent) => void;
 }
 
 export interface ReplyOptions {
@@ -72,6 +91,8 @@ export class ChatService {
   readonly maxReplyChars: number;
   /** The server's logger: transports and the Redis classes log through it (or a child of it). */
   readonly logger: Logger;
+  /** Every reply started with `startReply()`, numbered per session: what transports resume from. */
+  readonly log: ReplyLog;
   readonly #running = new Map<string, AbortController>();
   /** Concurrency slots taken (MAX_CONCURRENT_STREAMS): reserved synchronously when a reply starts. */
   #slotsTaken = 0;
@@ -88,6 +109,18 @@ export class ChatService {
     this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
     this.maxReplyChars = options.maxReplyChars ?? DEFAULT_MAX_REPLY_CHARS;
     this.logger = options.logger ?? silentLogger;
+    this.log =
+      options.log ??
+      new MemoryReplyLog({
+        ...(options.replyLogSize ? { size: options.replyLogSize } : {}),
+        ...(options.replyLogIdleMs ? { idleMs: options.replyLogIdleMs } : {}),
+        exists: (id) => this.sessionExists(id),
+      });
+  }
+
+  /** Whether the session exists (for the log: an expired session's listeners are ended). */
+  async sessionExists(id: string): Promise<boolean> {
+    return (await this.store.get(id)) !== undefined;
   }
 
   /**
@@ -105,7 +138,7 @@ export class ChatService {
       await chat.ready();
       return chat;
     }
-    const { RedisSessionStore, RedisBroker } = await import('./redis.ts');
+    const { RedisSessionStore, RedisBroker, RedisReplyLog } = await import('./redis.ts');
     const url = config.redisUrl;
     const store = await RedisSessionStore.connect({
       url,
@@ -122,7 +155,25 @@ export class ChatService {
       await store.close();
       throw error;
     }
-    const chat = ChatService.fromConfig(config, protocol, { ...overrides, store, broker, logger });
+    let log: ReplyLog;
+    try {
+      log =
+        overrides.log ??
+        (await RedisReplyLog.connect({
+          url,
+          broker,
+          ...(overrides.replyLogSize ? { size: overrides.replyLogSize } : {}),
+          ttlMs: config.sessionTtlMs,
+          exists: async (id) => (await store.get(id)) !== undefined,
+          instanceId: `${protocol} pid ${process.pid}`,
+          logger: logger.child({ component: 'reply-log' }),
+        }));
+    } catch (error) {
+      await store.close();
+      if (!overrides.broker) await broker.close();
+      throw error;
+    }
+    const chat = ChatService.fromConfig(config, protocol, { ...overrides, store, broker, logger, log });
     await chat.ready();
     return chat;
   }
@@ -144,6 +195,9 @@ export class ChatService {
       maxConcurrentStreams: overrides.maxConcurrentStreams ?? config.maxConcurrentStreams,
       maxReplyChars: overrides.maxReplyChars ?? config.maxReplyChars,
       logger: overrides.logger ?? createLogger(config, { protocol }),
+      ...(overrides.log ? { log: overrides.log } : {}),
+      ...(overrides.replyLogSize ? { replyLogSize: overrides.replyLogSize } : {}),
+      replyLogIdleMs: overrides.replyLogIdleMs ?? config.sessionTtlMs,
     });
   }
 
@@ -174,6 +228,10 @@ export class ChatService {
   async deleteSession(id: string): Promise<void> {
     await this.cancelReply(id, 'the session was deleted');
     if (!(await this.store.delete(id))) throw ChatError.sessionNotFound(id);
+    // Every instance ends the session's streams and forgets its events (the reply log's broker).
+    await this.log.delete(id).catch((error: unknown) => {
+      this.logger.warn({ err: error, sessionId: id }, 'cannot delete the reply log of a deleted session');
+    });
   }
 
   /**
@@ -231,6 +289,7 @@ export class ChatService {
   /** Cancel what runs here, stop listening, close the store and the broker. */
   async close(): Promise<void> {
     this.cancelAll();
+    await this.log.close();
     await this.#unsubscribe?.();
     await this.store.close();
     await this.broker.close();
@@ -275,6 +334,39 @@ export class ChatService {
       );
     }
     return text;
+  }
+
+  /**
+   * Start a reply into the session's log (`this.log`), for the streaming transports: they then
+   * read it with `log.subscribe(sessionId, listener, seq - 1)`, from its start, and a dropped
+   * client resumes from its last seq, on any instance. Resolves once the reply runs (its `start`
+   * is in the log); it goes on whoever listens, until done, an error, or `signal` aborts.
+   * Bad input, an unknown session, a busy session or the server's limit are thrown before
+   * anything, as `reply()` throws them.
+   */
+  async startReply(
+    sessionId: string,
+    text: unknown,
+    options: StartReplyOptions = {},
+  ): Promise<{ start: StartEvent; seq: number; finished: Promise<void> }> {
+    const { startFields, onStart, ...replyOptions } = options;
+    const events = this.reply(sessionId, text, replyOptions);
+    const first = await events.next();
+    if (first.done || first.value.type !== 'start') {
+      await events.return();
+      throw new ChatError('internal', 'the reply did not start');
+    }
+    const start = first.value;
+    onStart?.(start);
+    const logged = startFields ? { ...startFields, ...start } : start;
+    try {
+      const { seq, finished } = await this.log.pump(sessionId, logged, events);
+      return { start, seq, finished };
+    } catch (error) {
+      // The log is unreachable (Redis away): the pump has stopped the reply already.
+      await events.return();
+      throw ChatError.from(error);
+    }
   }
 
   /**

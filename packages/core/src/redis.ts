@@ -2,3 +2,4 @@
 export * from './redis-broker.ts';
 export * from './redis-client.ts';
 export * from './redis-store.ts';
+export * from './reply-log/redis.ts';
