@@ -11,13 +11,13 @@ import {
   type Config,
   GeminiModel,
   loadConfig,
-  type Message,
   MemorySessionStore,
+  type Message,
   type ModelProvider,
   SimulatedModel,
 } from '../src/index.ts';
 import { createModel } from '../src/model/create.ts';
-import { REDIS_LOCK_TTL_MS, RedisSessionStore } from '../src/redis.ts';
+import { REDIS_LOCK_TTL_MS, RedisBroker, RedisSessionStore } from '../src/redis.ts';
 import { FakeGemini, RedisServer, redisAvailable, testConfig } from '../src/testing/index.ts';
 
 const fast = () => new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0 });
@@ -341,6 +341,33 @@ describe.skipIf(!redisAvailable)('the reply lifecycle across instances on one Re
     } finally {
       await store.close();
       await other.close();
+    }
+  });
+
+  it('a frozen Redis: the broker’s SUBSCRIBE fails `unavailable` instead of hanging, health answers within ~1 s', async () => {
+    const frozen = await RedisServer.start();
+    const store = await RedisSessionStore.connect({ url: frozen.url });
+    const broker = await RedisBroker.connect({ url: frozen.url });
+    const chat = new ChatService({ store, broker, model: fast() });
+    frozen.freeze();
+    try {
+      const startedAt = performance.now();
+      // The requirement itself (health within about a second); the old deadline was 2 s.
+      expect(await chat.dependencies()).toEqual({ store: false, broker: false });
+      expect(performance.now() - startedAt).toBeLessThan(1_500);
+      const subscribe = broker.subscribe('room', () => undefined);
+      const outcome = await Promise.race([
+        subscribe.then(
+          () => 'subscribed',
+          (error: unknown) => (error as ChatError).code,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 8_000)),
+      ]);
+      expect(outcome).toBe('unavailable');
+    } finally {
+      frozen.thaw();
+      await chat.close();
+      await frozen.stop();
     }
   });
 });
