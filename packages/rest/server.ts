@@ -96,7 +96,10 @@ export async function createServer(options: RestServerOptions = {}): Promise<Cha
       try {
         // reply() throws ChatError (400/404/409/413) before its first event; the app's error
         // handler turns that into the status and the `{error}` body. After that, fold the events.
-        const events = chat.reply(request.params.id, request.body.text, { signal: controller.signal });
+        const events = chat.reply(request.params.id, request.body.text, {
+          signal: controller.signal,
+          principal: request.access.principal,
+        });
         let text = '';
         for await (const event of events) {
           switch (event.type) {

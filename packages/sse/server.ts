@@ -7,11 +7,11 @@
  *   per-session sequence number) and `data:` (its JSON); a `retry:` hint sets the reconnect
  *   delay and a comment line every HEARTBEAT_MS keeps proxies from closing an idle stream.
  * - Resume: on reconnect EventSource sends `Last-Event-ID`; the server replays exactly the events
- *   after it from a bounded per-session buffer (src/session-hub.ts), then continues live.
+ *   after it from core's reply log (`chat.log`, bounded per session), then continues live.
  * - The stream only reads. `POST /sessions/:id/messages` starts a reply (202 {messageId}) and the
  *   reply runs on the server whoever is listening; `POST /sessions/:id/cancel` stops it.
  *   Closing a stream is not a cancel: the reply goes on for the other listeners and the resume.
- * - Several instances: with REDIS_URL the buffer is a Redis Stream per session (src/redis-hub.ts),
+ * - Several instances: with REDIS_URL the log is a Redis Stream per session (core's RedisReplyLog),
  *   so a listener on any instance gets every reply and resumes anywhere; no sticky sessions.
  * - AUTH_TOKEN (checked by the shared app): `Authorization: Bearer`, or `?access_token=` for a
  *   browser EventSource, which cannot send headers.
@@ -20,7 +20,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
-  ChatError,
   type ChatServer,
   ChatService,
   type Config,
@@ -38,7 +37,6 @@ import {
   sessionErrors,
 } from '@gtp/core/http';
 import { z } from 'zod';
-import { DEFAULT_BUFFER_SIZE, type EventHub, MemoryEventHub } from './src/session-hub.ts';
 import { DEFAULT_MAX_QUEUED_BYTES, SseStream } from './src/sse-stream.ts';
 
 /** How long an EventSource waits before reconnecting (sent as `retry:`). Browsers default to ~3 s. */
@@ -47,7 +45,10 @@ export const DEFAULT_RETRY_MS = 1_000;
 export interface SseServerOptions {
   config?: Config;
   chat?: ChatService;
-  /** Events kept per session for Last-Event-ID resume. */
+  /**
+   * Events kept per session for Last-Event-ID resume (the reply log's size; only when the server
+   * makes its own ChatService: a `chat` passed in brings its own log).
+   */
   bufferSize?: number;
   /** The `retry:` hint, ms. */
   retryMs?: number;
@@ -64,30 +65,21 @@ export function parseLastEventId(value: string | string[] | undefined): number |
   return Number(text.trim());
 }
 
-/**
- * One process: the events in memory. Several instances (REDIS_URL): a Redis Stream per session,
- * read by every instance that has listeners (src/redis-hub.ts, loaded only then).
- */
-async function createEventHub(config: Config, chat: ChatService, bufferSize: number): Promise<EventHub> {
-  if (!config.redisUrl) return new MemoryEventHub({ bufferSize });
-  const { RedisEventHub } = await import('./src/redis-hub.ts');
-  return RedisEventHub.connect({
-    url: config.redisUrl,
-    broker: chat.broker,
-    bufferSize,
-    ttlMs: config.sessionTtlMs,
-    logger: chat.logger.child({ component: 'sse-hub' }),
-  });
-}
-
 export async function createServer(options: SseServerOptions = {}): Promise<ChatServer> {
   const config = options.config ?? loadConfig();
   // With REDIS_URL the sessions, the reply locks and cancels are shared with the other instances.
-  const chat = options.chat ?? (await ChatService.create(config, 'sse'));
+  // Its reply log (chat.log) numbers every event; in memory, or a Redis Stream per session.
+  const chat =
+    options.chat ??
+    (await ChatService.create(
+      config,
+      'sse',
+      options.bufferSize ? { replyLogSize: options.bufferSize } : {},
+    ));
   const retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-  // In memory for one process; a Redis Stream per session with REDIS_URL (any instance resumes).
-  const hub = await createEventHub(config, chat, options.bufferSize ?? DEFAULT_BUFFER_SIZE);
+  /** The open event streams of this server, ended at shutdown. */
+  const streams = new Set<SseStream>();
   const stats = chat.stats;
 
   const app = await createHttpApp({
@@ -102,26 +94,18 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
 
   // Bodies are counted by the shared hook (core/src/http/metrics-route.ts); the event stream's
   // frames where they are written (onBytes below).
-  // A deleted session's streams end and its events are forgotten.
-  app.addHook('onResponse', async (request, reply) => {
-    if (
-      request.method === 'DELETE' &&
-      request.routeOptions.url === '/sessions/:id' &&
-      reply.statusCode === 204
-    ) {
-      await hub.delete((request.params as { id: string }).id);
-    }
-  });
-  // Shutdown (httpChatServer.close cancels every reply first): let each reply publish its final
-  // `done cancelled`, then end every stream so that Fastify can close.
+  // A deleted session's streams end through the log (chat.deleteSession, from any instance or
+  // protocol). Shutdown (httpChatServer.close cancels every reply first): let each reply publish
+  // its final `done cancelled` to the listeners, then end every stream so that Fastify can close.
   app.addHook('preClose', async () => {
-    await hub.close();
+    await chat.log.settle();
+    for (const stream of streams) stream.close();
   });
 
   // Why reply.hijack() and not an SSE plugin: the frames are the lesson, and they are five lines
-  // (src/sse-stream.ts). The server also fans one reply out to many listeners from a hub, with a
-  // write queue bounded per listener; plugins built around "one async iterable per response"
-  // (@fastify/sse, fastify-sse-v2) would hide the format and still need that hub around them.
+  // (src/sse-stream.ts). The server also fans one reply out to many listeners from the reply log,
+  // with a write queue bounded per listener; plugins built around "one async iterable per
+  // response" (@fastify/sse, fastify-sse-v2) would hide the format and still need the log.
   app.get(
     '/sessions/:id/events',
     {
@@ -151,7 +135,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
     },
     async (request, reply) => {
       const sessionId = request.params.id;
-      await chat.getSession(sessionId); // unknown session: 404 before any event
+      await chat.authorize(sessionId, request.access); // unknown (or another principal's): 404 before any event
       const lastEventId = parseLastEventId(request.headers['last-event-id']);
 
       // From here on we write the response ourselves: Fastify must not serialise or end it.
@@ -175,14 +159,16 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
         onBytes: (n) => stats.addBytesSent(n),
         onClose: () => {
           clearInterval(heartbeat);
+          streams.delete(stream);
           unsubscribe?.();
           connectionClosed();
         },
       });
+      streams.add(stream);
       stream.retry(retryMs);
       // Replays what this listener missed, then adds it for the live events.
       try {
-        unsubscribe = await hub.subscribe(sessionId, stream, lastEventId);
+        unsubscribe = await chat.log.subscribe(sessionId, stream, lastEventId);
       } catch (error) {
         // The event log is unreachable (Redis away): end the stream; EventSource retries.
         request.log.warn({ err: error }, 'cannot subscribe to the session events');
@@ -212,15 +198,11 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
     },
     async (request, reply) => {
       const sessionId = request.params.id;
-      // No signal: this reply belongs to the session, not to this request or any stream.
-      const events = chat.reply(sessionId, request.body.text);
-      // reply() throws (404, 400, 413, 409) before its first event, with the history unchanged.
-      const first = await events.next();
-      if (first.done || first.value.type !== 'start') {
-        throw new ChatError('internal', 'the reply did not start');
-      }
-      void hub.pump(sessionId, first.value, events);
-      return reply.code(202).send({ messageId: first.value.messageId });
+      // No signal: this reply belongs to the session, not to this request or any stream. It runs
+      // into the session's reply log, which every stream of the session reads.
+      // startReply() throws (404, 400, 413, 409) before anything, with the history unchanged.
+      const { start } = await chat.startReply(sessionId, request.body.text, { principal: request.access.principal });
+      return reply.code(202).send({ messageId: start.messageId });
     },
   );
 
@@ -235,9 +217,8 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       },
     },
     async (request) => {
-      await chat.getSession(request.params.id);
       // Wherever the reply runs: here, or on another instance (through the broker).
-      return { cancelled: await chat.cancelReply(request.params.id) };
+      return { cancelled: await chat.cancelReply(request.params.id, undefined, request.access) };
     },
   );
 
@@ -254,8 +235,8 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       },
     },
     async (request) => {
-      await chat.getSession(request.params.id);
-      return { dropped: hub.drop(request.params.id) };
+      await chat.authorize(request.params.id, request.access);
+      return { dropped: chat.log.drop(request.params.id) };
     },
   );
 

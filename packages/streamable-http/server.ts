@@ -9,9 +9,12 @@
  * - Errors before the stream (unknown session, bad body, too large, busy) are ordinary JSON
  *   error responses with their status: the first event is pulled BEFORE the headers are written.
  *   Once the 200 is out a status can no longer change, so a later failure is a final `error` line.
- * - Cancellation is the connection: when the client disconnects (Ctrl+C, a closed tab, Stop in the
- *   demo), the AbortSignal handed to the model fires, generation stops, and the partial reply is
- *   kept in the history marked `interrupted`.
+ * - Every line carries `seq`, its place in the session's reply log (core's `chat.log`). A client
+ *   whose connection dropped resumes with `GET /sessions/:id/replies/:messageId?after=<last seq>`
+ *   (or `Last-Event-ID: <seq>`): the same NDJSON from that point, live to the end, on any instance.
+ * - Cancellation is the connection, after a grace: when the client disconnects (Ctrl+C, a closed
+ *   tab, Stop in the demo) and nobody resumes the reply within RESUME_GRACE_MS, the AbortSignal
+ *   handed to the model fires, generation stops, and the partial reply is kept, `interrupted`.
  * - A browser demo at GET /demo (public/demo.html): fetch + the body's reader, no library.
  *
  * Run it:   pnpm serve streamable-http   (http://127.0.0.1:8002, PORT overrides)
@@ -26,12 +29,15 @@ import {
   type ChatServer,
   ChatService,
   type Config,
+  isFinalType,
   isMain,
+  type LoggedEvent,
   loadConfig,
+  messageIdOf,
+  type ReplyListener,
   runMain,
   runServer,
   type Stats,
-  writeWithBackpressure,
 } from '@gtp/core';
 import {
   ChatEventSchema,
@@ -40,16 +46,32 @@ import {
   httpChatServer,
   MessageBodySchema,
   SessionParamsSchema,
+  sessionErrors,
 } from '@gtp/core/http';
 
 /** The media type of the streamed answer: newline-delimited JSON, one ChatEvent per line. */
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
+
+/**
+ * A client that disconnects mid-reply has this long to resume it (GET …/replies/:messageId)
+ * before the reply is cancelled, as a disconnect always cancelled it: a mobile client that
+ * drops and reconnects loses nothing, and a client that really left stops costing tokens.
+ */
+export const RESUME_GRACE_MS = 10_000;
+
+/** A reader with more than this many bytes waiting is cut off (it can resume from its last seq). */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+
+/** The broker channel on which a resume says "someone reads reply <messageId> again" to every instance. */
+const ATTACHED_CHANNEL = 'ndjson:attached';
 
 export interface StreamableHttpServerOptions {
   /** Defaults to the environment (`loadConfig()`). */
   config?: Config;
   /** Defaults to a service with the store and model the configuration asks for. */
   chat?: ChatService;
+  /** How long a reply whose client disconnected waits for a resume before it is cancelled, ms. */
+  resumeGraceMs?: number;
 }
 
 const DESCRIPTION = `The Streamable HTTP server of genai-transports: one POST whose answer streams.
@@ -57,11 +79,25 @@ const DESCRIPTION = `The Streamable HTTP server of genai-transports: one POST wh
 \`POST /sessions/{id}/messages\` answers \`application/x-ndjson\`: one ChatEvent per line
 (\`start\`, \`delta\`…, then \`done\` or \`error\`), each written as the model produces it.
 Errors found before the stream starts are \`{"error": {"code", "message"}}\` with their HTTP status;
-a failure after it started is a final \`error\` line. Closing the connection cancels the reply.`;
+a failure after it started is a final \`error\` line. Every line carries \`seq\`: a dropped client
+resumes with \`GET /sessions/{id}/replies/{messageId}?after={seq}\`. A reply nobody reads or resumes
+for ${RESUME_GRACE_MS / 1000} s after a disconnect is cancelled.`;
 
 /** One ChatEvent as one NDJSON line. JSON.stringify never emits a raw newline, so a line is an event. */
 export function toLine(event: ChatEvent): string {
   return `${JSON.stringify(event)}\n`;
+}
+
+/** A logged event as one line with its `seq` first: `{"seq":12,"type":"delta",…}`, not re-encoded. */
+export function loggedLine({ seq, data }: LoggedEvent): string {
+  return `{"seq":${seq},${data.slice(1)}\n`;
+}
+
+/** `?after=` or `Last-Event-ID` as a seq; anything malformed counts as none (read from the start). */
+export function parseAfter(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || !/^\d{1,15}$/.test(text.trim())) return undefined;
+  return Number(text.trim());
 }
 
 export async function createServer(options: StreamableHttpServerOptions = {}): Promise<ChatServer> {
@@ -80,10 +116,63 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
   // its final `done` line (finishReason "cancelled") and ends. Fastify closes only the keep-alive
   // connections that are idle when preClose is over, so wait here for the streams to end: their
   // connections are then idle too, and close instead of lingering until the keep-alive timeout.
-  const streaming = new Set<Promise<void>>();
+  const readers = new Set<ReplyReader>();
   app.addHook('preClose', async () => {
-    await Promise.all(streaming);
+    await chat.log.settle();
+    graces.clear();
+    for (const reader of readers) reader.end();
   });
+  const graces = new Graces(options.resumeGraceMs ?? RESUME_GRACE_MS);
+  const unsubscribeAttached = await chat.broker.subscribe(ATTACHED_CHANNEL, (messageId) =>
+    graces.attached(messageId),
+  );
+  app.addHook('onClose', async () => {
+    await unsubscribeAttached().catch(() => undefined);
+  });
+  const disconnected = new ChatError('internal', 'the client disconnected and did not resume the reply');
+
+  /** 200 and the NDJSON head, written by us: from here on Fastify no longer touches the response. */
+  const openStream = (reply: StreamReply) => {
+    // Why hijack() and not `reply.send(Readable.from(lines))`? It works, but every line then
+    // crosses a stream pipe and extra event-loop turns before it reaches the socket. Writing to
+    // the response directly is what the bare node:http floor of the benchmark does.
+    //
+    // Flushing without losing batching: Node corks a chunked response for the rest of the current
+    // tick on every write() and uncorks on process.nextTick. So a token that arrives alone is on
+    // the wire at the end of the tick it arrived in, with no timer; tokens that arrive together
+    // leave in ONE write.
+    //
+    // What hijacking costs: Fastify's onSend/onResponse hooks and its "request completed" log no
+    // longer run for this response (we log it), and headers set on `reply` must be copied.
+    reply
+      .code(200)
+      .type(NDJSON_CONTENT_TYPE)
+      // Never cached, never transformed by a proxy (a compressing proxy flushes in blocks).
+      .header('cache-control', 'no-cache, no-transform')
+      // nginx buffers proxied responses unless told not to; this turns it off for this response.
+      .header('x-accel-buffering', 'no')
+      .hijack();
+    const res = reply.raw;
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) res.setHeader(name, value);
+    }
+    // No compression on this route: a gzip stream holds bytes back until its block fills.
+    res.writeHead(200);
+  };
+
+  /** Read the reply from the log into the response until its final event (or the client goes). */
+  const readReply = async (reader: ReplyReader, sessionId: string, after: number) => {
+    readers.add(reader);
+    try {
+      reader.unsubscribe = await chat.log.subscribe(sessionId, reader, after);
+      if (reader.closed) reader.unsubscribe();
+    } catch (error) {
+      // The log is unreachable (Redis away): say so in a final line; the client may resume later.
+      reader.fail(ChatError.from(error));
+    }
+    await reader.ended;
+    readers.delete(reader);
+  };
 
   app.post(
     '/sessions/:id/messages',
@@ -116,85 +205,65 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
       // Bodies are counted by the shared hook (core/src/http/metrics-route.ts); the lines as written.
     },
     async (request, reply) => {
-      // The reply's lifetime is the connection's: if the client goes away before we end the
-      // response, abort the model (it stops generating and stops costing tokens).
+      const sessionId = request.params.id;
+      // The reply runs into the session's log; this response is its first reader. When the client
+      // goes away before the end, the reply waits RESUME_GRACE_MS for a resume, then is cancelled.
       const controller = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished)
-          controller.abort(new ChatError('internal', 'the client disconnected'));
+      // startReply() throws ChatError for an unknown session, a bad text, a busy session (history
+      // untouched), BEFORE we commit to a 200: the app's error handler answers with the status.
+      const { start, seq } = await chat.startReply(sessionId, request.body.text, {
+        signal: controller.signal,
+        principal: request.access.principal,
       });
+      openStream(reply);
+      const reader = new ReplyReader(reply.raw, start.messageId, stats, {
+        onDetached: () => graces.start(reader, () => controller.abort(disconnected)),
+        onEnded: () => graces.forget(reader),
+      });
+      await readReply(reader, sessionId, seq - 1);
+      request.log.info(
+        { statusCode: 200, responseTime: reply.elapsedTime, lastEvent: reader.lastType },
+        'request completed',
+      );
+    },
+  );
 
-      const events = chat.reply(request.params.id, request.body.text, { signal: controller.signal });
-      // Pull the first event BEFORE committing to a 200. reply() throws ChatError for an unknown
-      // session, a bad text, a busy session (history untouched); the app's error handler then
-      // answers with the status and the JSON `{error}` body. After `start`, nothing throws.
-      const first = await events.next();
-      if (first.done) throw new ChatError('internal', 'the reply ended before it started');
-
-      // Known to the preClose hook until the response is over.
-      const res = reply.raw;
-      const ended = new Promise<void>((resolve) => res.once('close', resolve));
-      streaming.add(ended);
-      void ended.then(() => streaming.delete(ended));
-
-      // From here on we write the response ourselves: hijack() tells Fastify not to send one.
-      // Why not `reply.send(Readable.from(lines))`? It works, but every line then crosses a stream
-      // pipe and extra event-loop turns before it reaches the socket: per-line CPU, and usually a
-      // separate socket write per line even when the model produced many in the same instant.
-      // Writing to the response directly is what the bare node:http floor of the benchmark does.
-      //
-      // Flushing without losing batching: Node corks a chunked response for the rest of the current
-      // tick on every write() and uncorks on process.nextTick. So a token that arrives alone (the
-      // normal, paced case) is on the wire at the end of the tick it arrived in, with no timer and no
-      // added latency; tokens that arrive together (a fast model, or a reader that fell behind) leave
-      // in ONE write. No explicit cork()/uncork() is needed, and adding a delay to batch more would
-      // only trade latency for fewer syscalls.
-      //
-      // What hijacking costs: Fastify's onSend/onResponse hooks and its "request completed" log no
-      // longer run for this response (we log it below), and headers set on `reply` must be copied.
-      reply
-        .code(200)
-        .type(NDJSON_CONTENT_TYPE)
-        // Never cached, never transformed by a proxy (a compressing proxy flushes in blocks).
-        .header('cache-control', 'no-cache, no-transform')
-        // nginx buffers proxied responses unless told not to; this turns it off for this response.
-        .header('x-accel-buffering', 'no')
-        .hijack();
-      // Hijacked, Fastify no longer writes the headers set on `reply`: these, and those the app's
-      // hooks set (CORS). Copy them to the raw response and send the head.
-      for (const [name, value] of Object.entries(reply.getHeaders())) {
-        if (value !== undefined) res.setHeader(name, value);
-      }
-      res.writeHead(200);
-      // No compression on this route: a gzip stream holds bytes back until its block fills, which
-      // would undo the per-line flush. (Core registers no compression; with @fastify/compress you
-      // would set `compress: false` on this route.)
-
-      // Each event, one line, as soon as it is produced. A terminal event (`done`, `error`) goes out
-      // with end(), so the last line and the end of the chunked body leave in one packet and the
-      // client's keep-alive connection is free for the next request at once.
-      let event: ChatEvent = first.value;
-      try {
-        while ((await writeEvent(res, event, stats)) === 'open') {
-          const step = await events.next();
-          if (step.done) break;
-          event = step.value;
-        }
-      } catch (error) {
-        // reply() reports failures as `error` events, so this is a broken store or a bug. The status
-        // (200) has been sent already; the contract's way to fail now is a final `error` line.
-        request.log.error({ err: error }, 'reply stream failed');
-        const messageId = first.value.type === 'start' ? first.value.messageId : undefined;
-        await writeEvent(res, { type: 'error', messageId, error: ChatError.from(error).toJSON() }, stats);
-      } finally {
-        // Ended early (the client went, or a bug): stop the model and keep the partial reply.
-        await events.return();
-        if (!res.writableEnded) res.end();
-        request.log.info(
-          { statusCode: 200, responseTime: reply.elapsedTime, lastEvent: event.type },
-          'request completed',
-        );
-      }
+  app.get(
+    '/sessions/:id/replies/:messageId',
+    {
+      schema: {
+        tags: ['chat'],
+        summary: 'Resume a reply: its events after a seq, as NDJSON, live to the end',
+        description:
+          'For a client whose POST stream dropped: the lines of reply `messageId` after `after` (or ' +
+          '`Last-Event-ID`), each with its `seq`, then live until `done`/`error`. When the log no longer ' +
+          'holds that point, the first line is `{"type":"reset","reason","replaying"}`: with replaying ' +
+          'true the reply follows from its `start`; with false it is over, read it from the history.',
+        params: SessionParamsSchema.extend({ messageId: SessionParamsSchema.shape.id }),
+        response: {
+          200: {
+            description: 'The rest of the reply, one line per event',
+            content: { 'application/x-ndjson': { schema: ChatEventSchema } },
+          },
+          ...sessionErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id: sessionId, messageId } = request.params;
+      await chat.authorize(sessionId, request.access); // unknown session (or another principal's): 404
+      // `?after=<seq>`, or the `Last-Event-ID` header (the same number); none: from the start.
+      const { after: afterQuery } = request.query as { after?: string };
+      const after = parseAfter(afterQuery) ?? parseAfter(request.headers['last-event-id']);
+      // Every instance stops the grace of this reply: someone reads it again.
+      await chat.broker.publish(ATTACHED_CHANNEL, messageId).catch(() => undefined);
+      openStream(reply);
+      const reader = new ReplyReader(reply.raw, messageId, stats, {
+        onDetached: () =>
+          graces.start(reader, () => void chat.cancelReply(sessionId, disconnected.message).catch(() => undefined)),
+        onEnded: () => graces.forget(reader),
+      });
+      await readReply(reader, sessionId, after ?? 0);
     },
   );
 
@@ -205,22 +274,175 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
   return httpChatServer('streamable-http', app, chat, { ownsChat });
 }
 
+/** What openStream needs of Fastify's reply (this package does not depend on fastify's types). */
+interface StreamReply {
+  code(statusCode: number): StreamReply;
+  type(contentType: string): StreamReply;
+  header(name: string, value: string): StreamReply;
+  hijack(): StreamReply;
+  getHeaders(): Record<string, number | string | string[] | undefined>;
+  raw: ServerResponse;
+}
+
 /**
- * Write one event as one line and wait while the socket is full. A terminal event ends the
- * response. Resolves to 'closed' once the response is over (ended, or the client went away).
+ * One response reading one reply from the log: it writes that reply's events as lines (a session's
+ * log also holds its other replies) and ends with the reply's final event. When the client goes
+ * before that, it stays subscribed, detached, writing nothing, so that it sees the reply end.
  */
-async function writeEvent(res: ServerResponse, event: ChatEvent, stats: Stats): Promise<'open' | 'closed'> {
-  if (res.destroyed || res.writableEnded) return 'closed';
-  const line = toLine(event);
-  stats.addBytesSent(Buffer.byteLength(line));
-  if (event.type === 'done' || event.type === 'error') {
-    res.end(line);
-    return 'closed';
+class ReplyReader implements ReplyListener {
+  readonly #res: ServerResponse;
+  readonly messageId: string;
+  readonly #stats: Stats;
+  readonly #onDetached: () => void;
+  readonly #onEnded: () => void;
+  /** Lines that arrive during the replay, written after the reset line (if any) at caughtUp. */
+  #replay: string[] | undefined = [];
+  #reset: { latestSeq: number; reason: string } | undefined;
+  #resolve!: () => void;
+  readonly ended = new Promise<void>((resolve) => {
+    this.#resolve = resolve;
+  });
+  unsubscribe: () => void = () => undefined;
+  closed = false;
+  /** Set when the client went away before the end. */
+  detached = false;
+  lastType: string | undefined;
+
+  constructor(
+    res: ServerResponse,
+    messageId: string,
+    stats: Stats,
+    options: { onDetached: () => void; onEnded: () => void },
+  ) {
+    this.#res = res;
+    this.messageId = messageId;
+    this.#stats = stats;
+    this.#onDetached = options.onDetached;
+    this.#onEnded = options.onEnded;
+    res.once('close', () => {
+      if (this.closed) return;
+      // The client went before the end: keep watching, detached, for a resume or the final event.
+      this.detached = true;
+      this.#resolve();
+      this.#onDetached();
+    });
   }
-  // Backpressure: write() returns false when the client reads slower than the model writes.
-  // Waiting for 'drain' pauses the generator (and so the model) instead of growing a buffer.
-  await writeWithBackpressure(res, line);
-  return res.destroyed ? 'closed' : 'open';
+
+  send(item: LoggedEvent): void {
+    if (this.closed) return;
+    if (messageIdOf(item) !== this.messageId) return; // another reply of the session
+    this.lastType = item.type;
+    if (!this.detached) {
+      if (this.#replay) this.#replay.push(loggedLine(item));
+      else this.#write(loggedLine(item));
+    }
+    if (isFinalType(item.type)) this.end();
+  }
+
+  reset(latestSeq: number, reason: string): void {
+    this.#reset = { latestSeq, reason };
+  }
+
+  caughtUp(inFlight: string | undefined): void {
+    const lines = this.#replay ?? [];
+    this.#replay = undefined;
+    if (this.closed) return;
+    const ours = inFlight === this.messageId;
+    if (this.#reset || (!ours && lines.length === 0)) {
+      // The log cannot give this reply from the point asked: say so, plainly, first.
+      this.#write(
+        `${JSON.stringify({
+          seq: this.#reset?.latestSeq ?? 0,
+          type: 'reset',
+          reason: this.#reset?.reason ?? `reply ${this.messageId} has no events after that point in the log`,
+          replaying: ours,
+        })}\n`,
+      );
+    }
+    for (const line of lines) this.#write(line);
+    // Over (its final event was replayed, or it is not running): nothing more will come.
+    if (!ours) this.end();
+  }
+
+  /** A failure of the log itself, as the stream's final line. */
+  fail(error: ChatError): void {
+    if (this.closed) return;
+    this.#write(toLine({ type: 'error', messageId: this.messageId, error: error.toJSON() }));
+    this.end();
+  }
+
+  /** The log is done with us (shutdown, the session deleted or expired): end the response. */
+  close(): void {
+    this.end();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    if (!this.#res.writableEnded) this.#res.end();
+    this.#resolve();
+    this.#onEnded();
+  }
+
+  #write(line: string): void {
+    if (this.#res.destroyed || this.#res.writableEnded) return;
+    this.#stats.addBytesSent(Buffer.byteLength(line));
+    // write() never blocks: it queues when the socket is full. The log does not wait for one
+    // reader, so a reader that falls behind is cut off; it resumes from its last seq.
+    this.#res.write(line);
+    if (this.#res.writableLength > MAX_QUEUED_BYTES) {
+      this.#res.destroy(new Error('reader too slow: send queue over its limit'));
+    }
+  }
+}
+
+/**
+ * The grace after a disconnect: a detached reader waits RESUME_GRACE_MS (or `resumeGraceMs`) for a resume of its
+ * reply (announced on the broker by whichever instance serves it), then cancels the reply. It
+ * stops waiting when the reply ends by itself.
+ */
+class Graces {
+  readonly #graceMs: number;
+  readonly #waiting = new Map<ReplyReader, { messageId: string; timer: NodeJS.Timeout }>();
+
+  constructor(graceMs: number) {
+    this.#graceMs = graceMs;
+  }
+
+  start(reader: ReplyReader, cancel: () => void): void {
+    if (reader.closed) return;
+    const timer = setTimeout(() => {
+      this.#waiting.delete(reader);
+      if (!reader.closed) cancel();
+      reader.end();
+    }, this.#graceMs);
+    timer.unref();
+    this.#waiting.set(reader, { messageId: reader.messageId, timer });
+  }
+
+  /** Someone reads `messageId` again: its detached readers stop waiting. */
+  attached(messageId: string): void {
+    for (const [reader, waiting] of this.#waiting) {
+      if (waiting.messageId !== messageId) continue;
+      clearTimeout(waiting.timer);
+      this.#waiting.delete(reader);
+      reader.end();
+    }
+  }
+
+  /** A detached reader saw its reply end: nothing to cancel. */
+  forget(reader: ReplyReader): void {
+    const waiting = this.#waiting.get(reader);
+    if (!waiting) return;
+    clearTimeout(waiting.timer);
+    this.#waiting.delete(reader);
+  }
+
+  clear(): void {
+    for (const { timer } of this.#waiting.values()) clearTimeout(timer);
+    this.#waiting.clear();
+  }
 }
 
 if (isMain(import.meta.url)) {

@@ -141,6 +141,7 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
 
     const member: RoomMember = {
       id: connectionId,
+      principal: caller.principal,
       deliver(data) {
         if (ws.readyState !== WebSocket.OPEN) return;
         // Backpressure: `bufferedAmount` is what `send()` queued but the network has not taken.
@@ -155,6 +156,15 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
         }
         ws.send(data);
         chat.stats.addBytesSent(Buffer.byteLength(data));
+      },
+      sessionEnded() {
+        // The session was deleted or expired, on any instance (or the server is shutting down).
+        leaveRoom();
+        if (closing) return;
+        send({
+          type: 'error',
+          error: { code: 'session_not_found', message: 'the session was deleted or has expired; join another' },
+        });
       },
     };
     const send = (frame: ServerFrame) => member.deliver(JSON.stringify(frame));
@@ -173,15 +183,17 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
         case 'join': {
           if (closing) throw new ChatError('shutting_down', 'the server is shutting down');
           const session = frame.sessionId
-            ? await chat.getSession(frame.sessionId)
-            : await chat.createSession();
+            ? await chat.getSession(frame.sessionId, caller) // another principal's: session_not_found
+            : await chat.createSession(caller);
           if (ws.readyState !== WebSocket.OPEN) return; // it went away while we looked the session up
           send({ type: 'joined', session, connectionId: member.id, heartbeatMs: config.heartbeatMs });
           if (room?.sessionId === session.id) return;
           leaveRoom();
           room = rooms.open(session.id);
-          // Resolves once the room hears the other instances and everyone got `presence`.
-          return room.join(member).catch((error: unknown) => {
+          // Replays from the reply log what came after `after` (none: the reply in flight from its
+          // start), then live. Resolves once the room hears the other instances and everyone got
+          // `presence`.
+          return room.join(member, frame.after).catch((error: unknown) => {
             leaveRoom();
             throw error;
           });
@@ -192,7 +204,7 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
           return withTraceContext(frame, () => requireRoom().startReply(frame.text, member));
         case 'cancel':
           // Wherever the reply runs: here, or on the instance of the member who asked.
-          await chat.cancelReply(requireRoom().sessionId, 'cancelled by a member of the session');
+          await chat.cancelReply(requireRoom().sessionId, 'cancelled by a member of the session', caller);
           return;
         case 'typing':
           requireRoom().broadcast(
@@ -203,6 +215,12 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
         case 'ping':
           send({ type: 'pong', ts: frame.ts });
           return;
+        case 'share': {
+          const { sessionId } = requireRoom();
+          await chat.shareSession(sessionId, frame.principal, caller);
+          send({ type: 'shared', sessionId, principal: frame.principal });
+          return;
+        }
       }
     };
 
@@ -249,6 +267,7 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
   app.addHook('preClose', async () => {
     closing = true;
     await rooms.cancelAll('the server is shutting down'); // members receive `done` (cancelled)
+    await chat.log.settle(); // ...read back from the reply log (Redis) before the sockets close
     const closed = [...wss.clients].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
     for (const ws of wss.clients) closeWithin(ws, CLOSE_CODES.GOING_AWAY, 'server shutting down');
     await Promise.all(closed); // bounded by CLOSE_HANDSHAKE_TIMEOUT_MS (src/close.ts)

@@ -6,8 +6,11 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * - EventSource and page navigations cannot set headers: `?access_token=<token>` in the URL.
  *   URLs end up in logs and browser history; the servers redact it from their own logs, but
  *   proxies may not. Prefer the header wherever the client can set one.
- * - Browser WebSocket cannot set headers either: offer the subprotocol `bearer.<token>` next to
- *   the real one (`new WebSocket(url, ['genai-chat.v1', 'bearer.' + token])`).
+ * - Browser WebSocket cannot set headers either: offer the subprotocol `bearer.<base64url(token)>`
+ *   next to the real one (`new WebSocket(url, ['genai-chat.v1', 'bearer.' + base64url(token)])`).
+ *   A subprotocol must be RFC 7230 token characters; base64url (no padding) always is, while a
+ *   token with `/`, `+`, `=` or spaces makes browsers and `ws` throw. A token that is already
+ *   made of token characters is also accepted as it is.
  * - gRPC: `authorization: Bearer <token>` metadata.
  */
 export const ACCESS_TOKEN_QUERY = 'access_token';
@@ -33,21 +36,61 @@ export function requestToken(
   headers: Record<string, string | string[] | undefined>,
   url: string | undefined,
 ): string | undefined {
+  return requestTokens(headers, url)[0];
+}
+
+/**
+ * What the request may mean as its token, in order: the header's, the query's, or the `bearer.`
+ * subprotocol's read as base64url and then as it is. A credential matches when one of them does.
+ */
+export function requestTokens(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  url: string | undefined,
+): string[] {
   const fromHeader = bearerToken(headers.authorization);
-  if (fromHeader) return fromHeader;
+  if (fromHeader) return [fromHeader];
   const query = url?.includes('?') ? new URLSearchParams(url.slice(url.indexOf('?') + 1)) : undefined;
   const fromQuery = query?.get(ACCESS_TOKEN_QUERY);
-  if (fromQuery) return fromQuery;
+  if (fromQuery) return [fromQuery];
   const protocols = headers['sec-websocket-protocol'];
   const offered = (Array.isArray(protocols) ? protocols.join(',') : (protocols ?? ''))
     .split(',')
     .map((p) => p.trim());
-  return offered.find((p) => p.startsWith(WS_BEARER_PREFIX))?.slice(WS_BEARER_PREFIX.length);
+  const raw = offered.find((p) => p.startsWith(WS_BEARER_PREFIX))?.slice(WS_BEARER_PREFIX.length);
+  if (!raw) return [];
+  const decoded = /^[A-Za-z0-9_-]+$/.test(raw) ? Buffer.from(raw, 'base64url').toString('utf8') : undefined;
+  return decoded && decoded !== raw && !decoded.includes('\uFFFD') ? [decoded, raw] : [raw];
 }
 
-/** A URL with `access_token` removed, for logs. */
+/** The `bearer.` subprotocol that carries `token` (base64url, always RFC 7230 token characters). */
+export function bearerSubprotocol(token: string): string {
+  return `${WS_BEARER_PREFIX}${Buffer.from(token, 'utf8').toString('base64url')}`;
+}
+
+/**
+ * A URL with the value of `access_token` replaced, for logs. The name is compared decoded, as the
+ * query parser reads it: `?access%5Ftoken=` and `?%61ccess_token=` authenticate too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const pairs = url
+    .slice(at + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      return decodedName(name) === ACCESS_TOKEN_QUERY ? `${name}=[redacted]` : pair;
+    });
+  return `${url.slice(0, at)}?${pairs.join('&')}`;
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ANONYMOUS_PRINCIPAL } from './access.ts';
 import { type Broker, LocalBroker } from './broker.ts';
 import type { Config } from './config.ts';
 import {
@@ -6,6 +7,8 @@ import {
   DEFAULT_MAX_HISTORY_MESSAGES,
   DEFAULT_MAX_MESSAGE_CHARS,
   DEFAULT_MAX_REPLY_CHARS,
+  DEFAULT_SESSION_PAGE,
+  MAX_SESSION_PAGE,
 } from './constants.ts';
 import { abortReason, ChatError } from './errors.ts';
 import type { ChatEvent, Message, Session, StartEvent } from './events.ts';
@@ -16,6 +19,7 @@ import { MemoryReplyLog } from './reply-log/memory.ts';
 import type { ReplyLog } from './reply-log/types.ts';
 import {
   MemorySessionStore,
+  ownerOf,
   type SessionRecord,
   type SessionStore,
   type TurnEnd,
@@ -63,7 +67,22 @@ export interface StartReplyOptions extends ReplyOptions {
   onStart?: (start: StartEvent) => void;
 }
 
-export interface ReplyOptions {
+/**
+ * Who is asking (the Access's principal). A session belongs to the principal that created it and
+ * to those its owner invited; to anyone else it does not exist (`session_not_found`, never a
+ * hint). Default `anonymous`, the one principal of a server without authentication.
+ */
+export interface CallerOptions {
+  principal?: string | undefined;
+}
+
+/** One page of sessions (`GET /sessions?limit=&cursor=`, ListSessions). */
+export interface SessionListPage {
+  sessions: Session[];
+  nextCursor?: string;
+}
+
+export interface ReplyOptions extends CallerOptions {
   /** Aborting it cancels the reply: the model stops and the partial text is kept, interrupted. */
   signal?: AbortSignal;
   /** The caller's W3C trace context (`traceparent`): gRPC metadata, a WebSocket frame's fields. */
@@ -211,21 +230,58 @@ export class ChatService {
     };
   }
 
-  async createSession(): Promise<Session> {
-    return this.toSession(await this.store.create());
+  async createSession(caller: CallerOptions = {}): Promise<Session> {
+    return this.toSession(await this.store.create(principalOf(caller)));
   }
 
-  async getSession(id: string): Promise<Session> {
-    return this.toSession(await this.#record(id));
+  async getSession(id: string, caller: CallerOptions = {}): Promise<Session> {
+    return this.toSession(await this.#record(id, caller));
   }
 
-  async listSessions(): Promise<Session[]> {
-    const records = await this.store.list();
-    return records.map((r) => this.toSession(r)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  /**
+   * The caller's sessions (owned or shared with them), oldest first, one page at a time, without
+   * reading any history. `limit` is clamped to 1..MAX_SESSION_PAGE; `cursor` is a page's
+   * `nextCursor`.
+   */
+  async listSessions(
+    caller: CallerOptions & { limit?: number | undefined; cursor?: string | undefined } = {},
+  ): Promise<SessionListPage> {
+    const limit = Math.min(MAX_SESSION_PAGE, Math.max(1, Math.floor(caller.limit ?? DEFAULT_SESSION_PAGE)));
+    const cursor = caller.cursor ? decodeCursor(caller.cursor) : undefined;
+    const page = await this.store.page(principalOf(caller), { limit, cursor });
+    return {
+      sessions: page.sessions.map((summary) => ({ ...summary, model: this.model.info })),
+      ...(page.nextCursor ? { nextCursor: Buffer.from(page.nextCursor).toString('base64url') } : {}),
+    };
+  }
+
+  /**
+   * Invite `member` into a session (its owner only): from then on it lists, reads, joins, sends
+   * and cancels in it like the owner, but cannot delete it or invite others. Idempotent.
+   */
+  async shareSession(id: string, member: string, caller: CallerOptions = {}): Promise<Session> {
+    const record = await this.#record(id, caller);
+    if (ownerOf(record) !== principalOf(caller)) {
+      throw new ChatError('forbidden', 'only the owner of a session can invite others into it');
+    }
+    if (typeof member !== 'string' || member.length === 0 || member.length > MAX_PRINCIPAL_CHARS) {
+      throw new ChatError('invalid_request', `principal must be 1 to ${MAX_PRINCIPAL_CHARS} characters`);
+    }
+    if (!(await this.store.addMember(id, member))) throw ChatError.sessionNotFound(id);
+    return this.toSession(record);
+  }
+
+  /** Throws `session_not_found` unless the caller may use the session (its owner or a member). */
+  async authorize(id: string, caller: CallerOptions = {}): Promise<void> {
+    await this.#record(id, caller);
   }
 
   /** Deletes the session and cancels its reply, wherever it runs (here, or through the broker). */
-  async deleteSession(id: string): Promise<void> {
+  async deleteSession(id: string, caller: CallerOptions = {}): Promise<void> {
+    const record = await this.#record(id, caller);
+    if (ownerOf(record) !== principalOf(caller)) {
+      throw new ChatError('forbidden', 'only the owner of a session can delete it');
+    }
     await this.cancelReply(id, 'the session was deleted');
     if (!(await this.store.delete(id))) throw ChatError.sessionNotFound(id);
     // Every instance ends the session's streams and forgets its events (the reply log's broker).
@@ -238,14 +294,15 @@ export class ChatService {
    * The history. A user turn at its end while no reply runs anywhere is an orphan (its holder
    * died before answering): it is not shown, and the next reply drops it (`beginTurn`).
    */
-  async history(id: string): Promise<Message[]> {
-    const { messages } = await this.#record(id);
+  async history(id: string, caller: CallerOptions = {}): Promise<Message[]> {
+    const { messages } = await this.#record(id, caller);
     if (messages.at(-1)?.role !== 'user' || this.#running.has(id)) return messages;
     return (await this.store.isLocked(id)) ? messages : messages.slice(0, -1);
   }
 
   /** session_busy while a reply runs for the session, on this instance or another. */
-  async clearHistory(id: string): Promise<void> {
+  async clearHistory(id: string, caller: CallerOptions = {}): Promise<void> {
+    await this.#record(id, caller);
     if (this.#running.has(id) || (await this.store.isLocked(id))) throw busy(id);
     if (!(await this.store.clear(id))) throw ChatError.sessionNotFound(id);
   }
@@ -262,7 +319,13 @@ export class ChatService {
    * Cancel the session's reply wherever it runs: here directly, on another instance through
    * the broker. True when a reply was running (here, or holding the session's lock elsewhere).
    */
-  async cancelReply(sessionId: string, reason = 'cancelled by the client'): Promise<boolean> {
+  async cancelReply(
+    sessionId: string,
+    reason = 'cancelled by the client',
+    caller?: CallerOptions,
+  ): Promise<boolean> {
+    // Internal callers (a room nobody is left in, a deletion) pass no caller: already checked.
+    if (caller) await this.#record(sessionId, caller);
     if (this.cancel(sessionId, reason)) return true;
     if (!(await this.store.isLocked(sessionId))) return false;
     await this.broker.publish(CANCEL_CHANNEL, JSON.stringify({ sessionId, reason }));
@@ -406,6 +469,8 @@ export class ChatService {
     const onAbort = () => controller.abort(options.signal?.reason);
     let turn: Awaited<ReturnType<SessionStore['beginTurn']>>;
     try {
+      // After the slot is reserved (no await before it): may this caller use the session?
+      await this.#record(sessionId, options);
       turn = await this.store.beginTurn(
         sessionId,
         { role: 'user', text: userText },
@@ -567,9 +632,13 @@ export class ChatService {
     }
   }
 
-  async #record(id: string): Promise<SessionRecord> {
+  /** The record, when the caller may use it; to anyone else it does not exist. */
+  async #record(id: string, caller: CallerOptions = {}): Promise<SessionRecord> {
     const record = await this.store.get(id);
-    if (!record) throw ChatError.sessionNotFound(id);
+    const principal = principalOf(caller);
+    if (!record || (ownerOf(record) !== principal && !record.members?.includes(principal))) {
+      throw ChatError.sessionNotFound(id);
+    }
     return record;
   }
 }
@@ -595,3 +664,19 @@ const IDLE_POLL_MS = 5;
 export const CANCEL_CHANNEL = 'cancel';
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/** The longest principal a share grant names. */
+const MAX_PRINCIPAL_CHARS = 256;
+
+function principalOf(caller: CallerOptions): string {
+  return caller.principal ?? ANONYMOUS_PRINCIPAL;
+}
+
+/** A listing cursor from a client: ours (base64url of `createdAt|id`), or invalid_request. */
+function decodeCursor(cursor: string): string {
+  const key = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z\|[0-9a-f-]{36}$/.test(key)) {
+    throw new ChatError('invalid_request', 'cursor is not one this server gave out (use nextCursor)');
+  }
+  return key;
+}

@@ -15,6 +15,7 @@ import {
   DEFAULT_SESSION_TTL_MS,
   DEFAULT_SIM_TOKEN_DELAY_MS,
   DEFAULT_SIM_TTFT_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
   SHUTDOWN_TIMEOUT_MS,
 } from './constants.ts';
@@ -52,6 +53,17 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 60_000).describe('how long shutdown waits for streams, ms'),
   AUTH_TOKEN: text().describe('when set, every route but /health needs it (Bearer token)'),
   ALLOWED_ORIGINS: text().describe('comma-separated browser origins allowed besides the server itself'),
+  ALLOWED_HOSTS: text().describe(
+    'comma-separated Host names (or host:port) the server answers to (default: loopback names when bound to loopback, any otherwise)',
+  ),
+  JWT_SECRET: text().describe('HS256 secret: accept JWTs signed with it (the principal is `sub`)'),
+  JWT_JWKS_URL: text().describe('JWKS URL: accept JWTs signed by its keys (the principal is `sub`)'),
+  JWT_ISSUER: text().describe('the `iss` a JWT must carry'),
+  JWT_AUDIENCE: text().describe('the `aud` a JWT must carry'),
+  TRUST_PROXY: text().describe(
+    'the proxies whose X-Forwarded-For is believed: addresses/CIDRs, loopback, uniquelocal, or a hop count',
+  ),
+  REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).describe('longest time to receive a whole HTTP request, ms (408 after)'),
   SESSION_TTL_MS: int(0, 365 * 24 * 3_600_000).describe('idle session expiry, ms (0 = never)'),
   MAX_HISTORY_MESSAGES: int(2, 10_000).describe('most recent messages sent to the model'),
   RATE_LIMIT_MAX: int(0, 1_000_000).describe(
@@ -101,6 +113,18 @@ export interface Config {
   authToken: string | undefined;
   /** Browser origins allowed besides the server's own. */
   allowedOrigins: string[];
+  /** Host header names (`name` or `name:port`) allowed; empty: the default of `defaultAllowedHosts`. */
+  allowedHosts: string[];
+  /** HS256 secret of accepted JWTs. */
+  jwtSecret?: string | undefined;
+  /** JWKS URL of accepted JWTs. */
+  jwtJwksUrl?: string | undefined;
+  jwtIssuer?: string | undefined;
+  jwtAudience?: string | undefined;
+  /** proxy-addr trust: addresses, CIDRs, names (loopback…) or a hop count; undefined: no proxy. */
+  trustProxy?: string | undefined;
+  /** Longest time to receive a whole HTTP request (headers and body), ms. */
+  requestTimeoutMs: number;
   /** 0: sessions never expire. */
   sessionTtlMs: number;
   maxHistoryMessages: number;
@@ -167,6 +191,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(',')
       .map((o) => o.trim().replace(/\/+$/, ''))
       .filter(Boolean),
+    allowedHosts: list(e.ALLOWED_HOSTS).map((h) => h.toLowerCase()),
+    jwtSecret: e.JWT_SECRET,
+    jwtJwksUrl: e.JWT_JWKS_URL,
+    jwtIssuer: e.JWT_ISSUER,
+    jwtAudience: e.JWT_AUDIENCE,
+    trustProxy: e.TRUST_PROXY,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS,
     sessionTtlMs: e.SESSION_TTL_MS ?? DEFAULT_SESSION_TTL_MS,
     maxHistoryMessages: e.MAX_HISTORY_MESSAGES ?? DEFAULT_MAX_HISTORY_MESSAGES,
     rateLimitMax: e.RATE_LIMIT_MAX ?? DEFAULT_RATE_LIMIT_MAX,
@@ -177,4 +208,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPort: e.METRICS_PORT ?? DEFAULT_METRICS_PORT,
     redisLockTtlMs: e.REDIS_LOCK_TTL_MS ?? DEFAULT_REDIS_LOCK_TTL_MS,
   };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }

@@ -111,7 +111,9 @@ export class ChatError extends Error {
   }
 
   static sessionNotFound(id: string): ChatError {
-    return new ChatError('session_not_found', `session ${id} does not exist`);
+    // The id is the client's text: cut, so a 100 KB id never becomes a 100 KB grpc-message.
+    const shown = id.length > 64 ? `${id.slice(0, 64)}…` : id;
+    return new ChatError('session_not_found', `session ${shown} does not exist`);
   }
 }
 

@@ -8,6 +8,7 @@
  *   gtp:messages:<id>   list    one JSON Message per entry, oldest first
  *   gtp:lock:<id>       string  the token of the instance running a reply (SET NX PX)
  *   gtp:sessions        zset    every session id, scored by when it expires (for `list()`)
+ *   gtp:principal:<p>   zset    `createdAt|id` of the sessions <p> owns or was invited to (page())
  *
  * Every key of a session expires `ttlMs` after its last write. Each write is one Lua script, so
  * it is atomic and never recreates a session that was deleted or has expired in the meantime.
@@ -33,7 +34,17 @@ import {
   whenReady,
   withDeadline,
 } from './redis-client.ts';
-import type { SessionRecord, SessionStore, TurnEnd, TurnResult, TurnStart } from './session-store.ts';
+import {
+  type PageRequest,
+  pageKey,
+  type SessionPage,
+  type SessionRecord,
+  type SessionStore,
+  type SessionSummary,
+  type TurnEnd,
+  type TurnResult,
+  type TurnStart,
+} from './session-store.ts';
 
 /**
  * A reply lock's default TTL (REDIS_LOCK_TTL_MS). Short, so a crashed holder frees the session
@@ -143,7 +154,7 @@ const scripts = {
   // ARGV: id, ttlMs, expiresAtMs, now
   createSession: writeScript(
     `
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'createdAt', ARGV[4], 'updatedAt', ARGV[4])
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'createdAt', ARGV[4], 'updatedAt', ARGV[4], 'owner', ARGV[5])
 touch()
 return 1`,
     isOne,
@@ -200,7 +211,7 @@ return existed`,
     SCRIPT: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 return {
-  redis.call('HMGET', KEYS[1], 'id', 'createdAt', 'updatedAt'),
+  redis.call('HGETALL', KEYS[1]),
   redis.call('LRANGE', KEYS[2], 0, -1)
 }`,
     parseCommand(parser: CommandParser, session: string, messages: string) {
@@ -208,9 +219,29 @@ return {
     },
     transformReply(reply: unknown) {
       if (!Array.isArray(reply)) return null;
-      const [[id, createdAt, updatedAt] = [], entries = []] = reply as [(string | null)[]?, string[]?];
-      return id && createdAt && updatedAt ? { id, createdAt, updatedAt, entries } : null;
+      const [pairs = [], entries = []] = reply as [string[]?, string[]?];
+      const fields = new Map<string, string>();
+      for (let i = 0; i + 1 < pairs.length; i += 2) fields.set(pairs[i]!, pairs[i + 1]!);
+      const [id, createdAt, updatedAt] = [fields.get('id'), fields.get('createdAt'), fields.get('updatedAt')];
+      if (!id || !createdAt || !updatedAt) return null;
+      const owner = fields.get('owner');
+      const members = [...fields.keys()].filter((f) => f.startsWith('member:')).map((f) => f.slice(7));
+      return { id, createdAt, updatedAt, entries, ...(owner ? { owner } : {}), members };
     },
+  }),
+  // KEYS: session, the member's index. ARGV: member, index entry. Returns 0 for an unknown session.
+  addMember: defineScript({
+    NUMBER_OF_KEYS: 2,
+    SCRIPT: `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'member:' .. ARGV[1], '1')
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+return 1`,
+    parseCommand(parser: CommandParser, keys: [string, string], member: string, entry: string) {
+      parser.pushKeys(keys);
+      parser.push(member, entry);
+    },
+    transformReply: isOne,
   }),
   // ARGV: id, ttlMs, expiresAtMs, now, token, lockTtlMs, user message JSON.
   // Returns {0} unknown session, {1} busy, {2, repaired, {message JSON...}} started.
@@ -339,11 +370,59 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  async create(): Promise<SessionRecord> {
+  async create(owner = 'anonymous'): Promise<SessionRecord> {
     const id = randomUUID();
     const now = new Date().toISOString();
-    await this.#call(() => this.#client.createSession(this.#write(id, now)));
-    return { id, createdAt: now, updatedAt: now, messages: [] };
+    await this.#call(() => this.#client.createSession(this.#write(id, now), owner));
+    // The owner's index (gtp:principal:<p>, a zset of `createdAt|id` read BYLEX): what page()
+    // reads. Entries of deleted or expired sessions are dropped when a listing meets them.
+    const entry = pageKey({ id, createdAt: now });
+    await this.#call(() => this.#client.zAdd(this.#key('principal', owner), { score: 0, value: entry }));
+    return { id, createdAt: now, updatedAt: now, messages: [], owner, members: [] };
+  }
+
+  async page(principal: string, { limit, cursor }: PageRequest): Promise<SessionPage> {
+    const index = this.#key('principal', principal);
+    const sessions: SessionSummary[] = [];
+    let from = cursor === undefined ? '-' : `(${cursor}`;
+    let more = false;
+    for (;;) {
+      const entries = await this.#call(() =>
+        this.#client.zRange(index, from, '+', { BY: 'LEX', LIMIT: { offset: 0, count: limit + 1 } }),
+      );
+      const reads = entries.length
+        ? await this.#call(() => {
+            const multi = this.#client.multi();
+            for (const entry of entries) {
+              const id = entry.slice(entry.lastIndexOf('|') + 1);
+              multi.hmGet(this.#key('session', id), ['id', 'createdAt', 'updatedAt']);
+              multi.lLen(this.#key('messages', id));
+            }
+            return multi.exec();
+          })
+        : [];
+      const stale: string[] = [];
+      entries.forEach((entry, i) => {
+        const [id, createdAt, updatedAt] = (reads[2 * i] ?? []) as unknown as (string | null)[];
+        if (!id || !createdAt || !updatedAt) stale.push(entry);
+        else if (sessions.length < limit) {
+          sessions.push({ id, createdAt, updatedAt, messageCount: Number(reads[2 * i + 1] ?? 0) });
+        } else more = true;
+      });
+      if (stale.length) await this.#call(() => this.#client.zRem(index, stale));
+      // Done: a full page and one more seen, or the index ran out.
+      if (more || entries.length <= limit) break;
+      from = `(${entries.at(-1)}`;
+    }
+    const last = sessions.at(-1);
+    return { sessions, ...(more && last ? { nextCursor: pageKey(last) } : {}) };
+  }
+
+  async addMember(id: string, principal: string): Promise<boolean> {
+    const record = await this.get(id);
+    if (!record) return false;
+    const keys: [string, string] = [this.#key('session', id), this.#key('principal', principal)];
+    return this.#call(() => this.#client.addMember(keys, principal, pageKey(record)));
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -351,9 +430,9 @@ export class RedisSessionStore implements SessionStore {
       this.#client.readSession(this.#key('session', id), this.#key('messages', id)),
     );
     if (!reply) return undefined;
-    const { id: storedId, createdAt, updatedAt, entries } = reply;
+    const { id: storedId, createdAt, updatedAt, entries, owner, members } = reply;
     const messages = entries.map((entry) => MessageSchema.parse(JSON.parse(entry)));
-    return { id: storedId, createdAt, updatedAt, messages };
+    return { id: storedId, createdAt, updatedAt, messages, ...(owner ? { owner } : {}), members };
   }
 
   async list(): Promise<SessionRecord[]> {

@@ -7,6 +7,40 @@ export interface SessionRecord {
   createdAt: string;
   updatedAt: string;
   messages: Message[];
+  /** The principal that created the session (absent: a session of before owners, `anonymous`'s). */
+  owner?: string;
+  /** Principals the owner has invited (`share`): they may read, send and cancel, not delete or invite. */
+  members?: string[];
+}
+
+/** A session as a listing shows it: no history, only its length. */
+export interface SessionSummary {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+}
+
+/** One page of a principal's sessions, oldest first; `nextCursor` when there are more. */
+export interface SessionPage {
+  sessions: SessionSummary[];
+  nextCursor?: string;
+}
+
+export interface PageRequest {
+  limit: number;
+  /** The `nextCursor` of the previous page (opaque to callers). */
+  cursor?: string | undefined;
+}
+
+/** The owner of a record (`anonymous` for a record stored before sessions had owners). */
+export function ownerOf(record: Pick<SessionRecord, 'owner'>): string {
+  return record.owner ?? 'anonymous';
+}
+
+/** The order of a listing and its cursor: creation time, then id (both fixed for a session's life). */
+export function pageKey(record: { createdAt: string; id: string }): string {
+  return `${record.createdAt}|${record.id}`;
 }
 
 /**
@@ -16,9 +50,15 @@ export interface SessionRecord {
 export interface SessionStore {
   /** Where the sessions live, for /health. */
   readonly kind: 'memory' | 'redis';
-  create(): Promise<SessionRecord>;
+  /** A new session owned by `owner` (default `anonymous`). */
+  create(owner?: string): Promise<SessionRecord>;
   get(id: string): Promise<SessionRecord | undefined>;
+  /** Every session with its history (tests, maintenance); listings use `page()`. */
   list(): Promise<SessionRecord[]>;
+  /** The sessions `principal` owns or was invited to, one page, without loading any history. */
+  page(principal: string, request: PageRequest): Promise<SessionPage>;
+  /** Invite `principal` into the session. False when there is no such session. */
+  addMember(id: string, principal: string): Promise<boolean>;
   /** How many live sessions there are (cheaper than list() for stats). */
   count(): Promise<number>;
   /** False when there was no such session. */
@@ -112,10 +152,17 @@ export class MemorySessionStore implements SessionStore {
     for (const record of this.#sessions.values()) if (this.#expired(record)) this.#sessions.delete(record.id);
   }
 
-  async create(): Promise<SessionRecord> {
+  async create(owner = 'anonymous'): Promise<SessionRecord> {
     this.#sweep();
     const now = new Date().toISOString();
-    const record: SessionRecord = { id: randomUUID(), createdAt: now, updatedAt: now, messages: [] };
+    const record: SessionRecord = {
+      id: randomUUID(),
+      createdAt: now,
+      updatedAt: now,
+      messages: [],
+      owner,
+      members: [],
+    };
     this.#sessions.set(record.id, record);
     return structuredClone(record);
   }
@@ -129,6 +176,35 @@ export class MemorySessionStore implements SessionStore {
     return [...this.#sessions.values()]
       .filter((r) => this.#live(r.id))
       .map((record) => structuredClone(record));
+  }
+
+  async page(principal: string, { limit, cursor }: PageRequest): Promise<SessionPage> {
+    const mine: SessionRecord[] = [];
+    for (const record of this.#sessions.values()) {
+      if (ownerOf(record) !== principal && !record.members?.includes(principal)) continue;
+      if (cursor !== undefined && pageKey(record) <= cursor) continue;
+      if (this.#live(record.id)) mine.push(record);
+    }
+    mine.sort((a, b) => (pageKey(a) < pageKey(b) ? -1 : 1));
+    const shown = mine.slice(0, limit);
+    const last = shown.at(-1);
+    return {
+      sessions: shown.map(({ id, createdAt, updatedAt, messages }) => ({
+        id,
+        createdAt,
+        updatedAt,
+        messageCount: messages.length,
+      })),
+      ...(mine.length > limit && last ? { nextCursor: pageKey(last) } : {}),
+    };
+  }
+
+  async addMember(id: string, principal: string): Promise<boolean> {
+    const record = this.#live(id);
+    if (!record) return false;
+    record.members ??= [];
+    if (!record.members.includes(principal)) record.members.push(principal);
+    return true;
   }
 
   async count(): Promise<number> {

@@ -36,6 +36,7 @@ import type { SendMessageRequest as _genai_chat_v1_SendMessageRequest, SendMessa
 import type { ServerStats as _genai_chat_v1_ServerStats, ServerStats__Output as _genai_chat_v1_ServerStats__Output } from './genai/chat/v1/ServerStats.ts';
 import type { Session as _genai_chat_v1_Session, Session__Output as _genai_chat_v1_Session__Output } from './genai/chat/v1/Session.ts';
 import type { SessionCounts as _genai_chat_v1_SessionCounts, SessionCounts__Output as _genai_chat_v1_SessionCounts__Output } from './genai/chat/v1/SessionCounts.ts';
+import type { ShareSessionRequest as _genai_chat_v1_ShareSessionRequest, ShareSessionRequest__Output as _genai_chat_v1_ShareSessionRequest__Output } from './genai/chat/v1/ShareSessionRequest.ts';
 import type { StartEvent as _genai_chat_v1_StartEvent, StartEvent__Output as _genai_chat_v1_StartEvent__Output } from './genai/chat/v1/StartEvent.ts';
 import type { StreamMessageRequest as _genai_chat_v1_StreamMessageRequest, StreamMessageRequest__Output as _genai_chat_v1_StreamMessageRequest__Output } from './genai/chat/v1/StreamMessageRequest.ts';
 import type { Timings as _genai_chat_v1_Timings, Timings__Output as _genai_chat_v1_Timings__Output } from './genai/chat/v1/Timings.ts';
@@ -91,6 +92,7 @@ export interface ProtoGrpcType {
         ServerStats: MessageTypeDefinition<_genai_chat_v1_ServerStats, _genai_chat_v1_ServerStats__Output>
         Session: MessageTypeDefinition<_genai_chat_v1_Session, _genai_chat_v1_Session__Output>
         SessionCounts: MessageTypeDefinition<_genai_chat_v1_SessionCounts, _genai_chat_v1_SessionCounts__Output>
+        ShareSessionRequest: MessageTypeDefinition<_genai_chat_v1_ShareSessionRequest, _genai_chat_v1_ShareSessionRequest__Output>
         StartEvent: MessageTypeDefinition<_genai_chat_v1_StartEvent, _genai_chat_v1_StartEvent__Output>
         StreamMessageRequest: MessageTypeDefinition<_genai_chat_v1_StreamMessageRequest, _genai_chat_v1_StreamMessageRequest__Output>
         Timings: MessageTypeDefinition<_genai_chat_v1_Timings, _genai_chat_v1_Timings__Output>

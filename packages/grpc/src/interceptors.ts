@@ -37,6 +37,11 @@ export interface AccessInterceptorOptions {
   /** Each refusal is counted by its error code, like every other failure. */
   stats: Pick<Stats, 'recordError'>;
   logger: Logger;
+  /**
+   * Calls open at once from one TCP peer address, every service (Health/Watch included); past it
+   * a call ends at once with RESOURCE_EXHAUSTED. Undefined: unbounded.
+   */
+  maxCallsPerAddress?: number;
 }
 
 /** The one interceptor of the server: admit the call with its Access, or end it with a status. */
@@ -44,13 +49,50 @@ export function accessInterceptor({
   access,
   stats,
   logger,
+  maxCallsPerAddress,
 }: AccessInterceptorOptions): grpc.ServerInterceptor {
-  return (method, call) =>
-    new grpc.ServerInterceptingCall(call, {
+  /** Calls open now, per peer address (an entry is dropped when its count is back to 0). */
+  const open = new Map<string, number>();
+  return (method, call) => {
+    let counted: string | undefined;
+    const release = () => {
+      if (counted === undefined) return;
+      const left = (open.get(counted) ?? 1) - 1;
+      if (left > 0) open.set(counted, left);
+      else open.delete(counted);
+      counted = undefined;
+    };
+    const refuse = (failure: ChatError, peer: string, error?: unknown) => {
+      stats.recordError(failure.code);
+      const fields = { method: method.path, peer, code: failure.code };
+      if (failure.code === 'internal') logger.error({ ...fields, err: error }, 'access check failed');
+      else logger.info(fields, `call refused: ${failure.message}`);
+      const status = toServiceError(failure);
+      call.sendStatus({
+        code: status.code ?? grpc.status.UNKNOWN,
+        details: failure.message,
+        ...(status.metadata ? { metadata: status.metadata } : {}),
+      });
+    };
+    return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
+          onCancel: release,
           onReceiveMetadata: (metadata, nextMetadata) => {
             const peer = peerAddress(call.getPeer());
+            const calls = open.get(peer) ?? 0;
+            if (maxCallsPerAddress !== undefined && calls >= maxCallsPerAddress) {
+              refuse(
+                new ChatError(
+                  'rate_limited',
+                  `more than ${maxCallsPerAddress} calls open at once from this address; close some first`,
+                ),
+                peer,
+              );
+              return;
+            }
+            open.set(peer, calls + 1);
+            counted = peer;
             access
               .check({
                 transport: 'grpc',
@@ -66,23 +108,18 @@ export function accessInterceptor({
                 },
                 (error: unknown) => {
                   // The handler never runs: the call ends here with the refusal's status code.
-                  const failure = ChatError.from(error);
-                  stats.recordError(failure.code);
-                  const fields = { method: method.path, peer, code: failure.code };
-                  if (failure.code === 'internal')
-                    logger.error({ ...fields, err: error }, 'access check failed');
-                  else logger.info(fields, `call refused: ${failure.message}`);
-                  const status = toServiceError(failure);
-                  call.sendStatus({
-                    code: status.code ?? grpc.status.UNKNOWN,
-                    details: failure.message,
-                    ...(status.metadata ? { metadata: status.metadata } : {}),
-                  });
+                  release();
+                  refuse(ChatError.from(error), peer, error);
                 },
               );
           },
         }),
+      sendStatus: (status, next) => {
+        release();
+        next(status);
+      },
     });
+  };
 }
 
 /**

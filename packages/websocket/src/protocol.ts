@@ -8,8 +8,16 @@ import { z } from 'zod';
 
 /** Client → server. Anything else (bad JSON, an unknown type, a wrong field) gets an `error` frame. */
 export const ClientFrameSchema = z.discriminatedUnion('type', [
-  /** Join a session; without an id the server creates one. A connection is in one session at a time. */
-  z.object({ type: z.literal('join'), sessionId: z.string().min(1).optional() }),
+  /**
+   * Join a session; without an id the server creates one. A connection is in one session at a time.
+   * `after`: the last reply `seq` this client has; the server first sends what came after it (a
+   * client that dropped). Without it, a reply in flight is sent from its start (a reloaded page).
+   */
+  z.object({
+    type: z.literal('join'),
+    sessionId: z.string().min(1).optional(),
+    after: z.number().int().nonnegative().optional(),
+  }),
   /** Ask the model; every member of the session sees the reply stream. */
   z.object({
     type: z.literal('send'),
@@ -24,6 +32,11 @@ export const ClientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('typing'), active: z.boolean() }),
   /** Application-level round trip: answered with `pong` carrying the same `ts`. */
   z.object({ type: z.literal('ping'), ts: z.number() }),
+  /**
+   * Invite another principal into the joined session (its owner only; POST /sessions/:id/members
+   * over HTTP): from then on that principal can join it. Answered with `shared`.
+   */
+  z.object({ type: z.literal('share'), principal: z.string().min(1).max(256) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
@@ -37,6 +50,9 @@ export type ServerFrame =
   | { type: 'message'; role: 'user'; text: string; connectionId: string }
   | { type: 'typing'; connectionId: string; active: boolean }
   | { type: 'pong'; ts: number }
+  | { type: 'shared'; sessionId: string; principal: string }
+  /** The `after` of a join is older than the reply log (or unknown): reload the history. */
+  | { type: 'reset'; seq: number; reason: string; replaying: boolean }
   | (Extract<ChatEvent, { type: 'start' }> & { connectionId: string })
   | Exclude<ChatEvent, { type: 'start' | 'error' }>
   /** A reply's failure (with its messageId) or the answer to a bad frame (without). */

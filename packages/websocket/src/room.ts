@@ -3,7 +3,10 @@
  * is running in it. It is the only place that fans frames out.
  *
  * Rules it enforces:
- * - every member receives the reply stream (start/delta/done), whoever asked;
+ * - every member receives the reply stream (start/delta/done), whoever asked: each member reads
+ *   the session's reply log (core's `chat.log`), so every reply frame carries its `seq`, and a
+ *   member that joins with `after` is first sent what it missed (a reload mid-reply, joining
+ *   without `after`, is sent the reply in flight from its start);
  * - what a member says and types goes to the others, never back to the sender;
  * - presence goes to everyone on each join and leave, counting every instance;
  * - a reply continues while any member listens, on any instance; when the last one leaves,
@@ -12,19 +15,40 @@
  * Several instances: a member is connected to one server, but the session's other members may
  * be connected to others. Each instance that has members of a session subscribes to the room's
  * broker channel (`ws:room:<sessionId>`: Redis pub/sub with REDIS_URL, in-process without) while
- * it has members there. Every frame a room broadcasts goes to its own members directly and to the
- * channel; the rooms on the other instances deliver it to theirs. The reply itself runs on the
- * instance whose member asked; its frames reach everyone else through the channel.
+ * it has members there. Every frame a room broadcasts (presence, typing, what a member said) goes
+ * to its own members directly and to the channel; the rooms on the other instances deliver it to
+ * theirs. The reply itself runs on the instance whose member asked, into the reply log (a Redis
+ * Stream with REDIS_URL), which every member reads wherever it is connected.
  */
-import { abortReason, ChatError, type ChatService } from '@gtp/core';
+import { abortReason, type ChatService, type LoggedEvent, type ReplyListener } from '@gtp/core';
 import type { Presence } from './presence.ts';
 import type { ServerFrame } from './protocol.ts';
 
 /** One connection, as the room sees it. */
 export interface RoomMember {
   readonly id: string;
+  /** Who this connection is (the upgrade's Access): its sends run as this principal. */
+  readonly principal?: string;
   /** Deliver one serialised frame. The member applies its own backpressure policy. */
   deliver(data: string): void;
+  /** The session was deleted or expired (or the server shuts down): the member is out of the room. */
+  sessionEnded?(): void;
+}
+
+/** A reply-log event as a frame with its `seq` first: `{"seq":12,"type":"delta",…}`, not re-encoded. */
+export function replyFrame({ seq, data }: LoggedEvent): string {
+  return `{"seq":${seq},${data.slice(1)}`;
+}
+
+/** A member as a reader of the session's reply log. */
+function logListener(member: RoomMember): ReplyListener {
+  return {
+    send: (item) => member.deliver(replyFrame(item)),
+    // Carrying the newest seq: the member's next `join {after}` resumes from there.
+    reset: (latestSeq, reason, replaying) =>
+      member.deliver(JSON.stringify({ type: 'reset', seq: latestSeq, reason, replaying })),
+    close: () => member.sessionEnded?.(),
+  };
 }
 
 /** The broker channel of a session's room (the broker adds its own prefix, `gtp:` for Redis). */
@@ -88,6 +112,8 @@ export class Room {
   readonly #members = new Map<string, RoomMember>();
   /** Per member: whether its join was counted (a leave waits for it, so -1 never overtakes +1). */
   readonly #counted = new Map<string, Promise<boolean>>();
+  /** Per member: how to stop reading the reply log. */
+  readonly #reading = new Map<string, () => void>();
   #reply: { controller: AbortController; finished: Promise<void> } | undefined;
   /** Members on every instance, as of the last presence frame (sent or relayed). */
   #connections = 0;
@@ -117,19 +143,24 @@ export class Room {
   }
 
   /**
-   * Add a member. It receives this instance's frames at once, the other instances' as soon as
-   * the room's channel is subscribed; then every member, everywhere, gets `presence`.
+   * Add a member. It is sent the replies it missed from the log (after `after`; without it, the
+   * reply in flight from its start), then reads them live; it receives this instance's frames at
+   * once, the other instances' as soon as the room's channel is subscribed; then every member,
+   * everywhere, gets `presence`.
    */
-  async join(member: RoomMember): Promise<void> {
+  async join(member: RoomMember, after?: number): Promise<void> {
     this.#members.set(member.id, member);
-    const counted = this.#track(this.#join(member));
+    const counted = this.#track(this.#join(member, after));
     this.#counted.set(member.id, counted);
     await counted;
   }
 
-  async #join(member: RoomMember): Promise<boolean> {
+  async #join(member: RoomMember, after: number | undefined): Promise<boolean> {
     try {
       await this.#subscribe();
+      const stopReading = await this.#hub.chat.log.subscribe(this.sessionId, logListener(member), after);
+      if (this.#members.get(member.id) === member) this.#reading.set(member.id, stopReading);
+      else stopReading(); // it left while we subscribed
     } catch (error) {
       this.#members.delete(member.id);
       throw error;
@@ -143,6 +174,8 @@ export class Room {
   /** Idempotent. When nobody is left anywhere, the session's reply is cancelled wherever it runs. */
   leave(member: RoomMember): void {
     if (!this.#members.delete(member.id)) return;
+    this.#reading.get(member.id)?.();
+    this.#reading.delete(member.id);
     const counted = this.#counted.get(member.id);
     this.#counted.delete(member.id);
     void this.#track(this.#leave(member.id, counted)).catch(() => undefined);
@@ -194,29 +227,21 @@ export class Room {
    */
   async startReply(text: string, from: RoomMember): Promise<void> {
     const controller = new AbortController();
-    const events = this.#hub.chat.reply(this.sessionId, text, { signal: controller.signal });
-    // Pull the first event ourselves: failures before `start` are thrown here, answered to the sender only.
-    const first = await events.next();
-    if (first.done || first.value.type !== 'start') {
-      throw new ChatError('internal', 'the reply did not start');
-    }
-    const { messageId } = first.value;
-    this.broadcast({ type: 'message', role: 'user', text, connectionId: from.id }, { except: from.id });
-    this.broadcast({ ...first.value, connectionId: from.id });
-
+    // Failures before `start` are thrown here, answered to the sender only. The reply's frames
+    // (`start` naming the member who asked) reach every member through the log.
+    const { finished } = await this.#hub.chat.startReply(this.sessionId, text, {
+      signal: controller.signal,
+      principal: from.principal,
+      startFields: { connectionId: from.id },
+      // What was asked, to the others, before the reply's `start`.
+      onStart: () =>
+        this.broadcast({ type: 'message', role: 'user', text, connectionId: from.id }, { except: from.id }),
+    });
     const reply = { controller, finished: Promise.resolve() };
     this.#reply = reply;
-    reply.finished = (async () => {
-      try {
-        for await (const event of events) {
-          if (event.type !== 'start') this.broadcast(event);
-        }
-      } catch (error) {
-        this.broadcast({ type: 'error', messageId, error: ChatError.from(error).toJSON() });
-      } finally {
-        if (this.#reply === reply) this.#reply = undefined;
-      }
-    })();
+    reply.finished = finished.finally(() => {
+      if (this.#reply === reply) this.#reply = undefined;
+    });
     // Everyone (the asker included) may have left, everywhere, while the reply was starting.
     if (this.#connections === 0) controller.abort(abortReason(NOBODY_LEFT));
   }

@@ -1,4 +1,5 @@
 import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
@@ -12,16 +13,18 @@ import { z } from 'zod';
 import { type Access, type AccessCheck, createAccessCheck } from '../access.ts';
 import type { ChatService } from '../chat-service.ts';
 import type { Config } from '../config.ts';
-import type { Protocol } from '../constants.ts';
+import { HEADERS_TIMEOUT_MS, type Protocol } from '../constants.ts';
 import { ChatError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import {
   ErrorResponseSchema,
   HealthSchema,
   HistorySchema,
+  SessionListQuerySchema,
   SessionListSchema,
   SessionParamsSchema,
   SessionSchema,
+  ShareBodySchema,
   StatsSchema,
   sessionErrors,
 } from './schemas.ts';
@@ -69,6 +72,16 @@ export function errorResponse(error: unknown): { status: number; body: z.infer<t
       ? `${error.validationContext ?? 'body'}${issue.instancePath.replaceAll('/', '.')}`
       : (error.validationContext ?? 'request');
     chatError = new ChatError('invalid_request', `${where}: ${issue?.message ?? 'invalid'}`);
+  } else if (fastifyError?.code === 'FST_ERR_MAX_PARAM_LENGTH' || fastifyError?.code === 'FST_ERR_BAD_URL') {
+    // Fastify's own router errors: said in our shape, never echoing the (attacker's) URL.
+    const tooLong = fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH';
+    const message = tooLong ? 'a path parameter is longer than the server accepts' : 'the URL is not valid';
+    return { status: tooLong ? 414 : 400, body: { error: new ChatError('invalid_request', message).toJSON() } };
+  } else if (
+    fastifyError?.statusCode === 400 &&
+    /prototype property/i.test(String((fastifyError as { cause?: Error }).cause?.message ?? fastifyError.message))
+  ) {
+    chatError = new ChatError('invalid_request', 'the JSON body must not contain "__proto__" or "constructor" keys');
   } else if (fastifyError?.statusCode === 413) {
     chatError = new ChatError('payload_too_large', 'request body is larger than BODY_LIMIT_BYTES allows');
   } else if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
@@ -107,7 +120,18 @@ export async function createHttpApp(options: HttpAppOptions) {
     // is closed, so close() never waits on a keep-alive or a spare connection.
     forceCloseConnections: true,
     return503OnClosing: true,
+    // A request (headers and body) must arrive within REQUEST_TIMEOUT_MS, its headers within
+    // HEADERS_TIMEOUT_MS: a body that never finishes is answered 408 and closed (Fastify 5 leaves
+    // requestTimeout at 0, never). Node checks every connectionsCheckingInterval, so that is a
+    // fraction of the timeout. Responses are not bounded by it: SSE and NDJSON streams go on.
+    requestTimeout: config.requestTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))) },
+    // Fastify's router errors (a 414 path parameter, a bad URL) come in our shape (errorResponse).
+    frameworkErrors: (error, _request, reply) => sendError(reply, error),
   }).withTypeProvider<ZodTypeProvider>();
+  app.server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs);
+  // Shared limits live in Redis with REDIS_URL; a check made here is closed here.
+  if (!options.access) app.addHook('onClose', async () => access.close());
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -139,7 +163,34 @@ export async function createHttpApp(options: HttpAppOptions) {
   // at all is the access check's rule: the server's own pages, ALLOWED_ORIGINS, and no Origin.
   await app.register(fastifyCors, {
     origin: config.allowedOrigins.length ? config.allowedOrigins : false,
+    methods: ['GET', 'HEAD', 'POST', 'DELETE'],
     exposedHeaders: ['retry-after'],
+  });
+  // Security headers on every answer (pages above all): a CSP that runs only the server's own
+  // script files — no inline script, no eval, nothing from another origin — frames nowhere
+  // (frame-ancestors 'none', X-Frame-Options DENY), nosniff, no Referer to other sites. Swagger UI
+  // (/docs) sets its own CSP for its bundle (`staticCSP`).
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // The demos are read across origins by nobody, but /openapi.json may be: leave CORP out.
+    crossOriginResourcePolicy: false,
+    crossOriginEmbedderPolicy: false,
   });
 
   // Unknown routes are answered in the error shape.
@@ -155,8 +206,8 @@ export async function createHttpApp(options: HttpAppOptions) {
   await apiByteCount(app, { chat });
   acceptTraceContext(app);
   await metricsRoute(app, { chat });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  await app.register(uiRoutes, { title: `${protocol} server` }); // the shared page design, favicon, GET /
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(uiRoutes, { title: `${protocol} server`, protocol }); // the shared page design, favicon, GET /
 
   const startedAt = performance.now();
   const params = SessionParamsSchema;
@@ -203,13 +254,20 @@ export async function createHttpApp(options: HttpAppOptions) {
   app.post(
     '/sessions',
     { schema: { tags: ['sessions'], summary: 'Create a session', response: { 201: SessionSchema } } },
-    async (_request, reply) => reply.code(201).send(await chat.createSession()),
+    async (request, reply) => reply.code(201).send(await chat.createSession(caller(request))),
   );
 
   app.get(
     '/sessions',
-    { schema: { tags: ['sessions'], summary: 'List sessions', response: { 200: SessionListSchema } } },
-    async () => ({ sessions: await chat.listSessions() }),
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: "The caller's sessions, oldest first, a page at a time (follow nextCursor)",
+        querystring: SessionListQuerySchema,
+        response: { 200: SessionListSchema, 400: ErrorResponseSchema },
+      },
+    },
+    async (request) => chat.listSessions({ ...caller(request), ...request.query }),
   );
 
   app.get(
@@ -222,7 +280,7 @@ export async function createHttpApp(options: HttpAppOptions) {
         response: { 200: SessionSchema, ...sessionErrors },
       },
     },
-    async (request) => chat.getSession(request.params.id),
+    async (request) => chat.getSession(request.params.id, caller(request)),
   );
 
   app.delete(
@@ -236,7 +294,7 @@ export async function createHttpApp(options: HttpAppOptions) {
       },
     },
     async (request, reply) => {
-      await chat.deleteSession(request.params.id);
+      await chat.deleteSession(request.params.id, caller(request));
       return reply.code(204).send(null);
     },
   );
@@ -251,7 +309,7 @@ export async function createHttpApp(options: HttpAppOptions) {
         response: { 200: HistorySchema, ...sessionErrors },
       },
     },
-    async (request) => ({ messages: await chat.history(request.params.id) }),
+    async (request) => ({ messages: await chat.history(request.params.id, caller(request)) }),
   );
 
   app.delete(
@@ -265,12 +323,31 @@ export async function createHttpApp(options: HttpAppOptions) {
       },
     },
     async (request, reply) => {
-      await chat.clearHistory(request.params.id);
+      await chat.clearHistory(request.params.id, caller(request));
       return reply.code(204).send(null);
     },
   );
 
+  app.post(
+    '/sessions/:id/members',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Invite another principal into the session (its owner only)',
+        params,
+        body: ShareBodySchema,
+        response: { 200: SessionSchema, 403: ErrorResponseSchema, ...sessionErrors },
+      },
+    },
+    async (request) => chat.shareSession(request.params.id, request.body.principal, caller(request)),
+  );
+
   return app;
+}
+
+/** The caller of a request, as ChatService methods take it. */
+export function caller(request: { access: Access }): { principal: string } {
+  return { principal: request.access.principal };
 }
 
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;

@@ -5,6 +5,7 @@
  * from one place. They validate requests and generate the OpenAPI document.
  */
 import { z } from 'zod';
+import { MAX_SESSION_PAGE } from '../constants.ts';
 import { ErrorBodySchema, MessageSchema, SessionSchema } from '../events.ts';
 
 export {
@@ -37,7 +38,17 @@ export const MessageBodySchema = z.object({
   text: z.string().describe('the user message (at most MAX_MESSAGE_CHARS characters, not blank)'),
 });
 
-export const SessionListSchema = z.object({ sessions: z.array(SessionSchema) });
+export const SessionListSchema = z.object({
+  sessions: z.array(SessionSchema),
+  nextCursor: z.string().optional().describe('pass as ?cursor= for the next page; absent on the last'),
+});
+export const SessionListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_SESSION_PAGE).optional().describe('sessions per page'),
+  cursor: z.string().max(200).optional().describe('the nextCursor of the previous page'),
+});
+export const ShareBodySchema = z.object({
+  principal: z.string().min(1).max(256).describe('who to invite: an AUTH_TOKEN principal or a JWT sub'),
+});
 export const HistorySchema = z.object({ messages: z.array(MessageSchema) });
 
 /** The error responses every session route can give, for the OpenAPI document. */

@@ -41,7 +41,7 @@ export class InProcessAdapter implements ClientAdapter {
     return this.#count(await this.#chat.getSession(id));
   }
   async listSessions(): Promise<Session[]> {
-    return this.#count(await this.#chat.listSessions());
+    return this.#count((await this.#chat.listSessions()).sessions);
   }
   async deleteSession(id: string): Promise<void> {
     await this.#chat.deleteSession(id);

@@ -20,6 +20,7 @@ import type { ListSessionsResponse as _genai_chat_v1_ListSessionsResponse, ListS
 import type { SendMessageRequest as _genai_chat_v1_SendMessageRequest, SendMessageRequest__Output as _genai_chat_v1_SendMessageRequest__Output } from '../../../genai/chat/v1/SendMessageRequest.ts';
 import type { ServerStats as _genai_chat_v1_ServerStats, ServerStats__Output as _genai_chat_v1_ServerStats__Output } from '../../../genai/chat/v1/ServerStats.ts';
 import type { Session as _genai_chat_v1_Session, Session__Output as _genai_chat_v1_Session__Output } from '../../../genai/chat/v1/Session.ts';
+import type { ShareSessionRequest as _genai_chat_v1_ShareSessionRequest, ShareSessionRequest__Output as _genai_chat_v1_ShareSessionRequest__Output } from '../../../genai/chat/v1/ShareSessionRequest.ts';
 import type { StreamMessageRequest as _genai_chat_v1_StreamMessageRequest, StreamMessageRequest__Output as _genai_chat_v1_StreamMessageRequest__Output } from '../../../genai/chat/v1/StreamMessageRequest.ts';
 
 /**
@@ -132,14 +133,14 @@ export interface ChatServiceClient extends grpc.Client {
   getSession(argument: _genai_chat_v1_GetSessionRequest, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
   
   /**
-   * Every session, oldest first.
+   * The caller's sessions (owned or shared with them), oldest first, a page at a time.
    */
   ListSessions(argument: _genai_chat_v1_ListSessionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
   ListSessions(argument: _genai_chat_v1_ListSessionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_genai_chat_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
   ListSessions(argument: _genai_chat_v1_ListSessionsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
   ListSessions(argument: _genai_chat_v1_ListSessionsRequest, callback: grpc.requestCallback<_genai_chat_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * Every session, oldest first.
+   * The caller's sessions (owned or shared with them), oldest first, a page at a time.
    */
   listSessions(argument: _genai_chat_v1_ListSessionsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
   listSessions(argument: _genai_chat_v1_ListSessionsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_genai_chat_v1_ListSessionsResponse__Output>): grpc.ClientUnaryCall;
@@ -160,6 +161,21 @@ export interface ChatServiceClient extends grpc.Client {
   sendMessage(argument: _genai_chat_v1_SendMessageRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_genai_chat_v1_ChatReply__Output>): grpc.ClientUnaryCall;
   sendMessage(argument: _genai_chat_v1_SendMessageRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_ChatReply__Output>): grpc.ClientUnaryCall;
   sendMessage(argument: _genai_chat_v1_SendMessageRequest, callback: grpc.requestCallback<_genai_chat_v1_ChatReply__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Invite another principal into a session (its owner only; PERMISSION_DENIED otherwise).
+   */
+  ShareSession(argument: _genai_chat_v1_ShareSessionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
+  ShareSession(argument: _genai_chat_v1_ShareSessionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
+  ShareSession(argument: _genai_chat_v1_ShareSessionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
+  ShareSession(argument: _genai_chat_v1_ShareSessionRequest, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
+  /**
+   * Invite another principal into a session (its owner only; PERMISSION_DENIED otherwise).
+   */
+  shareSession(argument: _genai_chat_v1_ShareSessionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
+  shareSession(argument: _genai_chat_v1_ShareSessionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
+  shareSession(argument: _genai_chat_v1_ShareSessionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
+  shareSession(argument: _genai_chat_v1_ShareSessionRequest, callback: grpc.requestCallback<_genai_chat_v1_Session__Output>): grpc.ClientUnaryCall;
   
   /**
    * Server streaming: send a message, receive the reply as it is written:
@@ -218,7 +234,7 @@ export interface ChatServiceHandlers extends grpc.UntypedServiceImplementation {
   GetSession: grpc.handleUnaryCall<_genai_chat_v1_GetSessionRequest__Output, _genai_chat_v1_Session>;
   
   /**
-   * Every session, oldest first.
+   * The caller's sessions (owned or shared with them), oldest first, a page at a time.
    */
   ListSessions: grpc.handleUnaryCall<_genai_chat_v1_ListSessionsRequest__Output, _genai_chat_v1_ListSessionsResponse>;
   
@@ -226,6 +242,11 @@ export interface ChatServiceHandlers extends grpc.UntypedServiceImplementation {
    * Unary: send a message, get the whole reply when the model has finished.
    */
   SendMessage: grpc.handleUnaryCall<_genai_chat_v1_SendMessageRequest__Output, _genai_chat_v1_ChatReply>;
+  
+  /**
+   * Invite another principal into a session (its owner only; PERMISSION_DENIED otherwise).
+   */
+  ShareSession: grpc.handleUnaryCall<_genai_chat_v1_ShareSessionRequest__Output, _genai_chat_v1_Session>;
   
   /**
    * Server streaming: send a message, receive the reply as it is written:
@@ -245,5 +266,6 @@ export interface ChatServiceDefinition extends grpc.ServiceDefinition {
   GetSession: MethodDefinition<_genai_chat_v1_GetSessionRequest, _genai_chat_v1_Session, _genai_chat_v1_GetSessionRequest__Output, _genai_chat_v1_Session__Output>
   ListSessions: MethodDefinition<_genai_chat_v1_ListSessionsRequest, _genai_chat_v1_ListSessionsResponse, _genai_chat_v1_ListSessionsRequest__Output, _genai_chat_v1_ListSessionsResponse__Output>
   SendMessage: MethodDefinition<_genai_chat_v1_SendMessageRequest, _genai_chat_v1_ChatReply, _genai_chat_v1_SendMessageRequest__Output, _genai_chat_v1_ChatReply__Output>
+  ShareSession: MethodDefinition<_genai_chat_v1_ShareSessionRequest, _genai_chat_v1_Session, _genai_chat_v1_ShareSessionRequest__Output, _genai_chat_v1_Session__Output>
   StreamMessage: MethodDefinition<_genai_chat_v1_StreamMessageRequest, _genai_chat_v1_ChatEvent, _genai_chat_v1_StreamMessageRequest__Output, _genai_chat_v1_ChatEvent__Output>
 }
