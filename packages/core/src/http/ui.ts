@@ -4,6 +4,7 @@
  * for model replies — marked (HTML in the input is escaped by ui.js) and DOMPurify, served from
  * node_modules so the pages work offline. `GET /` points to the demo, the docs and the lab.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +15,12 @@ export interface UiOptions {
   title: string;
   /** Where the lab runs (default: this host on DEFAULT_LAB_PORT). */
   labUrl?: string;
+  /**
+   * The server's protocol: its demo's script, `packages/<protocol>/public/demo.js` (the one place
+   * every package keeps its demo), is served at `GET /demo.js`. The pages' Content-Security-Policy
+   * runs only the server's own script files, never an inline script, so demo.html loads it.
+   */
+  protocol?: string;
 }
 
 /** URL path → the file it serves and its content type. */
@@ -68,6 +75,18 @@ export async function uiRoutes(app: FastifyInstance, options: UiOptions): Promis
         .header('cache-control', 'no-cache')
         .send(await body);
     });
+  }
+  const demoScript = options.protocol
+    ? new URL(`../../../${options.protocol}/public/demo.js`, import.meta.url)
+    : undefined;
+  if (demoScript && existsSync(demoScript)) {
+    const body = readFile(demoScript);
+    app.get('/demo.js', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/javascript; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .send(await body),
+    );
   }
   app.get('/', { schema: { hide: true } }, async (request, reply) => {
     const labUrl =
