@@ -3,6 +3,7 @@
  * anything (bad JSON, binary, unknown types), wait for the frame it expects, stop reading, or
  * vanish (terminate: the socket is destroyed, no close frame).
  */
+import { bearerSubprotocol } from '@gtp/core';
 import WebSocket from 'ws';
 import { WAIT_MS } from './events.ts';
 
@@ -28,7 +29,8 @@ export class WsClient {
 
   /** `protocols`: offered subprotocols (the token travels as `bearer.<token>`). */
   constructor(url: string, options: { token?: string; headers?: Record<string, string> } = {}) {
-    const protocols = options.token ? ['genai-chat.v1', `bearer.${options.token}`] : undefined;
+    // base64url: a subprotocol must be RFC 7230 token characters, whatever the token holds.
+    const protocols = options.token ? ['genai-chat.v1', bearerSubprotocol(options.token)] : undefined;
     this.ws = new WebSocket(url, protocols, { headers: options.headers ?? {} });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());

@@ -9,6 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireError } from '../src/events.ts';
 import { GrpcClient, grpc } from '../src/grpc.ts';
@@ -20,12 +21,41 @@ const TOKEN = 'open-sesame';
 const ALLOWED_ORIGIN = 'http://allowed.example';
 const FOREIGN_ORIGIN = 'http://foreign.example';
 const RATE_LIMIT_MAX = 3;
+const JWT_SECRET = 'a-secret-of-at-least-32-bytes-for-hs256!';
+const JWT_ISSUER = 'https://issuer.example';
+const JWT_AUDIENCE = 'genai-transports';
+
+/** An HS256 JWT; each field can be made wrong. */
+async function jwt(
+  options: { secret?: string; audience?: string; issuer?: string; expiresIn?: string | number } = {},
+) {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('alice')
+    .setIssuer(options.issuer ?? JWT_ISSUER)
+    .setAudience(options.audience ?? JWT_AUDIENCE)
+    .setIssuedAt(Math.floor(Date.now() / 1000) - 120)
+    .setExpirationTime(options.expiresIn ?? '5m')
+    .sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
+}
+/** Made once: signing is async, the table is not. */
+const JWTS = {
+  valid: await jwt(),
+  expired: await jwt({ expiresIn: Math.floor(Date.now() / 1000) - 60 }),
+  wrongAudience: await jwt({ audience: 'someone-else' }),
+  wrongIssuer: await jwt({ issuer: 'https://other.example' }),
+  wrongKey: await jwt({ secret: 'another-secret-of-at-least-32-bytes!!' }),
+};
+/** A token of characters that are not RFC 7230 token characters (base64 with + / =). */
+const BASE64_TOKEN = 'c2VjcmV0/K+ey==';
 const RATE_LIMIT_WINDOW_MS = 60_000;
 
 /** What a caller presents. */
 interface Credentials {
   token?: string;
   origin?: string;
+  /** The Host header (HTTP, the upgrade) or :authority (gRPC) the caller sends. */
+  host?: string;
 }
 
 /** How the server answered one attempt, in every transport's terms. */
@@ -66,6 +96,34 @@ const CASES: readonly Case[] = [
   { name: 'no token', credentials: {}, expected: 'unauthorized' },
   { name: 'a wrong token', credentials: { token: 'open-sesame-not' }, expected: 'unauthorized' },
   { name: 'the right token', credentials: { token: TOKEN }, expected: 'admitted' },
+  { name: 'a valid JWT (principal = sub)', credentials: { token: JWTS.valid }, expected: 'admitted' },
+  { name: 'an expired JWT', credentials: { token: JWTS.expired }, expected: 'unauthorized' },
+  {
+    name: 'a JWT for another audience',
+    credentials: { token: JWTS.wrongAudience },
+    expected: 'unauthorized',
+  },
+  { name: 'a JWT of another issuer', credentials: { token: JWTS.wrongIssuer }, expected: 'unauthorized' },
+  { name: 'a JWT signed with another key', credentials: { token: JWTS.wrongKey }, expected: 'unauthorized' },
+  {
+    name: 'the right token under a rebinding Host (DNS rebinding)',
+    credentials: { token: TOKEN, host: 'rebind.attacker.example:8080' },
+    expected: 'forbidden',
+  },
+  {
+    name: 'the right token under a rebinding Host with its own Origin',
+    credentials: {
+      token: TOKEN,
+      host: 'rebind.attacker.example:8080',
+      origin: 'http://rebind.attacker.example:8080',
+    },
+    expected: 'forbidden',
+  },
+  {
+    name: 'the right token under Host: localhost',
+    credentials: { token: TOKEN, host: 'localhost:1' },
+    expected: 'admitted',
+  },
   {
     name: 'the right token from a foreign Origin',
     credentials: { token: TOKEN, origin: FOREIGN_ORIGIN },
@@ -146,11 +204,12 @@ async function httpProbe(run: Running): Promise<Outcome> {
 /** A guarded HTTP call, the token in the header (`header`) or the query (`query`, an EventSource). */
 function httpDoor(tokenIn: 'header' | 'query'): Door {
   return {
-    async attempt(run, { token, origin }) {
+    async attempt(run, { token, origin, host }) {
       const api = new HttpJson(run.url, tokenIn === 'header' ? token : undefined);
       const query = tokenIn === 'query' && token ? `?access_token=${encodeURIComponent(token)}` : '';
+      const headers = { ...(origin ? { origin } : {}), ...(host ? { host } : {}) };
       try {
-        return httpOutcome(await api.call('GET', `/sessions${query}`, undefined, origin ? { origin } : {}));
+        return httpOutcome(await api.call('GET', `/sessions${query}`, undefined, headers));
       } finally {
         await api.close();
       }
@@ -161,10 +220,10 @@ function httpDoor(tokenIn: 'header' | 'query'): Door {
 
 /** The WebSocket upgrade, the token as the `bearer.` subprotocol a browser offers. */
 const wsDoor: Door = {
-  async attempt(run, { token, origin }) {
+  async attempt(run, { token, origin, host }) {
     const ws = new WsClient(`${run.url.replace(/^http/, 'ws')}/ws`, {
       ...(token ? { token } : {}),
-      headers: origin ? { origin } : {},
+      headers: { ...(origin ? { origin } : {}), ...(host ? { host } : {}) },
     });
     try {
       await ws.opened;
@@ -184,8 +243,11 @@ const wsDoor: Door = {
 class GrpcCaller extends GrpcClient {
   readonly #origin: string | undefined;
 
-  constructor(target: string, { token, origin }: Credentials) {
-    super(target, token ? { token } : {});
+  constructor(target: string, { token, origin, host }: Credentials) {
+    super(target, {
+      ...(token ? { token } : {}),
+      ...(host ? { channel: { 'grpc.default_authority': host } } : {}),
+    });
     this.#origin = origin;
   }
 
@@ -249,6 +311,9 @@ describe.each(TARGETS)('$protocol: the shared access check', (t) => {
     run = await t.start({
       config: testConfig({
         authToken: TOKEN,
+        jwtSecret: JWT_SECRET,
+        jwtIssuer: JWT_ISSUER,
+        jwtAudience: JWT_AUDIENCE,
         allowedOrigins: [ALLOWED_ORIGIN],
         rateLimitMax: RATE_LIMIT_MAX,
         rateLimitWindowMs: RATE_LIMIT_WINDOW_MS,
