@@ -13,6 +13,8 @@ import type { ModelInfo } from './events.ts';
 export interface ChatServer {
   readonly protocol: Protocol;
   readonly chat: ChatService;
+  /** The gRPC server's GET /metrics listener (`http://host:port`), once listening; the HTTP servers serve /metrics themselves. */
+  readonly metricsUrl?: string | undefined;
   /** Start listening; resolves to the address clients use (`http://host:port` or `host:port` for gRPC). */
   listen(options?: { port?: number; host?: string }): Promise<string>;
   /** Stop accepting, end the streams in flight, close. Idempotent. */
