@@ -80,7 +80,7 @@ describe('client shell (non-TTY)', () => {
     }
     expect(text.slice(text.lastIndexOf('/help'))).not.toContain('/demo');
     // /new made a second session, /delete removed the current one and opened a third.
-    expect(await chat.listSessions()).toHaveLength(2);
+    expect((await chat.listSessions()).sessions).toHaveLength(2);
   });
 
   it('/switch moves to another session by id prefix and /quit stops reading', async () => {

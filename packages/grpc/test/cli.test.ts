@@ -51,7 +51,7 @@ describe('pnpm client grpc (non-TTY) against a live server', () => {
     expect(stdout).toContain('"status":"ok","protocol":"grpc"');
     expect(stdout).toMatch(/pong in [\d.]+ ms/);
     expect(stdout).toMatch(/bytes in\s+[1-9]\d*/);
-    const sessions = await server.chat.listSessions();
+    const { sessions } = await server.chat.listSessions();
     expect(sessions.at(-1)!.messageCount).toBe(4);
   });
 

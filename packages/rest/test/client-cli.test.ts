@@ -62,7 +62,7 @@ describe('pnpm client rest (non-TTY)', () => {
     expect(stdout).not.toContain('\x1b[');
 
     // What the client said is what the server keeps.
-    const [session] = await server.chat.listSessions();
+    const [session] = (await server.chat.listSessions()).sessions;
     expect(session?.messageCount).toBe(4);
   });
 
