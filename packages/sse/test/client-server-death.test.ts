@@ -41,7 +41,9 @@ async function startServer(port: number): Promise<ChildProcess> {
     },
   );
   children.push(child);
-  for (let i = 0; i < 200; i++) {
+  // Bounded generously: on a loaded 2-core machine a tsx server has taken ~30 s to start, and a
+  // 10 s bound here was this test's intermittent failure ("the sse server did not start").
+  for (let i = 0; i < 1_200; i++) {
     const up = await fetch(`http://127.0.0.1:${port}/health`).then(
       (r) => r.ok,
       () => false,
@@ -52,8 +54,13 @@ async function startServer(port: number): Promise<ChildProcess> {
   throw new Error('the sse server did not start');
 }
 
-const until = async (check: () => boolean) => {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+/** Wait for `check`; a wait that runs out fails here, by name, not later as a confusing mismatch. */
+const until = async (check: () => boolean, what: string, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 };
 
 describe('sse client when its server dies mid-reply', () => {
@@ -69,7 +76,7 @@ describe('sse client when its server dies mid-reply', () => {
     });
     const done = new Shell(adapter, { input, output, interactive: false }).run();
     input.write('crash me mid reply\n');
-    await until(() => text.includes('model › Turn'));
+    await until(() => text.includes('model › Turn'), 'the reply to start');
     server.kill('SIGKILL');
     input.end('/history\n');
     await done;
@@ -82,7 +89,7 @@ describe('sse client when its server dies mid-reply', () => {
     expect(text).not.toContain('[cancelled]');
     // One reconnect status per run of them on a pipe, not one a second.
     expect(text.match(/EventSource is reconnecting/g)?.length ?? 0).toBeLessThanOrEqual(1);
-  }, 30_000);
+  }, 150_000);
 
   it('after a restart (in-memory sessions) says the session is gone and offers /new', async () => {
     const port = await freePort();
@@ -96,10 +103,10 @@ describe('sse client when its server dies mid-reply', () => {
     });
     const done = new Shell(adapter, { input, output, interactive: false }).run();
     input.write('crash me mid reply\n');
-    await until(() => text.includes('model › Turn'));
+    await until(() => text.includes('model › Turn'), 'the reply to start');
     first.kill('SIGKILL');
     await startServer(port);
-    await until(() => text.includes('closed for good'));
+    await until(() => text.includes('closed for good'), 'the event stream to give up');
     input.end('/new\nhello again\n');
     await done;
     await adapter.close();
@@ -108,5 +115,5 @@ describe('sse client when its server dies mid-reply', () => {
     );
     expect(text).toMatch(/model › Turn 1: you said "hello again"/);
     expect(text).not.toContain('[cancelled]');
-  }, 40_000);
+  }, 180_000);
 });
