@@ -13,11 +13,17 @@
  *     : heartbeat              a comment: ignored by EventSource, keeps proxies from timing out
  */
 import type { ServerResponse } from 'node:http';
-import type { HubListener, SequencedEvent } from './session-hub.ts';
+import { type LoggedEvent, type ReplyListener, SSE_STALL_TIMEOUT_MS } from '@gtp/core';
 
 export interface SseStreamOptions {
   /** More than this many bytes waiting to be written: the reader is too slow, drop it. */
   maxQueuedBytes: number;
+  /**
+   * A stream whose writes have not drained for this long is a frozen listener (a suspended tab, a
+   * dead peer whose kernel still holds the connection): closed at its next write (a heartbeat at
+   * the latest). Default SSE_STALL_TIMEOUT_MS.
+   */
+  stallTimeoutMs?: number;
   /** Called with every byte count written (for /stats). */
   onBytes?: (bytes: number) => void;
   /** Called once when the stream ends, whoever ended it. */
@@ -35,15 +41,20 @@ export interface ResetEvent {
   replaying: boolean;
 }
 
-export class SseStream implements HubListener {
+export class SseStream implements ReplyListener {
   readonly #res: ServerResponse;
   readonly #options: SseStreamOptions;
   #closed = false;
+  /** When a write last found the socket full (write() returned false) and no drain since. */
+  #stalledSince: number | undefined;
 
   constructor(res: ServerResponse, options: SseStreamOptions) {
     this.#res = res;
     this.#options = options;
     res.once('close', () => this.#finish());
+    res.on('drain', () => {
+      this.#stalledSince = undefined;
+    });
   }
 
   get closed(): boolean {
@@ -55,14 +66,15 @@ export class SseStream implements HubListener {
     this.#write(`retry: ${Math.round(ms)}\n\n`);
   }
 
-  send({ id, type, data }: SequencedEvent): void {
-    this.#write(frame(type, id, data));
+  /** One event of the reply log: its seq is the frame's `id:`. */
+  send({ seq, type, data }: LoggedEvent): void {
+    this.#write(frame(type, seq, data));
   }
 
-  reset(latestId: number, reason: string, replaying: boolean): void {
+  reset(latestSeq: number, reason: string, replaying: boolean): void {
     // Carrying the newest id moves the client's Last-Event-ID forward, so its next reconnect resumes.
     const event: ResetEvent = { type: 'reset', reason, replaying };
-    this.#write(frame('reset', latestId, JSON.stringify(event)));
+    this.#write(frame('reset', latestSeq, JSON.stringify(event)));
   }
 
   comment(text: string): void {
@@ -79,12 +91,19 @@ export class SseStream implements HubListener {
   #write(chunk: string): void {
     if (this.#closed) return;
     // res.write never blocks: it queues in memory when the socket is full and returns false.
-    // The hub never waits for one listener, so a slow one only grows its own queue; past the
+    // The reply log never waits for one listener, so a slow one only grows its own queue; past the
     // limit it is cut off, and resumes from its Last-Event-ID when it reconnects.
-    this.#res.write(chunk);
+    const flushed = this.#res.write(chunk);
     this.#options.onBytes?.(Buffer.byteLength(chunk));
+    const now = performance.now();
+    if (!flushed) this.#stalledSince ??= now;
+    const stalledMs = this.#stalledSince === undefined ? 0 : now - this.#stalledSince;
     if (this.#res.writableLength > this.#options.maxQueuedBytes) {
       this.#res.destroy(new Error('listener too slow: send queue over its limit'));
+      this.#finish();
+    } else if (stalledMs > (this.#options.stallTimeoutMs ?? SSE_STALL_TIMEOUT_MS)) {
+      // Nothing has drained for the bound: the listener is frozen, not slow.
+      this.#res.destroy(new Error('listener frozen: nothing drained within SSE_STALL_TIMEOUT_MS'));
       this.#finish();
     }
   }
@@ -96,7 +115,7 @@ export class SseStream implements HubListener {
   }
 }
 
-/** `data` is one line of JSON (JSON.stringify never emits a newline), serialised by the hub once. */
+/** `data` is one line of JSON (JSON.stringify never emits a newline), serialised by the reply log once. */
 function frame(type: string, id: number, data: string): string {
   return `event: ${sseEventName(type)}\nid: ${id}\ndata: ${data}\n\n`;
 }
