@@ -9,7 +9,7 @@ import type { ChatEvent, ErrorCode, Message } from '@gtp/core';
 import { protoPath as HEALTH_PROTO_PATH } from 'grpc-health-check';
 import { EventQueue, WAIT_MS, WireError } from './events.ts';
 
-const CHAT_PROTO_PATH = fileURLToPath(new URL('../../../proto/chat.proto', import.meta.url));
+const CHAT_PROTO_PATH = fileURLToPath(new URL('../../../proto/genai/chat/v1/chat.proto', import.meta.url));
 
 const definition = protoLoader.loadSync([CHAT_PROTO_PATH, HEALTH_PROTO_PATH], {
   keepCase: false,
@@ -21,7 +21,7 @@ const definition = protoLoader.loadSync([CHAT_PROTO_PATH, HEALTH_PROTO_PATH], {
 // biome-ignore lint/suspicious/noExplicitAny: the loaded package is dynamic; the suite reads it loosely
 const loaded = grpc.loadPackageDefinition(definition) as any;
 const ChatServiceClient = loaded.genai.chat.v1.ChatService as typeof grpc.Client;
-const HealthClient = loaded.grpc.health.v1.Health as typeof grpc.Client;
+export const HealthClient = loaded.grpc.health.v1.Health as typeof grpc.Client;
 
 /** Methods of the dynamically loaded clients, called by name. */
 type Unary = (

@@ -16,6 +16,9 @@ import type { Config } from '../config.ts';
 import { HEADERS_TIMEOUT_MS, type Protocol } from '../constants.ts';
 import { ChatError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
+import { fastifyTlsOptions } from '../tls.ts';
+import { apiByteCount, metricsRoute } from './metrics-route.ts';
+import { openapiOptions } from './openapi.ts';
 import {
   ErrorResponseSchema,
   HealthSchema,
@@ -28,8 +31,6 @@ import {
   StatsSchema,
   sessionErrors,
 } from './schemas.ts';
-import { apiByteCount, metricsRoute } from './metrics-route.ts';
-import { openapiOptions } from './openapi.ts';
 import { acceptTraceContext } from './trace-context.ts';
 import { uiRoutes } from './ui.ts';
 
@@ -76,12 +77,10 @@ export function errorResponse(error: unknown): { status: number; body: z.infer<t
     // Fastify's own router errors: said in our shape, never echoing the (attacker's) URL.
     const tooLong = fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH';
     const message = tooLong ? 'a path parameter is longer than the server accepts' : 'the URL is not valid';
-    return { status: tooLong ? 414 : 400, body: { error: new ChatError('invalid_request', message).toJSON() } };
-  } else if (
-    fastifyError?.statusCode === 400 &&
-    /prototype property/i.test(String((fastifyError as { cause?: Error }).cause?.message ?? fastifyError.message))
-  ) {
-    chatError = new ChatError('invalid_request', 'the JSON body must not contain "__proto__" or "constructor" keys');
+    return {
+      status: tooLong ? 414 : 400,
+      body: { error: new ChatError('invalid_request', message).toJSON() },
+    };
   } else if (fastifyError?.statusCode === 413) {
     chatError = new ChatError('payload_too_large', 'request body is larger than BODY_LIMIT_BYTES allows');
   } else if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
@@ -125,13 +124,43 @@ export async function createHttpApp(options: HttpAppOptions) {
     // requestTimeout at 0, never). Node checks every connectionsCheckingInterval, so that is a
     // fraction of the timeout. Responses are not bounded by it: SSE and NDJSON streams go on.
     requestTimeout: config.requestTimeoutMs,
-    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))) },
+    http: {
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))),
+    },
     // Fastify's router errors (a 414 path parameter, a bad URL) come in our shape (errorResponse).
     frameworkErrors: (error, _request, reply) => sendError(reply, error),
+    // TLS_CERT_FILE + TLS_KEY_FILE: HTTPS, HTTP/2 with HTTP/1.1 by ALPN (core/src/tls.ts).
+    ...fastifyTlsOptions(config.tls),
   }).withTypeProvider<ZodTypeProvider>();
   app.server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs);
   // Shared limits live in Redis with REDIS_URL; a check made here is closed here.
   if (!options.access) app.addHook('onClose', async () => access.close());
+  // JSON bodies: JSON.parse, then refuse prototype-poisoning keys by name (Fastify's own parser
+  // refuses them too, but as "not valid JSON", which sends a client looking for a syntax error).
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(new ChatError('invalid_request', 'the JSON body is empty'), undefined);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body as string, (key, value) => {
+        if (
+          key === '__proto__' ||
+          (key === 'constructor' && value && typeof value === 'object' && 'prototype' in value)
+        ) {
+          throw new ChatError(
+            'invalid_request',
+            `the JSON body must not contain a "${key}" key (prototype poisoning)`,
+          );
+        }
+        return value;
+      });
+    } catch (error) {
+      return done(
+        error instanceof ChatError ? error : new ChatError('invalid_request', 'the body is not valid JSON'),
+        undefined,
+      );
+    }
+    done(null, parsed);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

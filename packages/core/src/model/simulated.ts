@@ -27,9 +27,11 @@ const REMARKS = [
   'Measured numbers beat estimates, which is why this project ships a benchmark.',
 ];
 
-const quote = (text: string, max = 60) => {
+export const quote = (text: string, max = 60) => {
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  // Cut by code point, not UTF-16 unit: an emoji is never split into a lone surrogate.
+  const points = [...flat];
+  return points.length > max ? `${points.slice(0, max - 1).join('')}…` : flat;
 };
 
 const NAME_PATTERN = /\b(?:[Mm]y name is|[Ii] am called|[Cc]all me)\s+(\p{Lu}[\p{L}'-]*)/u;
