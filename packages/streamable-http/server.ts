@@ -260,7 +260,10 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
       openStream(reply);
       const reader = new ReplyReader(reply.raw, messageId, stats, {
         onDetached: () =>
-          graces.start(reader, () => void chat.cancelReply(sessionId, disconnected.message).catch(() => undefined)),
+          graces.start(
+            reader,
+            () => void chat.cancelReply(sessionId, disconnected.message).catch(() => undefined),
+          ),
         onEnded: () => graces.forget(reader),
       });
       await readReply(reader, sessionId, after ?? 0);
@@ -332,11 +335,14 @@ class ReplyReader implements ReplyListener {
     if (this.closed) return;
     if (messageIdOf(item) !== this.messageId) return; // another reply of the session
     this.lastType = item.type;
-    if (!this.detached) {
-      if (this.#replay) this.#replay.push(loggedLine(item));
-      else this.#write(loggedLine(item));
+    if (this.detached) {
+      if (isFinalType(item.type)) this.end();
+    } else if (this.#replay) {
+      this.#replay.push(loggedLine(item)); // written, and the reader ended, at caughtUp
+    } else {
+      this.#write(loggedLine(item));
+      if (isFinalType(item.type)) this.end();
     }
-    if (isFinalType(item.type)) this.end();
   }
 
   reset(latestSeq: number, reason: string): void {
@@ -348,6 +354,7 @@ class ReplyReader implements ReplyListener {
     this.#replay = undefined;
     if (this.closed) return;
     const ours = inFlight === this.messageId;
+    const over = lines.at(-1)?.includes('"type":"done"') || lines.at(-1)?.includes('"type":"error"');
     if (this.#reset || (!ours && lines.length === 0)) {
       // The log cannot give this reply from the point asked: say so, plainly, first.
       this.#write(
@@ -355,13 +362,15 @@ class ReplyReader implements ReplyListener {
           seq: this.#reset?.latestSeq ?? 0,
           type: 'reset',
           reason: this.#reset?.reason ?? `reply ${this.messageId} has no events after that point in the log`,
-          replaying: ours,
+          // True: the reply follows from its `start`. False: it is over, or only its tail follows
+          // (its start is older than the log); either way its whole text is in the history.
+          replaying: ours && (lines[0]?.includes('"type":"start"') ?? false),
         })}\n`,
       );
     }
     for (const line of lines) this.#write(line);
     // Over (its final event was replayed, or it is not running): nothing more will come.
-    if (!ours) this.end();
+    if (!ours || over) this.end();
   }
 
   /** A failure of the log itself, as the stream's final line. */

@@ -61,6 +61,8 @@ export interface WebSocketServerOptions {
   chat?: ChatService;
   /** Unsent bytes a connection may queue before it is cut off as a slow consumer. */
   maxBufferedBytes?: number;
+  /** How long a reply waits for a member to (re)join after the last one left (LEAVE_GRACE_MS). */
+  leaveGraceMs?: number;
 }
 
 export async function createServer(options: WebSocketServerOptions = {}): Promise<ChatServer> {
@@ -90,6 +92,7 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
     instanceId,
     presence,
     onRelayError: (error) => app.log.warn({ err: error }, 'cannot relay room frames to other instances'),
+    ...(options.leaveGraceMs !== undefined ? { leaveGraceMs: options.leaveGraceMs } : {}),
   });
   await addHttpRoutes(app); // GET /ws without an upgrade (426), GET /demo
   let closing = false;

@@ -214,7 +214,7 @@ describe('several listeners', () => {
     const { port } = new URL(url);
     const slow = connect(Number(port), '127.0.0.1');
     await new Promise<void>((resolve) => slow.once('connect', resolve));
-    slow.write(`GET /sessions/${id}/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+    slow.write(`GET /sessions/${id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
     slow.pause();
     const fast = await listen(url, id);
     const stats = async () => (await json<{ connections: { active: number } }>('GET', `${url}/stats`)).body;

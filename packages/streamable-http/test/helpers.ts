@@ -65,7 +65,7 @@ export interface Started {
 
 /** A real server on an ephemeral loopback port, over a recording simulated model. */
 export async function start(
-  options: { model?: Partial<SimulatedModelOptions>; config?: Partial<Config> } = {},
+  options: { model?: Partial<SimulatedModelOptions>; config?: Partial<Config>; resumeGraceMs?: number } = {},
 ): Promise<Started> {
   const config = testConfig(options.config);
   const model = new RecordingModel(options.model);
@@ -75,7 +75,11 @@ export async function start(
     stats: new Stats('streamable-http'),
     maxMessageChars: config.maxMessageChars,
   });
-  const server = await createServer({ config, chat });
+  const server = await createServer({
+    config,
+    chat,
+    ...(options.resumeGraceMs !== undefined ? { resumeGraceMs: options.resumeGraceMs } : {}),
+  });
   const url = await server.listen({ port: 0, host: '127.0.0.1' });
   return { server, url, chat, model, close: () => server.close() };
 }

@@ -98,12 +98,22 @@ interface RoomHub {
    * nobody to relay to, so a frame is not encoded and published at all (it costs per token).
    */
   readonly fansOut: boolean;
+  /** How long a reply waits for a member after the last one left (LEAVE_GRACE_MS). */
+  readonly leaveGraceMs: number;
+  /** Resolves after leaveGraceMs, or at once when the server shuts down. */
+  graceWait(): Promise<void>;
   publish(sessionId: string, message: string): void;
   /** Keep a background task (a leave) so that shutdown can wait for it. */
   track<T>(task: Promise<T>): Promise<T>;
 }
 
 const NOBODY_LEFT = 'every member left the session';
+/**
+ * When the last member leaves mid-reply, the reply waits this long for someone to (re)join
+ * before it is cancelled: a member whose connection dropped comes back with `join {after}` and
+ * misses nothing; a session everybody really left stops costing tokens.
+ */
+export const LEAVE_GRACE_MS = 10_000;
 
 export class Room {
   readonly sessionId: string;
@@ -185,7 +195,15 @@ export class Room {
     if (!(await counted?.catch(() => false))) return;
     const connections = await this.#hub.presence.change(this.sessionId, -1);
     this.broadcast({ type: 'presence', connections, connectionId: memberId, change: 'left' });
-    if (connections === 0) await this.#hub.chat.cancelReply(this.sessionId, NOBODY_LEFT);
+    if (connections > 0) return;
+    if (this.#hub.leaveGraceMs > 0) {
+      await this.#hub.graceWait();
+      // Anyone back, on any instance? Counted without telling anyone (+1 then -1).
+      const others = (await this.#hub.presence.change(this.sessionId, 1)) - 1;
+      await this.#hub.presence.change(this.sessionId, -1);
+      if (others > 0) return;
+    }
+    await this.#hub.chat.cancelReply(this.sessionId, NOBODY_LEFT);
   }
 
   /** Serialise once, deliver to every member here (but `except`) and to the other instances. */
@@ -289,6 +307,8 @@ export interface RoomsOptions {
   presence: Presence;
   /** Where a failed relay to the other instances is reported (once per outage). */
   onRelayError?: (error: unknown) => void;
+  /** Default LEAVE_GRACE_MS. */
+  leaveGraceMs?: number;
 }
 
 /** Every room of this instance, by session id. A room lives while it has members or a reply here. */
@@ -297,6 +317,8 @@ export class Rooms implements RoomHub {
   readonly instanceId: string;
   readonly presence: Presence;
   readonly fansOut: boolean;
+  readonly leaveGraceMs: number;
+  readonly #graces = new Set<() => void>();
   readonly #rooms = new Map<string, Room>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #onRelayError: (error: unknown) => void;
@@ -307,6 +329,7 @@ export class Rooms implements RoomHub {
     this.instanceId = options.instanceId;
     this.presence = options.presence;
     this.fansOut = options.chat.broker.kind !== 'local';
+    this.leaveGraceMs = options.leaveGraceMs ?? LEAVE_GRACE_MS;
     this.#onRelayError = options.onRelayError ?? (() => undefined);
   }
 
@@ -358,8 +381,21 @@ export class Rooms implements RoomHub {
     return task;
   }
 
+  graceWait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#graces.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.leaveGraceMs);
+      this.#graces.add(done);
+    });
+  }
+
   /** Shutdown: cancel every reply running here and wait until each has sent its final event. */
   async cancelAll(reason: string): Promise<void> {
+    for (const done of [...this.#graces]) done();
     const rooms = [...this.#rooms.values()];
     for (const room of rooms) room.cancel(reason);
     await Promise.all(rooms.map((room) => room.settled()));

@@ -11,7 +11,8 @@ const servers: ChatServer[] = [];
 const clients: TestClient[] = [];
 
 async function start(options: Parameters<typeof createServer>[0] = {}) {
-  const server = await createServer({ config: testConfig(), ...options });
+  // No leave grace: these tests check that a reply nobody reads is cancelled (resume.test.ts has the grace).
+  const server = await createServer({ config: testConfig(), leaveGraceMs: 0, ...options });
   servers.push(server);
   const url = await server.listen({ port: 0 });
   return { server, url };

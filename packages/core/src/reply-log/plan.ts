@@ -65,13 +65,16 @@ export function replayPlan(
   return { reset, events: inFlight(kept) };
 }
 
-/** The events of the reply in flight (the newest is not final), from its `start`. */
+/**
+ * The events of the reply in flight (the newest is not final), from its `start`; none when its
+ * start is no longer kept (a reply longer than the log): only its history will have it whole.
+ */
 export function inFlight(kept: readonly LoggedEvent[]): readonly LoggedEvent[] {
   const newest = kept.at(-1);
   if (!newest || isFinalType(newest.type)) return [];
   let from = kept.length - 1;
   while (from > 0 && kept[from]!.type !== 'start') from -= 1;
-  return kept.slice(from);
+  return kept[from]!.type === 'start' ? kept.slice(from) : [];
 }
 
 /** The messageId of the reply in flight, from the events kept. */
