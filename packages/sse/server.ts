@@ -19,15 +19,7 @@
  * Run it: `pnpm serve sse` (port 8003), then `pnpm client sse`, or open http://127.0.0.1:8003/demo.
  */
 import { readFile } from 'node:fs/promises';
-import {
-  type ChatServer,
-  ChatService,
-  type Config,
-  isMain,
-  loadConfig,
-  runMain,
-  runServer,
-} from '@gtp/core';
+import { type ChatServer, ChatService, type Config, isMain, loadConfig, runMain, runServer } from '@gtp/core';
 import {
   createHttpApp,
   ErrorResponseSchema,
@@ -71,11 +63,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
   // Its reply log (chat.log) numbers every event; in memory, or a Redis Stream per session.
   const chat =
     options.chat ??
-    (await ChatService.create(
-      config,
-      'sse',
-      options.bufferSize ? { replyLogSize: options.bufferSize } : {},
-    ));
+    (await ChatService.create(config, 'sse', options.bufferSize ? { replyLogSize: options.bufferSize } : {}));
   const retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
   /** The open event streams of this server, ended at shutdown. */
@@ -114,7 +102,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
         summary: 'The session as an EventSource stream (text/event-stream)',
         description:
           'Frames: `event: start|delta|done|chat-error|reset`, `id: <sequence>`, `data: <ChatEvent JSON>` ' +
-          '(a ChatEvent `error` is `event: chat-error`, apart from EventSource\'s own `error`), `retry: <ms>`, ' +
+          "(a ChatEvent `error` is `event: chat-error`, apart from EventSource's own `error`), `retry: <ms>`, " +
           'and `: heartbeat` comments. ' +
           'Send `Last-Event-ID` to resume after that id; without it you get the reply in flight from its start.',
         params,
@@ -141,6 +129,10 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       // From here on we write the response ourselves: Fastify must not serialise or end it.
       reply.hijack();
       const res = reply.raw;
+      // `connection` is a hop-by-hop header: HTTP/1.x only. HTTP/2 (TLS on) forbids it (RFC 9113
+      // §8.2.2; Node drops it with a warning): there the stream is one of many on the connection.
+      const hopByHop: Record<string, string> =
+        request.raw.httpVersionMajor === 1 ? { connection: 'keep-alive' } : {};
       res.writeHead(200, {
         ...reply.getHeaders(), // what the hooks set (CORS for a page of ALLOWED_ORIGINS)
         'content-type': 'text/event-stream; charset=utf-8',
@@ -148,7 +140,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
         'cache-control': 'no-cache, no-transform',
         // nginx buffers proxied responses unless told not to.
         'x-accel-buffering': 'no',
-        connection: 'keep-alive',
+        ...hopByHop,
       });
 
       const connectionClosed = stats.connectionOpened();
@@ -201,7 +193,9 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       // No signal: this reply belongs to the session, not to this request or any stream. It runs
       // into the session's reply log, which every stream of the session reads.
       // startReply() throws (404, 400, 413, 409) before anything, with the history unchanged.
-      const { start } = await chat.startReply(sessionId, request.body.text, { principal: request.access.principal });
+      const { start } = await chat.startReply(sessionId, request.body.text, {
+        principal: request.access.principal,
+      });
       return reply.code(202).send({ messageId: start.messageId });
     },
   );

@@ -19,6 +19,7 @@ import {
   HEARTBEAT_INTERVAL_MS,
   SHUTDOWN_TIMEOUT_MS,
 } from './constants.ts';
+import { readServerTls, type ServerTls } from './tls.ts';
 
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
 const int = (min: number, max: number) =>
@@ -79,6 +80,11 @@ const EnvSchema = z.object({
   REDIS_LOCK_TTL_MS: int(300, 600_000).describe(
     'a reply lock expires this long after its last renewal (renewed every third of it), ms',
   ),
+  TLS_CERT_FILE: text().describe(
+    'PEM certificate (chain) file: with TLS_KEY_FILE, every server speaks TLS (HTTPS + HTTP/2, WSS, gRPC createSsl)',
+  ),
+  TLS_KEY_FILE: text().describe('PEM private key file of TLS_CERT_FILE'),
+  TLS_CA_FILE: text().describe('clients: PEM CA certificate to trust besides the system ones (as --ca)'),
   LOG_LEVEL: z
     .preprocess(
       emptyToUndefined,
@@ -140,6 +146,8 @@ export interface Config {
   metricsPort: number;
   /** A reply lock's TTL in Redis; its holder renews it every third of it. */
   redisLockTtlMs: number;
+  /** TLS_CERT_FILE + TLS_KEY_FILE, read and checked at start-up; undefined: plaintext. */
+  tls?: ServerTls | undefined;
 }
 
 /** A bad environment variable: the message names it and says what it accepts. */
@@ -168,6 +176,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const wanted = e.GENAI_PROVIDER ?? 'auto';
   if (wanted === 'gemini' && !geminiApiKey) {
     throw new ConfigError('GENAI_PROVIDER=gemini needs GEMINI_API_KEY (or GOOGLE_API_KEY) to be set');
+  }
+  if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
+    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS on) or neither (plaintext)');
   }
   const provider = wanted === 'auto' ? (geminiApiKey ? 'gemini' : 'simulated') : wanted;
   return {
@@ -207,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     metricsPort: e.METRICS_PORT ?? DEFAULT_METRICS_PORT,
     redisLockTtlMs: e.REDIS_LOCK_TTL_MS ?? DEFAULT_REDIS_LOCK_TTL_MS,
+    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? readServerTls(e.TLS_CERT_FILE, e.TLS_KEY_FILE) : undefined,
   };
 }
 

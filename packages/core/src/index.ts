@@ -19,3 +19,4 @@ export * from './runtime.ts';
 export * from './session-store.ts';
 export * from './stats.ts';
 export * from './tracing.ts';
+export * from './tls.ts';

@@ -1,3 +1,4 @@
+import { Server as TlsServer } from 'node:tls';
 import type { ChatService } from '../chat-service.ts';
 import type { Protocol } from '../constants.ts';
 import { DEFAULT_HOST } from '../constants.ts';
@@ -30,7 +31,9 @@ export function httpChatServer(
       const address = app.server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
       const shownHost = host.includes(':') ? `[${host}]` : host;
-      return `http://${shownHost}:${actualPort}`;
+      // With TLS_CERT_FILE the server is node:http2's secure server, a tls.Server.
+      const scheme = app.server instanceof TlsServer ? 'https' : 'http';
+      return `${scheme}://${shownHost}:${actualPort}`;
     },
     close() {
       closing ??= (async () => {

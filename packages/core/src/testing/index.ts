@@ -45,3 +45,4 @@ export function launchChromium(): Promise<Browser> {
 export { FakeGemini, type FakeGeminiRequest, type FakeGeminiScript } from './fake-gemini.ts';
 export { InProcessAdapter } from './in-process-adapter.ts';
 export { freePort, REDIS_SERVER_PATH, RedisServer, redisAvailable } from './redis-server.ts';
+export { type DevCertificate, makeDevCertificate, OPENSSL_PATH } from '../dev-cert.ts';
