@@ -79,7 +79,9 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
     config,
     chat,
     access,
-    description: 'Sessions over REST; the chat itself over the WebSocket at GET /ws (JSON text frames).',
+    description:
+      'Sessions over REST; the chat itself over the WebSocket at GET /ws (JSON text frames), every frame ' +
+      'described in the AsyncAPI 3 document at [/asyncapi.json](/asyncapi.json).',
   });
   // Each server process is one instance; its id tells its own frames apart on the broker.
   const instanceId = randomUUID();

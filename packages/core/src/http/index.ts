@@ -1,3 +1,4 @@
+export { API_VERSION } from './openapi.ts';
 export { createHttpApp, errorResponse, type HttpApp, type HttpAppOptions, sendError } from './plugin.ts';
 export * from './schemas.ts';
 export { httpChatServer } from './server.ts';
