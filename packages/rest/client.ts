@@ -42,7 +42,13 @@ export class RestAdapter extends HttpClientAdapter {
    */
   constructor(target: string, options: AdapterOptions = {}) {
     // One keep-alive connection pool for every call: a turn costs one round trip, not a new TCP handshake.
-    const agent = new Agent({ headersTimeout: REPLY_TIMEOUT_MS, bodyTimeout: REPLY_TIMEOUT_MS });
+    // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE); TLS costs its
+    // handshake once per connection of this pool, not per turn.
+    const agent = new Agent({
+      headersTimeout: REPLY_TIMEOUT_MS,
+      bodyTimeout: REPLY_TIMEOUT_MS,
+      connect: { ca: options.ca },
+    });
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
     // With --trace, undici's diagnostics channels show each request and response (HttpClientAdapter).

@@ -59,8 +59,9 @@ export interface SseAdapterOptions extends AdapterOptions {
  * `?access_token=` in the demo page), but undici's takes a `dispatcher`, and a dispatcher can,
  * so the token stays out of the URL, and out of access logs and proxies.
  */
-function dispatcherFor(token: string | undefined): Dispatcher {
-  const agent = new Agent();
+function dispatcherFor(token: string | undefined, ca?: Buffer): Dispatcher {
+  // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE).
+  const agent = new Agent({ connect: { ca } });
   if (!token) return agent;
   const authorization = `Bearer ${token}`;
   return agent.compose((dispatch) => (options, handler) => {
@@ -93,7 +94,7 @@ export class SseAdapter extends HttpClientAdapter {
   #giveUpTimer: NodeJS.Timeout | undefined;
 
   constructor(target: string, options: SseAdapterOptions = {}) {
-    const dispatcher = dispatcherFor(options.token);
+    const dispatcher = dispatcherFor(options.token, options.ca);
     // The session routes come from HttpClientAdapter, over the same dispatcher as the stream
     // (so the token, and --trace, cover both).
     super(new HttpApi({ baseUrl: target, dispatcher }), options.trace);

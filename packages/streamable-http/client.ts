@@ -76,7 +76,8 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
   constructor(target: string, options: AdapterOptions = {}) {
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
     // an aborted one closes it, which is how the server learns to stop.
-    const agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS });
+    // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE).
+    const agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS, connect: { ca: options.ca } });
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
     // With --trace, undici's diagnostics channels show each request and every chunk as it arrives.

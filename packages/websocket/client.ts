@@ -30,6 +30,7 @@ import {
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
+import { Agent } from 'undici';
 import WebSocket, { type RawData } from 'ws';
 
 import type { ClientFrame, ServerFrame } from './src/protocol.ts';
@@ -84,13 +85,20 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #connectedOnce = false;
   #reconnects = 0;
   #closed = false;
+  readonly #ca: Buffer | undefined;
 
   /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004; `token` its AUTH_TOKEN. */
   constructor(target: string, options: AdapterOptions = {}) {
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter; with
     // --trace their requests are traced through undici, and the socket's upgrade and frames here.
-    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), headers }), options.trace);
+    // An https:// server's CA (--ca, TLS_CA_FILE): trusted by undici's pool and by the socket.
+    const dispatcher = options.ca ? new Agent({ connect: { ca: options.ca } }) : undefined;
+    super(
+      new HttpApi({ baseUrl: target.replace(/\/+$/, ''), headers, ...(dispatcher ? { dispatcher } : {}) }),
+      options.trace,
+    );
+    this.#ca = options.ca;
     const url = new URL(WS_PATH, this.target);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#wsUrl = url.href;
@@ -250,6 +258,8 @@ export class WebSocketAdapter extends HttpClientAdapter {
       // Offer the subprotocol (the server answers with it), and the token as a handshake header.
       const socket = new WebSocket(this.#wsUrl, [WS_SUBPROTOCOL], {
         headers: this.api.headers,
+        // wss://: the CA of the server's certificate, when it is not one the system trusts.
+        ...(this.#ca ? { ca: this.#ca } : {}),
         // The server does not compress; saying so keeps every frame's size what --trace shows.
         perMessageDeflate: false,
         // The handshake request as written: the trace shows its request line and headers.

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORTS, type Protocol } from '../constants.ts';
+import { readCaFile } from '../tls.ts';
 import { describeError, Shell } from './shell.ts';
 import type { ClientAdapter } from './types.ts';
 import { WireTrace } from './wire-trace.ts';
@@ -16,6 +17,8 @@ export interface AdapterOptions {
   token?: string;
   /** Where the transport reports what crosses the wire (`--trace`, `/trace on|off`). */
   trace?: WireTrace;
+  /** The CA to trust besides the system's (`--ca`, TLS_CA_FILE), PEM; gRPC: its presence turns TLS on. */
+  ca?: Buffer;
 }
 
 /** The client's flags, one line each; `--help` prints them. */
@@ -30,12 +33,14 @@ export function clientUsage(protocol: Protocol): string {
     `  -u, --url <url>        the server (default ${defaultTarget(protocol)})`,
     '  -s, --session <id>     join this session instead of creating one',
     "  -t, --token <token>    the server's AUTH_TOKEN, sent as Authorization: Bearer",
+    '      --ca <file>        trust this CA certificate (PEM) for https:// and wss:// (gRPC: connect over TLS)',
     '      --trace            print what crosses the wire, dimmed and timestamped (/trace on|off)',
     '  -h, --help             this text',
     '',
     'environment:',
     '  SERVER_URL             the server, when --url is not given',
     '  AUTH_TOKEN             the token, when --token is not given',
+    '  TLS_CA_FILE            the CA certificate, when --ca is not given',
     '  NO_COLOR, FORCE_COLOR  turn colours off, or force them (FORCE_COLOR=0 also turns them off)',
   ].join('\n');
 }
@@ -76,12 +81,13 @@ export function runClient(
     (parsed.exitCode === 0 ? console.log : console.error)(parsed.message);
     process.exit(parsed.exitCode);
   }
-  const { target, session, token, trace } = parsed;
+  const { target, session, token, trace, ca } = parsed;
   void (async () => {
     let adapter: ClientAdapter | undefined;
     try {
       adapter = await createAdapter(target, {
         ...(token ? { token } : {}),
+        ...(ca ? { ca } : {}),
         trace: new WireTrace({ enabled: trace }),
       });
       await new Shell(adapter, session ? { sessionId: session } : {}).run();
@@ -96,7 +102,7 @@ export function runClient(
 }
 
 export type ClientArgs =
-  | { target: string; session: string | undefined; token: string | undefined; trace: boolean }
+  | { target: string; session: string | undefined; token: string | undefined; trace: boolean; ca?: Buffer }
   | { exitCode: 0 | 2; message: string };
 
 /** The flags as values, or what to print and the exit code (`--help`: 0, a bad flag: 2). */
@@ -105,7 +111,14 @@ export function parseClientArgs(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ClientArgs {
-  let values: { url?: string; session?: string; token?: string; trace?: boolean; help?: boolean };
+  let values: {
+    url?: string;
+    session?: string;
+    token?: string;
+    trace?: boolean;
+    help?: boolean;
+    ca?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -114,6 +127,7 @@ export function parseClientArgs(
         session: { type: 'string', short: 's' },
         token: { type: 'string', short: 't' },
         trace: { type: 'boolean' },
+        ca: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -130,7 +144,15 @@ export function parseClientArgs(
   const target = values.url ?? env.SERVER_URL ?? defaultTarget(protocol);
   const problem = targetProblem(protocol, target);
   if (problem) return { exitCode: 2, message: problem };
+  const caFile = values.ca ?? (env.TLS_CA_FILE || undefined);
+  let ca: Buffer | undefined;
+  try {
+    ca = caFile === undefined ? undefined : readCaFile(caFile, values.ca ? '--ca' : 'TLS_CA_FILE');
+  } catch (error) {
+    return { exitCode: 2, message: error instanceof Error ? error.message : String(error) };
+  }
   return {
+    ...(ca ? { ca } : {}),
     target,
     session: values.session,
     token: values.token ?? (env.AUTH_TOKEN || undefined),
