@@ -358,10 +358,13 @@ export class ChatService {
     await this.broker.close();
   }
 
-  /** What /health reports about the shared state: whether the store and broker answer. */
-  async dependencies(): Promise<{ store: boolean; broker: boolean }> {
-    const [store, broker] = await Promise.all([this.store.ping(), this.broker.ping()]);
-    return { store, broker };
+  /**
+   * What /health reports about the shared state: whether the store, the broker and the reply
+   * log's own connections answer (a reply nobody can read is as broken as a lost store).
+   */
+  async dependencies(): Promise<{ store: boolean; broker: boolean; log: boolean }> {
+    const [store, broker, log] = await Promise.all([this.store.ping(), this.broker.ping(), this.log.ping()]);
+    return { store, broker, log };
   }
 
   /** Cancel every reply running in this process (shutdown). Returns how many were running. */

@@ -152,11 +152,26 @@ export async function connectRedisClient<S extends RedisScripts = NoScripts>(
   return client;
 }
 
-/** Closes gracefully when connected (pending replies arrive), at once otherwise. Never throws. */
-export async function closeRedisClient<S extends RedisScripts>(client: RedisClient<S>): Promise<void> {
+/** How long a graceful close may wait for Redis's pending replies before the socket is destroyed. */
+export const REDIS_CLOSE_TIMEOUT_MS = 1_000;
+
+/**
+ * Closes gracefully when connected (pending replies arrive), at once otherwise. A Redis that
+ * does not answer (frozen) gets `timeoutMs`, then the connection is destroyed: shutdown never
+ * waits on Redis for longer. Never throws.
+ */
+export async function closeRedisClient<S extends RedisScripts>(
+  client: RedisClient<S>,
+  timeoutMs = REDIS_CLOSE_TIMEOUT_MS,
+): Promise<void> {
   if (!client.isOpen) return;
-  if (client.isReady) await client.close().catch(() => client.destroy());
-  else client.destroy();
+  if (!client.isReady) {
+    client.destroy();
+    return;
+  }
+  await withDeadline(client.close(), timeoutMs).catch(() => {
+    if (client.isOpen) client.destroy();
+  });
 }
 
 /** The last connection error of a client, for the message of an `unavailable` error. */

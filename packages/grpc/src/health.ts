@@ -46,7 +46,7 @@ export function addHealthService(server: grpc.Server, chat: ChatService, logger:
 
   let checking = false;
   const dependencyCheck =
-    chat.store.kind === 'redis' || chat.broker.kind === 'redis'
+    chat.store.kind === 'redis' || chat.broker.kind === 'redis' || chat.log.kind === 'redis'
       ? setInterval(() => {
           if (checking) return; // a ping that waits for its time-out is not asked again meanwhile
           checking = true;
@@ -54,7 +54,7 @@ export function addHealthService(server: grpc.Server, chat: ChatService, logger:
             .dependencies()
             .then((dependencies) => {
               if (shuttingDown) return; // shutdown owns the status once it began
-              const up = dependencies.store && dependencies.broker;
+              const up = dependencies.store && dependencies.broker && dependencies.log;
               const next = up ? 'SERVING' : 'NOT_SERVING';
               if (next === status) return;
               if (up) logger.info({ dependencies }, 'Redis answers again: SERVING');

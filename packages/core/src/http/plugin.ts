@@ -254,7 +254,7 @@ export async function createHttpApp(options: HttpAppOptions) {
     },
     async (_request, reply) => {
       const reachable = await chat.dependencies();
-      const healthy = reachable.store && reachable.broker;
+      const healthy = reachable.store && reachable.broker && reachable.log;
       return reply.code(healthy ? 200 : 503).send({
         status: healthy ? ('ok' as const) : ('degraded' as const),
         protocol,

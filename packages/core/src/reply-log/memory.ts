@@ -148,6 +148,10 @@ export class MemoryReplyLog implements ReplyLog {
     for (const log of this.#logs.values()) log.drop();
   }
 
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
   /** Forget the sessions idle past `idleMs` (ending their listeners when the session is gone). */
   async sweep(now = Date.now()): Promise<void> {
     for (const [sessionId, log] of [...this.#logs]) {

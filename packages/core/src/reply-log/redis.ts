@@ -28,6 +28,7 @@
  *   session's listeners. Expiry: a feed idle past the TTL whose session is gone is ended too.
  */
 import type { Broker } from '../broker.ts';
+import { DEPENDENCY_PING_TIMEOUT_MS } from '../constants.ts';
 import type { ChatEvent, StartEvent } from '../events.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import {
@@ -420,6 +421,24 @@ export class RedisReplyLog implements ReplyLog {
     await this.#readLoop;
     await this.#unsubscribeDeleted?.().catch(() => undefined);
     await Promise.allSettled([closeRedisClient(this.#commands), closeRedisClient(this.#reader)]);
+  }
+
+  /**
+   * Both connections up and the commands connection answering a PING within a short deadline
+   * (the reader blocks in XREAD: it can only say whether it is connected). Never throws.
+   */
+  async ping(): Promise<boolean> {
+    if (this.#closed || !this.#commands.isReady || !this.#reader.isReady) return false;
+    try {
+      return (await withDeadline(this.#commands.ping(), DEPENDENCY_PING_TIMEOUT_MS)) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  /** Feeds (sessions with a listener on this instance), for tests. */
+  get feedCount(): number {
+    return this.#feeds.size;
   }
 
   /** [stream, lease] of a session. */

@@ -71,6 +71,8 @@ export interface ReplyLog {
   settle(): Promise<void>;
   /** Shutdown: `settle()`, then end every listener and close the log's connections. */
   close(): Promise<void>;
+  /** Whether the log's own connections answer (for /health; memory: always). Never throws. */
+  ping(): Promise<boolean>;
 }
 
 /** 1024 events cover a long reply (one event per token) plus the turns around it. */
