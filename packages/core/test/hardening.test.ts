@@ -47,7 +47,7 @@ describe('auth (AUTH_TOKEN)', () => {
       expect(denied.body).toEqual({
         error: {
           code: 'unauthorized',
-          message: 'missing or wrong token: send Authorization: Bearer <AUTH_TOKEN>',
+          message: 'missing or wrong token: send Authorization: Bearer <token>',
         },
       });
       expect(denied.headers['www-authenticate']).toMatch(/^Bearer/);
