@@ -17,8 +17,20 @@ const state = { sessionId: undefined, gone: false, controller: undefined, offlin
 window.demo = state; // the tests read it
 const sync = () =>
   form.set({ ready: Boolean(state.sessionId) && !state.gone, busy: Boolean(state.controller) });
-/** The reply in flight, kept across a reload so that it can be resumed (sessionStorage, this tab). */
+/**
+ * The reply in flight: `{ messageId, startSeq, after }`, where `after` is the `seq` of the last
+ * line this page has. It is kept in sessionStorage (this tab) so that a reload can resume it too.
+ */
 const inflightKey = (id) => `ndjson-inflight:${id}`;
+let inflight;
+function remember(next) {
+  inflight = next;
+  if (next) sessionStorage.setItem(inflightKey(state.sessionId), JSON.stringify(next));
+  else sessionStorage.removeItem(inflightKey(state.sessionId));
+}
+const RESUME_BACKOFF_MAX_MS = 4000;
+/** Resume attempts after one drop before the page gives up (about 20 s with the backoff). */
+const MAX_RESUME_ATTEMPTS = 8;
 
 /**
  * Read a fetch body as NDJSON: yield one parsed event per complete line. The decoder runs in
@@ -87,7 +99,7 @@ async function send(text) {
     return;
   }
   wire.info(`HTTP ${response.status} ${response.headers.get('content-type')}`);
-  await readReply(response.body, transcript.model('', { streaming: true }));
+  await follow(response, transcript.model('', { streaming: true }));
 }
 
 function notSent(question, text, why) {
@@ -98,86 +110,142 @@ function notSent(question, text, why) {
   form.restore(text);
 }
 
-/** Show a reply's events as they arrive; the same for a fresh reply and a resumed one. */
+/**
+ * Show a reply's events as they arrive; the same for a fresh reply and a resumed one. Every line
+ * carries `seq`, its place in the session's reply log: the last one is where a resume starts.
+ * Resolves with how the stream ended: "over" (done or error), "aborted" (Stop) or "lost".
+ */
 async function readReply(body, reply) {
-  let finished = false;
+  let fromHistory = false; // after a reset that cannot replay the reply: its text comes from the history
   try {
     for await (const event of ndjson(body)) {
+      if (event.type === 'reset') {
+        // The log no longer holds the point asked for. replaying: the reply follows from its start.
+        if (event.replaying) reply.set('');
+        else fromHistory = true;
+        if (inflight) remember({ ...inflight, after: event.seq });
+        continue;
+      }
       if (event.type === 'start') {
-        sessionStorage.setItem(
-          inflightKey(state.sessionId),
-          JSON.stringify({ messageId: event.messageId, after: 0 }),
-        );
-      } else if (event.type === 'delta') {
-        reply.append(event.text);
+        remember({ messageId: event.messageId, startSeq: event.seq, after: event.seq });
+        continue;
+      }
+      if (inflight && typeof event.seq === 'number') remember({ ...inflight, after: event.seq });
+      if (event.type === 'delta') {
+        if (!fromHistory) reply.append(event.text);
         metrics.token();
       } else if (event.type === 'done') {
-        finished = true;
-        reply.finish(event.finishReason);
+        if (fromHistory) await fillFromHistory(reply);
+        else reply.finish(event.finishReason);
         metrics.done(event);
+        return 'over';
       } else if (event.type === 'error') {
         // The stream had started (200 sent), so the failure arrives as the last line.
-        finished = true;
         reply.fail(`${event.error.code}: ${event.error.message}`);
+        return 'over';
       }
     }
-    if (!finished) throw new Error('the stream ended before its last event');
-    ui.setState('open', 'ready');
-  } catch {
-    if (state.controller?.signal.aborted) {
-      reply.finish('cancelled'); // the server keeps the partial reply, marked interrupted
-      ui.setState('open', 'ready');
-    } else {
-      reply.fail('connection lost mid-reply');
-      void serverDown();
+    if (fromHistory) {
+      await fillFromHistory(reply); // the reply is over: the history has all of it
+      return 'over';
     }
-  } finally {
-    sessionStorage.removeItem(inflightKey(state.sessionId));
-    state.controller = undefined;
-    sync();
+    throw new Error('the stream ended before its last event');
+  } catch {
+    return state.controller?.signal.aborted ? 'aborted' : 'lost';
+  }
+}
+
+/** A reply, POSTed or resumed: read it, and resume it after every dropped connection. */
+async function follow(response, reply) {
+  for (let attempt = 0; ; attempt++) {
+    const outcome = response ? await readReply(response.body, reply) : 'lost';
+    if (outcome !== 'lost' || !inflight || state.controller.signal.aborted || attempt >= MAX_RESUME_ATTEMPTS)
+      return endReply(reply, outcome);
+    // The connection dropped mid-reply: the server keeps generating for a while, so read the
+    // rest of it from the last line this page has (GET …/replies/:messageId?after=<seq>).
+    reply.resuming(attempt === 0 ? 'connection lost: resuming…' : `resuming (attempt ${attempt + 1})…`);
+    ui.setState('connecting', 'resuming');
+    if (attempt > 0) {
+      const delayMs = Math.min(RESUME_BACKOFF_MAX_MS, 250 * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+    response = await openResume(inflight);
+    if (response === 'gone') return endReply(reply, 'gone');
+    if (response) ui.setState('busy', 'streaming');
+  }
+}
+
+/** The reply's stream is over: "over", "aborted" (Stop), "lost" (could not resume), "gone". */
+function endReply(reply, outcome) {
+  if (outcome === 'aborted')
+    reply.finish('cancelled'); // the server keeps the partial reply, marked interrupted
+  else if (outcome === 'lost') reply.fail('connection lost mid-reply');
+  else if (outcome === 'gone') reply.fail('the session is gone');
+  remember(undefined);
+  state.controller = undefined;
+  if (outcome === 'lost') void serverDown();
+  else if (!state.gone) ui.setState('open', 'ready');
+  sync();
+}
+
+/**
+ * GET /sessions/:id/replies/:messageId?after=<seq>: the reply's lines after that one, live to its
+ * end. Undefined when it did not answer (try again), "gone" when the session no longer exists.
+ */
+async function openResume({ messageId, after }) {
+  const path = `/sessions/${encodeURIComponent(state.sessionId)}/replies/${encodeURIComponent(messageId)}?after=${after}`;
+  wire.up(`GET ${path}`);
+  try {
+    const response = await fetch(path, {
+      headers: { ...authHeaders, accept: 'application/x-ndjson' },
+      signal: state.controller.signal,
+    });
+    if (response.ok) {
+      wire.info(`HTTP ${response.status} ${response.headers.get('content-type')}`);
+      return response;
+    }
+    const error = await errorOf(response);
+    wire.down(
+      `HTTP ${response.status}  ${JSON.stringify({ error: { code: error.code, message: error.message } })}`,
+    );
+    if (error.code === 'session_not_found') {
+      sessionGone();
+      return 'gone';
+    }
+  } catch {}
+  return undefined;
+}
+
+/** The reply's whole text from GET /sessions/:id/messages, once the server has stored it. */
+async function fillFromHistory(reply) {
+  for (;;) {
+    const { messages } = await api('GET', `/sessions/${encodeURIComponent(state.sessionId)}/messages`).catch(
+      () => ({ messages: [] }),
+    );
+    const last = messages.at(-1);
+    if (last?.role === 'model') {
+      reply.set(last.text);
+      return reply.finish(last.interrupted ? 'cancelled' : 'stop');
+    }
+    if (state.controller?.signal.aborted) return reply.finish('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }
 
 /**
- * A reply that was streaming when this page reloaded. RESUME PLUGS IN HERE (issue 17): when the
- * server answers GET /sessions/:id/replies/:messageId?after=N with the rest of the reply as
- * NDJSON, the `response.ok` branch below is the whole of it. Until then the page says so and
- * shows the reply from the history once it has finished.
+ * A reply that was streaming when this page reloaded: the page has none of its text, so it reads
+ * the reply from its start (after = the seq before its `start` line), then live to its end.
  */
-async function resumeReply({ messageId, after }) {
-  const path = `/sessions/${encodeURIComponent(state.sessionId)}/replies/${encodeURIComponent(messageId)}?after=${after}`;
+async function resumeReply(saved) {
+  inflight = { ...saved, after: saved.startSeq - 1 };
   state.controller = new AbortController();
   sync();
-  const response = await fetch(path, { headers: authHeaders, signal: state.controller.signal }).catch(
-    () => undefined,
-  );
-  if (response?.ok) {
-    wire.up(`GET ${path}`);
-    metrics.start();
-    return readReply(response.body, transcript.model('', { streaming: true }));
-  }
-  // Today the reload closed the reply's connection, so the server stopped it and keeps the part
-  // written so far, marked interrupted: that lands in the history in a moment.
-  const waiting = transcript.note(
-    'A reply was streaming when the page reloaded; leaving the page stopped it. This server cannot resume an NDJSON reply yet: what it wrote appears here.',
-  );
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    if (state.controller.signal.aborted) break;
-    const { messages } = await api('GET', `/sessions/${state.sessionId}/messages`).catch(() => ({
-      messages: [],
-    }));
-    if (messages.at(-1)?.role === 'model') {
-      const last = messages.at(-1);
-      const reply = transcript.model(last.text);
-      reply.finish(last.interrupted ? 'cancelled' : 'stop');
-      break;
-    }
-  }
-  waiting.remove();
-  sessionStorage.removeItem(inflightKey(state.sessionId));
-  state.controller = undefined;
-  sync();
+  metrics.start();
+  ui.setState('busy', 'streaming');
+  const reply = transcript.model('', { streaming: true });
+  const response = await openResume(inflight);
+  if (response === 'gone') return endReply(reply, 'gone');
+  return follow(response, reply);
 }
 
 /** The server did not answer: say so, wait for it, then check that the session survived. */
@@ -255,8 +323,10 @@ try {
     const { messages } = await api('GET', `/sessions/${encodeURIComponent(wanted)}/messages`);
     useSession(wanted);
     transcript.history(messages);
-    const inflight = JSON.parse(sessionStorage.getItem(inflightKey(wanted)) ?? 'null');
-    if (inflight && messages.at(-1)?.role === 'user') void resumeReply(inflight);
+    const saved = JSON.parse(sessionStorage.getItem(inflightKey(wanted)) ?? 'null');
+    if (saved?.messageId && Number.isInteger(saved.startSeq) && messages.at(-1)?.role === 'user')
+      void resumeReply(saved);
+    else sessionStorage.removeItem(inflightKey(wanted)); // it finished while the page reloaded
   }
 } catch (error) {
   if (error.code === 'session_not_found') {

@@ -9,6 +9,7 @@ import type { ChatServer } from '@gtp/core';
 import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES, startProxy } from '../../netem/src/index.ts';
 import { createServer } from '../server.ts';
 
 const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
@@ -156,17 +157,17 @@ describe.skipIf(!chromiumAvailable)('the NDJSON demo page in headless Chromium',
     await page.close();
   });
 
-  // Until NDJSON resume lands (issue 17) leaving the page closes the reply's connection, which
-  // stops the reply: what the server wrote comes back from the history, once.
-  it('a reload mid-reply shows the question once and the reply the server kept once', async () => {
+  it('a reload mid-reply resumes it: the question once, the whole reply once, as stored', async () => {
     const page = await open();
     const sessionId = await sessionOf(page);
     await page.fill('#input', 'reload me');
     await page.click('#send');
     await page.locator('#wire li.down', { hasText: '"type":"delta"' }).nth(2).waitFor();
     await page.reload();
-    await page.locator('.ui-bubble.model[data-finish]').waitFor();
+    // The reloaded page reads the reply from its start (GET …/replies/:messageId?after=) to its end.
+    await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
     expect(await sessionOf(page)).toBe(sessionId); // the session came back from the URL
+    expect(await page.locator('#wire li.up', { hasText: `/replies/` }).count()).toBeGreaterThan(0);
     const stored = await history(sessionId);
     expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
     expect(await page.locator('.ui-bubble.user').count()).toBe(1);
@@ -174,6 +175,38 @@ describe.skipIf(!chromiumAvailable)('the NDJSON demo page in headless Chromium',
     expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
       stored[1]!.text.trim(),
     );
+    await page.screenshot({ path: `${SCREENSHOTS}ndjson-resumed-reload.png` });
     await page.close();
+  });
+
+  it('a connection cut mid-reply resumes from the last seq: exactly the stored text', async () => {
+    // The page talks to the server through a loopback proxy that can reset every connection.
+    const proxy = await startProxy({ target: { port }, profile: PROFILES.loopback });
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (error) => errors.push(error));
+      await page.goto(`http://127.0.0.1:${proxy.port}/demo`);
+      await page.locator('#state[data-state="open"]').waitFor();
+      const sessionId = await sessionOf(page);
+      await page.fill('#input', 'cut me');
+      await page.click('#send');
+      await page.locator('#wire li.down', { hasText: '"type":"delta"' }).nth(3).waitFor();
+      expect(proxy.cutAll()).toBeGreaterThan(0);
+      await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
+      // It resumed after a line it had (after > 0), not from the start or from the history.
+      const resumes = await page.locator('#wire li.up', { hasText: '/replies/' }).allTextContents();
+      expect(resumes.length).toBeGreaterThan(0);
+      expect(Number(/after=(\d+)/.exec(resumes[0]!)?.[1])).toBeGreaterThan(1);
+      const stored = await history(sessionId);
+      expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
+      expect(await page.locator('.ui-bubble.model').count()).toBe(1);
+      expect(await page.locator('.ui-bubble.model .ui-tag').count()).toBe(0); // "resuming…" is gone
+      expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
+        stored[1]!.text.trim(),
+      );
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -198,8 +198,20 @@ export class ModelReply {
     renderMarkdown(this.body, this.text);
     this.transcript.scroll();
   }
+  /** The connection dropped and the page is resuming the reply: say so; it keeps streaming. */
+  resuming(text = 'connection lost: resuming…') {
+    this.el.classList.add('streaming');
+    this.el.classList.remove('failed');
+    this.transcript.tag(this.el, text, 'resuming');
+  }
+  #resumed() {
+    if (!this.el.classList.contains('resuming')) return;
+    this.el.classList.remove('resuming');
+    this.el.querySelector('.ui-tag')?.remove();
+  }
   /** The reply ended: finishReason "stop" shows nothing more; anything else is tagged. */
   finish(finishReason = 'stop') {
+    this.#resumed();
     this.el.classList.remove('streaming');
     this.el.dataset.finish = finishReason;
     this.render();
@@ -208,6 +220,7 @@ export class ModelReply {
     announce(`model: ${this.text}`);
   }
   fail(text) {
+    this.#resumed();
     this.el.classList.remove('streaming');
     this.render();
     this.transcript.tag(this.el, text, 'failed');
