@@ -7,12 +7,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ChatServer, type ChatService, type Config, PROTOCOLS, type Protocol } from '@gtp/core';
-import type { ClientAdapter } from '@gtp/core/cli';
+import type { AdapterOptions, ClientAdapter } from '@gtp/core/cli';
 
 export const PACKAGES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export type CreateServer = (options?: { config?: Config; chat?: ChatService }) => Promise<ChatServer>;
-export type CreateAdapter = (target: string) => ClientAdapter;
+/** `options.ca`: the CA of a server over TLS (compare --tls). */
+export type CreateAdapter = (target: string, options?: AdapterOptions) => ClientAdapter;
 
 export interface ProtocolModule {
   protocol: Protocol;
@@ -26,7 +27,7 @@ export type LoadResult =
   | { ok: true; module: ProtocolModule }
   | { ok: false; protocol: Protocol; reason: string };
 
-type Constructor = new (target: string) => ClientAdapter;
+type Constructor = new (target: string, options?: AdapterOptions) => ClientAdapter;
 
 /** The exported class whose prototype has `send` and `createSession`: the ClientAdapter. */
 function findAdapter(exports: Record<string, unknown>): [string, Constructor] | undefined {
@@ -63,7 +64,7 @@ export async function loadProtocol(protocol: Protocol): Promise<LoadResult> {
       module: {
         protocol,
         createServer: server.createServer as CreateServer,
-        createAdapter: (target) => new Adapter(target),
+        createAdapter: (target, options) => new Adapter(target, options),
         adapterName,
       },
     };
