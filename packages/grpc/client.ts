@@ -30,11 +30,12 @@ import {
   type SendOptions,
   type WireTrace,
 } from '@gtp/core/cli';
+import type { CreateSessionResponse__Output } from './generated/genai/chat/v1/CreateSessionResponse.ts';
+import type { GetServerStatsResponse__Output as ServerStats__Output } from './generated/genai/chat/v1/GetServerStatsResponse.ts';
+import type { GetSessionResponse__Output } from './generated/genai/chat/v1/GetSessionResponse.ts';
 import type { ChatServiceClient as ChatServiceClientType } from './generated/genai/chat/v1/ChatService.ts';
 import type { GetHistoryResponse__Output } from './generated/genai/chat/v1/GetHistoryResponse.ts';
 import type { ListSessionsResponse__Output } from './generated/genai/chat/v1/ListSessionsResponse.ts';
-import type { ServerStats__Output } from './generated/genai/chat/v1/ServerStats.ts';
-import type { Session__Output } from './generated/genai/chat/v1/Session.ts';
 import type { HealthClient as HealthClientType } from './generated/grpc/health/v1/Health.ts';
 import { chatEventFromProto, messageFromProto, sessionFromProto, statsFromProto } from './src/messages.ts';
 import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient } from './src/proto.ts';
@@ -294,15 +295,21 @@ export class GrpcAdapter implements ClientAdapter {
 
   async createSession(): Promise<Session> {
     return sessionFromProto(
-      await this.#unary<Session__Output>((cb) => this.#client.createSession({}, this.#options(), cb)),
+      (
+        await this.#unary<CreateSessionResponse__Output>((cb) =>
+          this.#client.createSession({}, this.#options(), cb),
+        )
+      ).session,
     );
   }
 
   async getSession(id: string): Promise<Session> {
     return sessionFromProto(
-      await this.#unary<Session__Output>((cb) =>
-        this.#client.getSession({ sessionId: id }, this.#options(), cb),
-      ),
+      (
+        await this.#unary<GetSessionResponse__Output>((cb) =>
+          this.#client.getSession({ sessionId: id }, this.#options(), cb),
+        )
+      ).session,
     );
   }
 

@@ -2,7 +2,7 @@
  * gRPC server: the chat as a typed service over HTTP/2 with @grpc/grpc-js.
  *
  * What it teaches:
- * - a service from proto/chat.proto, loaded by @grpc/proto-loader, with handler types generated
+ * - a service from proto/genai/chat/v1/chat.proto, loaded by @grpc/proto-loader, with handler types generated
  *   by proto-loader-gen-types (generated/, `pnpm --filter @gtp/grpc gen`);
  * - the three call shapes: unary (SendMessage and the session RPCs), server streaming
  *   (StreamMessage) and bidirectional streaming (Chat: send, cancel, typing, ping);
@@ -39,7 +39,7 @@ import {
   withTraceContext,
   writeWithBackpressure,
 } from '@gtp/core';
-import type { ChatClientEvent__Output } from './generated/genai/chat/v1/ChatClientEvent.ts';
+import type { ChatRequest__Output } from './generated/genai/chat/v1/ChatRequest.ts';
 import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.ts';
 import { cancelSignal } from './src/cancel.ts';
 import { ChatStreams } from './src/chat-stream.ts';
@@ -47,8 +47,15 @@ import { callFailures } from './src/failures.ts';
 import { addHealthService } from './src/health.ts';
 import { InFlight } from './src/in-flight.ts';
 import { accessInterceptor, accessOf } from './src/interceptors.ts';
-import { chatEventToProto, messageToProto, sessionToProto, statsToProto } from './src/messages.ts';
+import {
+  chatEventToProto,
+  logItemToProto,
+  messageToProto,
+  sessionToProto,
+  statsToProto,
+} from './src/messages.ts';
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
+import { type LoggedChatEvent, readReplyFromLog, streamReply } from './src/reply-reader.ts';
 import { toServiceError } from './src/status.ts';
 
 /**
@@ -125,12 +132,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
 
   const handlers: ChatServiceHandlers = {
     // Every session RPC runs as the caller's principal: another principal's session is NOT_FOUND.
-    CreateSession: unary(async (_request, _signal, caller) =>
-      sessionToProto(await chat.createSession(caller)),
-    ),
-    GetSession: unary(({ sessionId }, _signal, caller) =>
-      chat.getSession(requireSessionId(sessionId), caller).then(sessionToProto),
-    ),
+    CreateSession: unary(async (_request, _signal, caller) => ({
+      session: sessionToProto(await chat.createSession(caller)),
+    })),
+    GetSession: unary(async ({ sessionId }, _signal, caller) => ({
+      session: sessionToProto(await chat.getSession(requireSessionId(sessionId), caller)),
+    })),
     ListSessions: unary(async ({ pageSize, pageToken }, _signal, caller) => {
       const page = await chat.listSessions({
         ...caller,
@@ -139,9 +146,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       });
       return { sessions: page.sessions.map(sessionToProto), nextPageToken: page.nextCursor ?? '' };
     }),
-    ShareSession: unary(({ sessionId, principal }, _signal, caller) =>
-      chat.shareSession(requireSessionId(sessionId), principal, caller).then(sessionToProto),
-    ),
+    ShareSession: unary(async ({ sessionId, principal }, _signal, caller) => ({
+      session: sessionToProto(await chat.shareSession(requireSessionId(sessionId), principal, caller)),
+    })),
     DeleteSession: unary(({ sessionId }, _signal, caller) =>
       chat.deleteSession(requireSessionId(sessionId), caller).then(() => ({})),
     ),
@@ -165,16 +172,17 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
       throw new ChatError('internal', 'the reply ended without a done event');
     }),
 
-    // Server streaming: one ChatEvent per message, in order, flushed as the model writes.
+    // Server streaming: one ChatEvent per message, in order, flushed as the model writes. The
+    // reply runs through the session's reply log (src/reply-reader.ts): each message has its seq.
     StreamMessage: (call) => {
       const signal = cancelSignal(call);
       const turn = async () => {
-        let events: AsyncGenerator<ChatEvent, void>;
-        let step: IteratorResult<ChatEvent, void>;
+        let events: AsyncGenerator<LoggedChatEvent, void>;
+        let step: IteratorResult<LoggedChatEvent, void>;
         try {
-          // reply() throws bad input, unknown and busy sessions before its first event: pull
+          // The reply throws bad input, unknown and busy sessions before its first event: pull
           // that event before writing anything, so those become the call's status code.
-          events = chat.reply(requireSessionId(call.request.sessionId), call.request.text, {
+          events = streamReply(chat, requireSessionId(call.request.sessionId), call.request.text, {
             signal,
             traceContext: call.metadata.getMap(),
             principal: accessOf(call).principal,
@@ -186,8 +194,10 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         }
         let failure: ChatError | undefined;
         for (; !step.done; step = await events.next()) {
-          if (step.value.type === 'error') failure = fromReply(step.value);
-          if (!call.cancelled) await writeWithBackpressure(call, chatEventToProto(step.value));
+          const { seq, event } = step.value;
+          if (event.type === 'error') failure = fromReply(event);
+          if (!call.cancelled)
+            await writeWithBackpressure(call, { ...chatEventToProto(event), seq: String(seq) });
         }
         if (call.cancelled) return;
         // A failed reply also fails the call, so a client that ignores the oneof (grpcurl)
@@ -196,6 +206,30 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         else call.end();
       };
       void turnsInFlight.track(turn());
+    },
+
+    // Server streaming: one reply read back from the log from `after` (a resume); never cancels it.
+    ResumeStream: (call) => {
+      const signal = cancelSignal(call);
+      const read = async () => {
+        const { sessionId, messageId, after } = call.request;
+        try {
+          if (!messageId) throw new ChatError('invalid_request', 'message_id is required');
+          const items = readReplyFromLog(chat, requireSessionId(sessionId), messageId, Number(after), {
+            signal,
+            principal: accessOf(call).principal,
+          });
+          for await (const item of items) {
+            if (call.cancelled) return;
+            await writeWithBackpressure(call, logItemToProto(item));
+          }
+        } catch (error) {
+          if (!call.cancelled) call.emit('error', toServiceError(fail(call, error)));
+          return;
+        }
+        if (!call.cancelled) call.end();
+      };
+      void turnsInFlight.track(read());
     },
 
     // Bidi: a long-lived stream; each client event is handled as it arrives.
@@ -229,7 +263,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         }
       };
 
-      call.on('data', (message: ChatClientEvent__Output) => {
+      call.on('data', (message: ChatRequest__Output) => {
         try {
           const wait = commands?.take('stream') ?? 0;
           if (wait > 0) {
@@ -265,7 +299,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
             default:
               throw new ChatError(
                 'invalid_request',
-                'a ChatClientEvent must set one of send, cancel, typing, ping',
+                'a ChatRequest must set one of send, cancel, typing, ping',
               );
           }
         } catch (error) {

@@ -7,7 +7,7 @@
  *   ndjson  node:http, POST /reply → NDJSON lines            (floor of streamable-http)
  *   sse     node:http, POST /reply → text/event-stream       (floor of sse)
  *   ws      bare `ws`, a JSON frame per event                (floor of websocket)
- *   grpc    grpc-js, StreamMessage of proto/chat.proto only  (floor of grpc)
+ *   grpc    grpc-js, StreamMessage of proto/genai/chat/v1/chat.proto  (floor of grpc)
  *
  * Every HTTP floor also answers GET /health (connection set-up) and GET /idle (an SSE stream
  * that stays open: the idle connection of the sse floor).
@@ -31,7 +31,7 @@ export const FLOOR_OF: Readonly<Record<Protocol, FloorKind>> = {
   grpc: 'grpc',
 };
 
-export const CHAT_PROTO_PATH = join(PACKAGES_DIR, '..', 'proto', 'chat.proto');
+export const CHAT_PROTO_PATH = join(PACKAGES_DIR, '..', 'proto', 'genai', 'chat', 'v1', 'chat.proto');
 export const PROTO_OPTIONS: protoLoader.Options = {
   keepCase: false,
   longs: String,

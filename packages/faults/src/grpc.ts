@@ -129,7 +129,7 @@ export class GrpcClient {
   }
 
   async createSession(): Promise<string> {
-    return (await this.unary<{ id: string }>('CreateSession', {})).id;
+    return (await this.unary<{ session: { id: string } }>('CreateSession', {})).session.id;
   }
 
   async history(sessionId: string): Promise<Message[]> {

@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { writeWithBackpressure } from '@gtp/core';
-import type { ChatClientEvent__Output } from '../generated/genai/chat/v1/ChatClientEvent.ts';
-import type { ChatServerEvent } from '../generated/genai/chat/v1/ChatServerEvent.ts';
+import type { ChatRequest__Output } from '../generated/genai/chat/v1/ChatRequest.ts';
+import type { ChatResponse } from '../generated/genai/chat/v1/ChatResponse.ts';
 
-export type ChatCall = grpc.ServerDuplexStream<ChatClientEvent__Output, ChatServerEvent>;
+export type ChatCall = grpc.ServerDuplexStream<ChatRequest__Output, ChatResponse>;
 
 export class ChatStream {
   readonly id = randomUUID();
@@ -22,7 +22,7 @@ export class ChatStream {
     this.call = call;
   }
 
-  async send(message: ChatServerEvent): Promise<void> {
+  async send(message: ChatResponse): Promise<void> {
     if (this.#ended || this.call.cancelled || this.call.writableEnded) return;
     await writeWithBackpressure(this.call, message);
   }

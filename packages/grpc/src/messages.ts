@@ -5,6 +5,7 @@
  * field that is set, and that name is the JSON ChatEvent's `type`.
  */
 import {
+  ChatError,
   type ChatEvent,
   ERROR_HTTP_STATUS,
   type ErrorCode,
@@ -14,18 +15,22 @@ import {
   type Session,
   type StatsSnapshot,
 } from '@gtp/core';
-import type {
-  ChatEvent as PbChatEvent,
-  ChatEvent__Output as PbChatEventOut,
-} from '../generated/genai/chat/v1/ChatEvent.ts';
 import type { FinishReason__Output as PbFinishReason } from '../generated/genai/chat/v1/FinishReason.ts';
+import type {
+  GetServerStatsResponse as ServerStats,
+  GetServerStatsResponse__Output as ServerStats__Output,
+} from '../generated/genai/chat/v1/GetServerStatsResponse.ts';
 import type { LatencySummary__Output as PbLatency } from '../generated/genai/chat/v1/LatencySummary.ts';
 import type { Message__Output as PbMessage } from '../generated/genai/chat/v1/Message.ts';
-import type { ServerStats, ServerStats__Output } from '../generated/genai/chat/v1/ServerStats.ts';
+import type { ResumeStreamResponse as PbResumeResponse } from '../generated/genai/chat/v1/ResumeStreamResponse.ts';
 import type {
   Session as PbSession,
   Session__Output as PbSessionOut,
 } from '../generated/genai/chat/v1/Session.ts';
+import type {
+  StreamMessageResponse as PbChatEvent,
+  StreamMessageResponse__Output as PbChatEventOut,
+} from '../generated/genai/chat/v1/StreamMessageResponse.ts';
 
 const FINISH_TO_PB: Record<FinishReason, PbFinishReason> = {
   stop: 'FINISH_REASON_STOP',
@@ -66,8 +71,10 @@ export function chatEventToProto(event: ChatEvent): PbChatEvent {
   }
 }
 
-/** `{delta: {…}, event: "delta"}` → `{type:"delta", …}`; undefined for an empty oneof. */
-export function chatEventFromProto(event: PbChatEventOut): ChatEvent | undefined {
+/** `{delta: {…}, event: "delta"}` → `{type:"delta", …}`; undefined for an empty oneof (or a `reset`). */
+export function chatEventFromProto(
+  event: Pick<PbChatEventOut, 'start' | 'delta' | 'done' | 'error'> & { event?: string },
+): ChatEvent | undefined {
   switch (event.event) {
     case 'start':
       return { type: 'start', sessionId: event.start!.sessionId, messageId: event.start!.messageId };
@@ -106,7 +113,9 @@ export function sessionToProto(session: Session): PbSession {
   return session;
 }
 
-export function sessionFromProto(session: PbSessionOut): Session {
+/** A Session from an answer (CreateSessionResponse and friends carry it in `session`). */
+export function sessionFromProto(session: PbSessionOut | null): Session {
+  if (!session) throw new ChatError('internal', 'the answer carries no session');
   return {
     id: session.id,
     createdAt: session.createdAt,
@@ -175,4 +184,17 @@ export function statsFromProto(stats: ServerStats__Output): StatsSnapshot & { mo
     },
     model: modelFromProto(stats.model),
   };
+}
+
+/** A reply read from the log (src/reply-reader.ts) as ResumeStreamResponse: an event or a reset, with its seq. */
+export function logItemToProto(
+  item:
+    | { seq: number; event: ChatEvent }
+    | { seq: number; reset: { latestSeq: number; reason: string; replaying: boolean } },
+): PbResumeResponse {
+  if ('reset' in item) {
+    const { latestSeq, reason, replaying } = item.reset;
+    return { reset: { latestSeq: String(latestSeq), reason, replaying }, seq: String(item.seq) };
+  }
+  return { ...chatEventToProto(item.event), seq: String(item.seq) };
 }

@@ -1,5 +1,5 @@
 /**
- * The gRPC contract as the server and the client load it: proto/chat.proto and grpc.health.v1
+ * The gRPC contract as the server and the client load it: proto/genai/chat/v1/chat.proto and grpc.health.v1
  * read by @grpc/proto-loader, typed by the code proto-loader-gen-types wrote into generated/,
  * and service definitions whose (de)serialisers count the bytes on the wire.
  */
@@ -10,7 +10,9 @@ import { protoPath as HEALTH_PROTO_PATH } from 'grpc-health-check';
 import type { ProtoGrpcType as ChatProto } from '../generated/chat.ts';
 import type { ProtoGrpcType as HealthProto } from '../generated/health.ts';
 
-export const CHAT_PROTO_PATH = fileURLToPath(new URL('../../../proto/chat.proto', import.meta.url));
+export const CHAT_PROTO_PATH = fileURLToPath(
+  new URL('../../../proto/genai/chat/v1/chat.proto', import.meta.url),
+);
 export { HEALTH_PROTO_PATH };
 
 /** The fully-qualified service name: what health checks and reflection use. */

@@ -18,22 +18,24 @@ function files(dir: string): string[] {
 }
 
 describe('generated types', () => {
-  it('generated/ is what `pnpm --filter @gtp/grpc gen` makes from proto/chat.proto today', async () => {
+  it('generated/ is what `pnpm --filter @gtp/grpc gen` makes from proto/genai/chat/v1/chat.proto today', async () => {
     const out = mkdtempSync(join(tmpdir(), 'grpc-gen-'));
     try {
       // The package's own "gen" script, with the output sent to a temporary directory.
-      const args = packageJson.scripts.gen.split(' ').slice(1);
+      const args = packageJson.scripts['gen:grpc-js'].split(' ').slice(1);
       const outDir = args.findIndex((a) => a.startsWith('--outDir='));
       args[outDir] = `--outDir=${out}`;
       await run(join(packageDir, 'node_modules', '.bin', 'proto-loader-gen-types'), args, {
         cwd: packageDir,
       });
       const committed = join(packageDir, 'generated');
+      const es = join(committed, 'es');
       const fresh = files(out)
         .map((f) => relative(out, f))
         .sort();
       expect(
         files(committed)
+          .filter((f) => !f.startsWith(es))
           .map((f) => relative(committed, f))
           .sort(),
       ).toEqual(fresh);
@@ -65,12 +67,17 @@ const pythonReady =
 if (!pythonReady)
   console.warn('Python client test skipped: apt-get install python3-grpcio protobuf-compiler-grpc');
 
-describe.skipIf(!pythonReady)('a Python client generated from proto/chat.proto', () => {
-  it('holds a two-turn conversation over StreamMessage and gets NOT_FOUND for an unknown session', async () => {
+describe.skipIf(!pythonReady)('a Python client generated from proto/ alone', () => {
+  it('holds a two-turn conversation over StreamMessage, gets NOT_FOUND, and reads ErrorInfo and RetryInfo', async () => {
     const { createServer } = await import('../server.ts');
     const { testConfig } = await import('@gtp/core/testing');
     const server = await createServer({ config: testConfig() });
     const target = await server.listen({ port: 0, host: '127.0.0.1' });
+    // One call per minute: the second is refused with rate_limited and a retry delay.
+    const limited = await createServer({
+      config: testConfig({ rateLimitMax: 1, rateLimitWindowMs: 60_000 }),
+    });
+    const limitedTarget = await limited.listen({ port: 0, host: '127.0.0.1' });
     const out = mkdtempSync(join(tmpdir(), 'grpc-python-'));
     try {
       await run('/usr/bin/protoc', [
@@ -78,15 +85,19 @@ describe.skipIf(!pythonReady)('a Python client generated from proto/chat.proto',
         `--python_out=${out}`,
         `--grpc_out=${out}`,
         `--plugin=protoc-gen-grpc=${GRPC_PYTHON_PLUGIN}`,
-        'chat.proto',
+        'genai/chat/v1/chat.proto',
+        'google/rpc/status.proto',
+        'google/rpc/error_details.proto',
       ]);
-      const { stdout } = await run(PYTHON, [join(import.meta.dirname, 'python', 'two_turns.py'), target], {
+      const script = join(import.meta.dirname, 'python', 'two_turns.py');
+      const { stdout } = await run(PYTHON, [script, target, limitedTarget], {
         env: { ...process.env, PYTHONPATH: out },
       });
       const result = JSON.parse(stdout) as {
         turns: { first: string; last: string; finish: string; text: string }[];
         history: [string, string][];
         missing: string;
+        rateLimited: Record<string, string | number>;
       };
       expect(result.turns.map((t) => [t.first, t.last, t.finish])).toEqual([
         ['start', 'done', 'FINISH_REASON_STOP'],
@@ -101,9 +112,18 @@ describe.skipIf(!pythonReady)('a Python client generated from proto/chat.proto',
         'ROLE_MODEL',
       ]);
       expect(result.missing).toBe('NOT_FOUND');
+      expect(result.rateLimited).toMatchObject({
+        status: 'RESOURCE_EXHAUSTED',
+        statusCode: 8,
+        reason: 'RATE_LIMITED',
+        domain: 'genai-transports',
+        code: 'rate_limited',
+      });
+      expect(result.rateLimited.retryDelaySeconds).toBeGreaterThan(0);
     } finally {
       rmSync(out, { recursive: true, force: true });
       await server.close();
+      await limited.close();
     }
   });
 });

@@ -12,10 +12,12 @@ import {
 import { testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcAdapter } from '../client.ts';
-import type { ChatReply__Output } from '../generated/genai/chat/v1/ChatReply.ts';
-import type { ChatServerEvent__Output } from '../generated/genai/chat/v1/ChatServerEvent.ts';
+import type { ChatResponse__Output as ChatServerEvent__Output } from '../generated/genai/chat/v1/ChatResponse.ts';
 import type { ChatServiceClient as ChatClient } from '../generated/genai/chat/v1/ChatService.ts';
-import type { ServerStats__Output } from '../generated/genai/chat/v1/ServerStats.ts';
+import type { CreateSessionResponse__Output } from '../generated/genai/chat/v1/CreateSessionResponse.ts';
+import type { GetServerStatsResponse__Output as ServerStats__Output } from '../generated/genai/chat/v1/GetServerStatsResponse.ts';
+import type { GetSessionResponse__Output } from '../generated/genai/chat/v1/GetSessionResponse.ts';
+import type { SendMessageResponse__Output as ChatReply__Output } from '../generated/genai/chat/v1/SendMessageResponse.ts';
 import { createServer } from '../server.ts';
 import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient, LOADER_OPTIONS } from '../src/proto.ts';
 
@@ -79,12 +81,13 @@ describe('gRPC server: the session RPCs, SendMessage and StreamMessage', () => {
   });
 
   it('creates, gets, lists, clears and deletes sessions', async () => {
-    const created = await call<{ id: string; messageCount: number; model: { provider: string } | null }>(
-      (cb) => client.createSession({}, cb),
-    );
+    const created = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     expect(created.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.model?.provider).toBe('simulated');
-    const got = await call<{ id: string }>((cb) => client.getSession({ sessionId: created.id }, cb));
+    const got = (
+      await call<GetSessionResponse__Output>((cb) => client.getSession({ sessionId: created.id }, cb))
+    ).session!;
     expect(got.id).toBe(created.id);
     const listed = await call<{ sessions: { id: string }[] }>((cb) => client.listSessions({}, cb));
     expect(listed.sessions.map((s) => s.id)).toContain(created.id);
@@ -108,7 +111,8 @@ describe('gRPC server: the session RPCs, SendMessage and StreamMessage', () => {
   });
 
   it('SendMessage answers the whole reply, and the model saw the history', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     await call((cb) => client.sendMessage({ sessionId: session.id, text: 'first question' }, cb));
     const reply = await call<ChatReply__Output>((cb) =>
       client.sendMessage({ sessionId: session.id, text: 'second question' }, cb),
@@ -120,7 +124,8 @@ describe('gRPC server: the session RPCs, SendMessage and StreamMessage', () => {
   });
 
   it('StreamMessage streams start, deltas in order, done; the oneof names each event', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const messages: ChatServerEvent__Output[] = [];
     for await (const message of client.streamMessage({ sessionId: session.id, text: 'stream please' })) {
       messages.push(message as ChatServerEvent__Output);
@@ -170,7 +175,7 @@ describe('gRPC errors: status codes with a message that says why', () => {
   beforeAll(async () => {
     ({ server, target } = await start({ simTtftMs: 0, simTokenDelayMs: 20 }));
     client = new ChatServiceClient(target, grpc.credentials.createInsecure());
-    sessionId = (await call<{ id: string }>((cb) => client.createSession({}, cb))).id;
+    sessionId = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb))).session!.id;
   });
   afterAll(async () => {
     client.close();
@@ -277,7 +282,8 @@ describe('gRPC model failure mid-reply', () => {
     const server = await createServer({ config, chat: ChatService.fromConfig(config, 'grpc', { model }) });
     const target = await server.listen({ port: 0, host: '127.0.0.1' });
     const client = new ChatServiceClient(target, grpc.credentials.createInsecure());
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const stream = client.streamMessage({ sessionId: session.id, text: 'fail please' });
     const received: ChatServerEvent__Output[] = [];
     stream.on('data', (m: ChatServerEvent__Output) => received.push(m));
@@ -317,7 +323,8 @@ describe('gRPC cancellation: cancel and deadline stop the model, the partial rep
     );
 
   it('StreamMessage: call.cancel() after two deltas stops the model; the history keeps them, interrupted', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const stream = client.streamMessage({ sessionId: session.id, text: 'tell me everything' });
     let text = '';
     let deltas = 0;
@@ -339,7 +346,8 @@ describe('gRPC cancellation: cancel and deadline stop the model, the partial rep
   });
 
   it('StreamMessage: a passed deadline stops the model the same way', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const stream = client.streamMessage(
       { sessionId: session.id, text: 'take your time' },
       { deadline: Date.now() + 150 },
@@ -357,7 +365,8 @@ describe('gRPC cancellation: cancel and deadline stop the model, the partial rep
   });
 
   it('SendMessage (unary): a deadline stops the model too', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const error = await failure(
       call((cb) =>
         client.sendMessage({ sessionId: session.id, text: 'slowly' }, { deadline: Date.now() + 150 }, cb),
@@ -410,7 +419,8 @@ describe('gRPC bidi Chat: send, cancel, typing, ping on one stream', () => {
   }
 
   it('answers a ping with a pong echoing ts, handles send, then a second send, then ends on half-close', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const { stream, received, ended } = open();
     stream.write({ ping: { ts: '12345' } });
     await until(() => received.some((m) => m.event === 'pong'), 'the pong');
@@ -433,7 +443,8 @@ describe('gRPC bidi Chat: send, cancel, typing, ping on one stream', () => {
   });
 
   it('cancel stops the reply (done cancelled, partial kept) and the stream stays open for more', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const { stream, received, ended } = open();
     stream.write({ send: { sessionId: session.id, text: 'a long one' } });
     await until(() => received.filter((m) => m.event === 'delta').length >= 2, 'two deltas');
@@ -465,7 +476,8 @@ describe('gRPC bidi Chat: send, cancel, typing, ping on one stream', () => {
   });
 
   it('typing is passed on to the other streams of the same session', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const a = open();
     const b = open();
     b.stream.write({ typing: { sessionId: session.id, active: false } }); // b joins the session
@@ -484,7 +496,8 @@ describe('gRPC bidi Chat: send, cancel, typing, ping on one stream', () => {
   });
 
   it('cancelling the whole Chat call stops its reply', async () => {
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const { stream, received } = open();
     stream.write({ send: { sessionId: session.id, text: 'never mind' } });
     await until(() => received.some((m) => m.event === 'delta'), 'a delta');
@@ -580,7 +593,8 @@ describe('gRPC health, reflection and shutdown', () => {
     const file = await ask({ fileContainingSymbol: CHAT_SERVICE_NAME });
     const descriptor = Buffer.concat(file.fileDescriptorResponse!.fileDescriptorProto!).toString('latin1');
     expect(descriptor).toContain('StreamMessage');
-    expect(descriptor).toContain('ChatClientEvent');
+    expect(descriptor).toContain('ChatRequest');
+    expect(descriptor).toContain('ResumeStream');
     reflection.close();
     await server.close();
   });
@@ -588,7 +602,8 @@ describe('gRPC health, reflection and shutdown', () => {
   it('close() ends a reply in flight with done cancelled and a Chat stream with its end', async () => {
     const { server, target } = await start({ simTtftMs: 0, simTokenDelayMs: 30 });
     const client = new ChatServiceClient(target, grpc.credentials.createInsecure());
-    const session = await call<{ id: string }>((cb) => client.createSession({}, cb));
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
     const streamed: ChatServerEvent__Output[] = [];
     const stream = client.streamMessage({ sessionId: session.id, text: 'are you there' });
     stream.on('data', (m: ChatServerEvent__Output) => streamed.push(m));

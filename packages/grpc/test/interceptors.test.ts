@@ -17,7 +17,7 @@ import {
 import { testConfig } from '@gtp/core/testing';
 import { HealthImplementation } from 'grpc-health-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatClientEvent__Output } from '../generated/genai/chat/v1/ChatClientEvent.ts';
+import type { ChatRequest__Output as ChatClientEvent__Output } from '../generated/genai/chat/v1/ChatRequest.ts';
 import type { ChatServiceClient as ChatClient } from '../generated/genai/chat/v1/ChatService.ts';
 import { accessInterceptor, accessOf } from '../src/interceptors.ts';
 import { ChatServiceClient, HealthClient } from '../src/proto.ts';
@@ -83,7 +83,7 @@ describe('accessInterceptor: the shared access check in front of every call', ()
         callback: grpc.sendUnaryData<unknown>,
       ) => {
         reached.push({ method: 'CreateSession', access: accessOf(call) });
-        callback(null, { id: 'made', createdAt: '', updatedAt: '', messageCount: 0 });
+        callback(null, { session: { id: 'made', createdAt: '', updatedAt: '', messageCount: 0 } });
       },
       StreamMessage: (call: grpc.ServerWritableStream<{ text: string }, unknown>) => {
         reached.push({ method: 'StreamMessage', access: accessOf(call), data: [call.request.text] });
@@ -124,7 +124,9 @@ describe('accessInterceptor: the shared access check in front of every call', ()
 
   it('unary: the handler runs after the check and reads the principal with accessOf(call)', async () => {
     const session = await new Promise<{ id: string }>((resolve, reject) =>
-      client.createSession({}, authorized(), (error, value) => (error ? reject(error) : resolve(value!))),
+      client.createSession({}, authorized(), (error, value) =>
+        error ? reject(error) : resolve(value!.session!),
+      ),
     );
     expect(session.id).toBe('made');
     expect(reached).toEqual([

@@ -77,7 +77,7 @@ describe('gRPC server logging', () => {
     const client = new ChatServiceClient(target, grpc.credentials.createInsecure());
     try {
       const session = await new Promise<{ id: string }>((resolve, reject) =>
-        client.createSession({}, (error, value) => (error ? reject(error) : resolve(value!))),
+        client.createSession({}, (error, value) => (error ? reject(error) : resolve(value!.session!))),
       );
       const stream = client.streamMessage({ sessionId: session.id, text: 'hi' });
       const events: string[] = [];

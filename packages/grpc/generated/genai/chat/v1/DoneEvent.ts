@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { FinishReason as _genai_chat_v1_FinishReason, FinishReason__Output as _genai_chat_v1_FinishReason__Output } from '../../../genai/chat/v1/FinishReason.ts';
 import type { Usage as _genai_chat_v1_Usage, Usage__Output as _genai_chat_v1_Usage__Output } from '../../../genai/chat/v1/Usage.ts';

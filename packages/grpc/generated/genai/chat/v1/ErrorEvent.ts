@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { Error as _genai_chat_v1_Error, Error__Output as _genai_chat_v1_Error__Output } from '../../../genai/chat/v1/Error.ts';
 

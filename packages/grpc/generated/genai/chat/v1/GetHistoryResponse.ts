@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { Message as _genai_chat_v1_Message, Message__Output as _genai_chat_v1_Message__Output } from '../../../genai/chat/v1/Message.ts';
 

@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { LatencySummary as _genai_chat_v1_LatencySummary, LatencySummary__Output as _genai_chat_v1_LatencySummary__Output } from '../../../genai/chat/v1/LatencySummary.ts';
 

@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { Session as _genai_chat_v1_Session, Session__Output as _genai_chat_v1_Session__Output } from '../../../genai/chat/v1/Session.ts';
 

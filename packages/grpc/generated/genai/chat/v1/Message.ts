@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { Role as _genai_chat_v1_Role, Role__Output as _genai_chat_v1_Role__Output } from '../../../genai/chat/v1/Role.ts';
 

@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { ModelInfo as _genai_chat_v1_ModelInfo, ModelInfo__Output as _genai_chat_v1_ModelInfo__Output } from '../../../genai/chat/v1/ModelInfo.ts';
 

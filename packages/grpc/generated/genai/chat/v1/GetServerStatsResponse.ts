@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { SessionCounts as _genai_chat_v1_SessionCounts, SessionCounts__Output as _genai_chat_v1_SessionCounts__Output } from '../../../genai/chat/v1/SessionCounts.ts';
 import type { ActiveTotal as _genai_chat_v1_ActiveTotal, ActiveTotal__Output as _genai_chat_v1_ActiveTotal__Output } from '../../../genai/chat/v1/ActiveTotal.ts';
@@ -12,7 +12,7 @@ import type { Long } from '@grpc/proto-loader';
 /**
  * The core stats: the JSON of GET /stats, field for field, plus the model in use.
  */
-export interface ServerStats {
+export interface GetServerStatsResponse {
   /**
    * "grpc".
    */
@@ -58,7 +58,7 @@ export interface ServerStats {
 /**
  * The core stats: the JSON of GET /stats, field for field, plus the model in use.
  */
-export interface ServerStats__Output {
+export interface GetServerStatsResponse__Output {
   /**
    * "grpc".
    */

@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { SendCommand as _genai_chat_v1_SendCommand, SendCommand__Output as _genai_chat_v1_SendCommand__Output } from '../../../genai/chat/v1/SendCommand.ts';
 import type { CancelCommand as _genai_chat_v1_CancelCommand, CancelCommand__Output as _genai_chat_v1_CancelCommand__Output } from '../../../genai/chat/v1/CancelCommand.ts';
@@ -8,7 +8,7 @@ import type { Ping as _genai_chat_v1_Ping, Ping__Output as _genai_chat_v1_Ping__
 /**
  * What a client sends on the Chat stream. Exactly one field of `event` is set.
  */
-export interface ChatClientEvent {
+export interface ChatRequest {
   /**
    * Send a message.
    */
@@ -34,7 +34,7 @@ export interface ChatClientEvent {
 /**
  * What a client sends on the Chat stream. Exactly one field of `event` is set.
  */
-export interface ChatClientEvent__Output {
+export interface ChatRequest__Output {
   /**
    * Send a message.
    */

@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { FinishReason as _genai_chat_v1_FinishReason, FinishReason__Output as _genai_chat_v1_FinishReason__Output } from '../../../genai/chat/v1/FinishReason.ts';
 import type { Usage as _genai_chat_v1_Usage, Usage__Output as _genai_chat_v1_Usage__Output } from '../../../genai/chat/v1/Usage.ts';
@@ -7,7 +7,7 @@ import type { Timings as _genai_chat_v1_Timings, Timings__Output as _genai_chat_
 /**
  * SendMessage's answer: the whole reply.
  */
-export interface ChatReply {
+export interface SendMessageResponse {
   /**
    * The id of the model's message (a UUID).
    */
@@ -33,7 +33,7 @@ export interface ChatReply {
 /**
  * SendMessage's answer: the whole reply.
  */
-export interface ChatReply__Output {
+export interface SendMessageResponse__Output {
   /**
    * The id of the model's message (a UUID).
    */

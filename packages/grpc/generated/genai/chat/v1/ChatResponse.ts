@@ -1,4 +1,4 @@
-// Original file: ../../proto/chat.proto
+// Original file: ../../proto/genai/chat/v1/chat.proto
 
 import type { StartEvent as _genai_chat_v1_StartEvent, StartEvent__Output as _genai_chat_v1_StartEvent__Output } from '../../../genai/chat/v1/StartEvent.ts';
 import type { DeltaEvent as _genai_chat_v1_DeltaEvent, DeltaEvent__Output as _genai_chat_v1_DeltaEvent__Output } from '../../../genai/chat/v1/DeltaEvent.ts';
@@ -9,9 +9,9 @@ import type { TypingEvent as _genai_chat_v1_TypingEvent, TypingEvent__Output as 
 
 /**
  * What the server sends on the Chat stream. Exactly one field of `event` is set. Fields 1–4
- * are the ChatEvent's, with the same numbers, so they are the same bytes on the wire.
+ * are StreamMessageResponse's, with the same numbers, so they are the same bytes on the wire.
  */
-export interface ChatServerEvent {
+export interface ChatResponse {
   /**
    * A reply has begun.
    */
@@ -44,9 +44,9 @@ export interface ChatServerEvent {
 
 /**
  * What the server sends on the Chat stream. Exactly one field of `event` is set. Fields 1–4
- * are the ChatEvent's, with the same numbers, so they are the same bytes on the wire.
+ * are StreamMessageResponse's, with the same numbers, so they are the same bytes on the wire.
  */
-export interface ChatServerEvent__Output {
+export interface ChatResponse__Output {
   /**
    * A reply has begun.
    */
