@@ -8,6 +8,12 @@
  * and the shell prints each delta as it comes. Ctrl+C aborts the request: undici closes the
  * connection, the server sees it and stops the model, keeping the partial reply as interrupted.
  *
+ * Resume: every line carries `seq`. When the connection drops mid-reply (not Ctrl+C), the client
+ * GETs `/sessions/:id/replies/:messageId?after=<last seq>` with backoff and reads the rest of the
+ * reply, live, from the server's reply log; the shell prints one dim "resumed" line. A `reset`
+ * line (the log no longer holds that point) either replays the reply from its start (what was
+ * already shown is skipped by delta index) or leaves a gap, filled from GET …/messages at the end.
+ *
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli; the session routes are the shared HttpApi.
  *
@@ -21,6 +27,9 @@ import {
   errorFromBody,
   HttpApi,
   HttpClientAdapter,
+  type LoggedEvent,
+  type NoticeListener,
+  resumableReply,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
@@ -63,11 +72,26 @@ export function parseEvent(line: string): ChatEvent {
   return value as ChatEvent;
 }
 
+/**
+ * A line as the resume logic reads it: its `seq` (every line has one) and the ChatEvent, or the
+ * server's `reset` (`{"seq","type":"reset","reason","replaying"}`).
+ */
+export function loggedEvent(line: ChatEvent & { seq?: unknown }): LoggedEvent {
+  const { seq, ...event } = line;
+  const at = typeof seq === 'number' ? seq : 0;
+  if ((event as { type: string }).type === 'reset') {
+    const { reason = '', replaying = false } = event as { reason?: string; replaying?: boolean };
+    return { seq: at, reset: { reason, replaying } };
+  }
+  return { seq: at, event: event as ChatEvent };
+}
+
 export class StreamableHttpAdapter extends HttpClientAdapter {
   readonly protocol = 'streamable-http' as const;
   readonly docsUrl: string;
   readonly demoUrl: string;
   readonly #agent: Agent;
+  readonly #noticeListeners: NoticeListener[] = [];
 
   /**
    * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
@@ -87,15 +111,54 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
     this.demoUrl = `${this.target}/demo`;
   }
 
-  /** The chat call: POST, then yield each line of the answer as it arrives. */
-  async *send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent> {
+  onNotice(listener: NoticeListener): void {
+    this.#noticeListeners.push(listener);
+  }
+
+  /**
+   * The chat call: POST, then yield each line of the answer as it arrives. A connection lost
+   * mid-reply is resumed (resumableReply in @gtp/core/cli): GET the rest of the reply after the
+   * last `seq` read, with backoff, live to its end; the shell shows one dim line about it.
+   */
+  send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent, void> {
     const { signal } = options;
+    const session = encodeURIComponent(sessionId);
+    return resumableReply({
+      first: this.#stream('POST', `/sessions/${session}/messages`, signal, JSON.stringify({ text })),
+      resume: (messageId, after, resumeSignal) =>
+        this.#stream(
+          'GET',
+          `/sessions/${session}/replies/${encodeURIComponent(messageId)}?after=${after}`,
+          resumeSignal,
+        ),
+      history: () => this.api.history(sessionId),
+      // A lost connection (or a server that answers the resume with 503 while it comes back):
+      // worth another try. A refusal with a reason (404, 401…) is not.
+      dropped: (error) => error instanceof ChatError && error.code === 'unavailable',
+      notice: (notice) => {
+        for (const listener of this.#noticeListeners) listener(notice, { dim: true });
+      },
+      signal,
+    });
+  }
+
+  /** One NDJSON answer (the POST, or a resume's GET), line by line, each with its `seq`. */
+  async *#stream(
+    method: 'POST' | 'GET',
+    path: string,
+    signal: AbortSignal | undefined,
+    body?: string,
+  ): AsyncGenerator<LoggedEvent> {
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/messages`, {
-        method: 'POST',
-        headers: { ...this.api.headers, 'content-type': 'application/json', accept: 'application/x-ndjson' },
-        body: JSON.stringify({ text }),
+      response = await request(`${this.target}${path}`, {
+        method,
+        headers: {
+          ...this.api.headers,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          accept: 'application/x-ndjson',
+        },
+        body,
         dispatcher: this.#agent,
         signal,
       });
@@ -106,9 +169,9 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
 
     // Refused before the stream started (404, 400, 409, 413…): a JSON error body, history untouched.
     if (response.statusCode !== 200) {
-      const body = await response.body.text();
-      this.api.countBytes(Buffer.byteLength(body));
-      throw errorFromBody(response.statusCode, body);
+      const text = await response.body.text();
+      this.api.countBytes(Buffer.byteLength(text));
+      throw errorFromBody(response.statusCode, text);
     }
     const contentType = String(response.headers['content-type'] ?? '');
     if (!contentType.startsWith('application/x-ndjson')) {
@@ -125,10 +188,12 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
       // response in the same write as that last line, so this costs nothing; but a consumer that
       // stops at `done` (as most do) would otherwise destroy a body whose end it had not read yet,
       // which throws away the keep-alive connection and makes the next message pay a new one.
-      let final: ChatEvent | undefined;
-      for await (const event of readNdjson(response.body, (bytes) => this.api.countBytes(bytes))) {
-        if (event.type === 'done' || event.type === 'error') final = event;
-        else yield event;
+      let final: LoggedEvent | undefined;
+      for await (const line of readNdjson(response.body, (bytes) => this.api.countBytes(bytes))) {
+        const logged = loggedEvent(line);
+        if ('event' in logged && (logged.event.type === 'done' || logged.event.type === 'error'))
+          final = logged;
+        else yield logged;
       }
       if (final) yield final;
     } catch (error) {

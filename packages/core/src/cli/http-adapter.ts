@@ -1,3 +1,4 @@
+import type { SessionListPage } from '../chat-service.ts';
 import type { Protocol } from '../constants.ts';
 import type { ChatEvent, Message, Session } from '../events.ts';
 import type { StatsSnapshot } from '../stats.ts';
@@ -43,6 +44,9 @@ export abstract class HttpClientAdapter implements ClientAdapter {
   }
   listSessions(): Promise<Session[]> {
     return this.api.listSessions();
+  }
+  sessionsPage(cursor?: string): Promise<SessionListPage> {
+    return this.api.sessionsPage(cursor);
   }
   deleteSession(id: string): Promise<void> {
     return this.api.deleteSession(id);

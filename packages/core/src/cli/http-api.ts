@@ -1,7 +1,9 @@
 import { type Dispatcher, request } from 'undici';
+import type { SessionListPage } from '../chat-service.ts';
 import { ChatError, ERROR_HTTP_STATUS, type ErrorCode } from '../errors.ts';
 import type { Message, Session } from '../events.ts';
 import type { StatsSnapshot } from '../stats.ts';
+import { allSessions } from './session-pages.ts';
 import type { Health } from './types.ts';
 
 export interface HttpApiOptions {
@@ -80,8 +82,13 @@ export class HttpApi {
   getSession(id: string): Promise<Session> {
     return this.json('GET', `/sessions/${encodeURIComponent(id)}`);
   }
-  async listSessions(): Promise<Session[]> {
-    return (await this.json<{ sessions: Session[] }>('GET', '/sessions')).sessions;
+  /** One page of the caller's sessions (oldest first); `cursor`: the previous page's nextCursor. */
+  sessionsPage(cursor?: string): Promise<SessionListPage> {
+    return this.json('GET', `/sessions${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ''}`);
+  }
+  /** Every session of the caller, page after page (at most MAX_SESSION_PAGES of them). */
+  listSessions(): Promise<Session[]> {
+    return allSessions((cursor) => this.sessionsPage(cursor));
   }
   async deleteSession(id: string): Promise<void> {
     await this.json('DELETE', `/sessions/${encodeURIComponent(id)}`);

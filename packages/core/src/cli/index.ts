@@ -4,6 +4,14 @@ export { HttpClientAdapter } from './http-adapter.ts';
 export { connectionError, errorFromBody, HttpApi, type HttpApiOptions } from './http-api.ts';
 export { traceUndici } from './http-trace.ts';
 export {
+  type LoggedEvent,
+  RESUME_BASE_DELAY_MS,
+  RESUME_GIVE_UP_MS,
+  RESUME_MAX_DELAY_MS,
+  type ResumableReplyOptions,
+  resumableReply,
+} from './resume.ts';
+export {
   type AdapterOptions,
   type ClientArgs,
   clientUsage,
@@ -13,6 +21,7 @@ export {
   runShell,
   targetProblem,
 } from './run-client.ts';
+export { allSessions, MAX_SESSION_PAGES } from './session-pages.ts';
 export { describeError, fmtMs, Shell, type ShellOptions } from './shell.ts';
 export type {
   ClientAdapter,

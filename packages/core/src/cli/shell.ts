@@ -59,6 +59,8 @@ export class Shell {
   #replyInterrupted = false;
   /** The key of the keyed notice printed last, while nothing else was printed after it. */
   #lastNoticeKey: string | undefined;
+  /** The nextCursor of the page /sessions printed last: what /sessions more reads. */
+  #sessionsCursor: string | undefined;
   /** Lines typed (and entered) while a reply was streaming, held until it ended. */
   readonly #heldLines: string[] = [];
 
@@ -315,14 +317,24 @@ export class Shell {
     });
     add({
       name: 'sessions',
-      description: 'list the sessions on the server',
-      run: async () => {
-        const sessions = await a.listSessions();
-        if (sessions.length === 0) this.#print('no sessions');
-        for (const s of sessions) {
+      usage: '[more]',
+      description: 'list your sessions on the server, a page at a time (/sessions more: the next page)',
+      run: async ([more]) => {
+        if (more !== undefined && more !== 'more')
+          throw new ChatError('invalid_request', 'usage: /sessions [more]');
+        if (more && !this.#sessionsCursor) {
+          this.#print('no more sessions (/sessions starts from the first page)');
+          return;
+        }
+        const cursor = more ? this.#sessionsCursor : undefined;
+        const page = a.sessionsPage ? await a.sessionsPage(cursor) : { sessions: await a.listSessions() };
+        this.#sessionsCursor = page.nextCursor;
+        if (page.sessions.length === 0) this.#print('no sessions');
+        for (const s of page.sessions) {
           const mark = s.id === this.#session?.id ? '*' : ' ';
           this.#print(`${mark} ${s.id}  ${s.messageCount} messages  updated ${s.updatedAt}`);
         }
+        if (page.nextCursor) this.#print(this.#c.dim('  more… (/sessions more)'));
       },
     });
     add({
@@ -503,14 +515,20 @@ export class Shell {
     const { key } = options;
     const repeat = key !== undefined && key === this.#lastNoticeKey;
     if (repeat && !this.#interactive) return;
+    const styled = options.dim ? this.#c.dim(text) : this.#c.magenta(text);
     const atPrompt = this.#interactive && this.#rl && !this.#inFlight;
     if (atPrompt) {
       // Up one line over the previous status when this one replaces it, then clear and write.
-      this.#output.write(`${repeat ? '\x1b[1A' : ''}\r\x1b[K${this.#c.magenta(text)}\n`);
+      this.#output.write(`${repeat ? '\x1b[1A' : ''}\r\x1b[K${styled}\n`);
       this.#rl?.prompt(true);
     } else if (repeat && !this.#lineOpen) {
-      this.#output.write(`\x1b[1A\r\x1b[K${this.#c.magenta(text)}\n`);
-    } else this.#print(this.#c.magenta(text));
+      this.#output.write(`\x1b[1A\r\x1b[K${styled}\n`);
+    } else {
+      // In the middle of a reply's text (a resume): the text goes on, on a continuation line.
+      this.#spinner.stop();
+      if (this.#lineOpen) this.#replyInterrupted = true;
+      this.#print(styled);
+    }
     this.#lastNoticeKey = key;
   }
 

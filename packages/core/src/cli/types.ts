@@ -1,3 +1,4 @@
+import type { SessionListPage } from '../chat-service.ts';
 import type { Protocol } from '../constants.ts';
 import type { ChatEvent, Message, Health as ServerHealth, Session, StatsSnapshot } from '../events.ts';
 import type { WireTrace } from './wire-trace.ts';
@@ -22,6 +23,11 @@ export type NoticeListener = (notice: string, options?: NoticeOptions) => void;
 
 export interface NoticeOptions {
   key?: string;
+  /**
+   * A side note of the transport, not news from the session (a reply resumed after a dropped
+   * connection): printed dim, and in the middle of a reply on a line of its own.
+   */
+  dim?: boolean;
 }
 
 /** A protocol-specific command, e.g. `/ping` or `/reconnect`. */
@@ -54,7 +60,10 @@ export interface ClientAdapter {
   stats(): Promise<StatsSnapshot>;
   createSession(): Promise<Session>;
   getSession(id: string): Promise<Session>;
+  /** Every session of the caller (the listing is paginated: all pages, bounded). */
   listSessions(): Promise<Session[]>;
+  /** One page of them, oldest first; `cursor` is the previous page's nextCursor. */
+  sessionsPage?(cursor?: string): Promise<SessionListPage>;
   deleteSession(id: string): Promise<void>;
   history(id: string): Promise<Message[]>;
   clearHistory(id: string): Promise<void>;

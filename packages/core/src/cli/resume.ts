@@ -1,0 +1,157 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ChatError } from '../errors.ts';
+import type { ChatEvent, Message } from '../events.ts';
+
+/**
+ * A reply event as a resumable transport carries it: a ChatEvent with its place in the session's
+ * reply log (`seq`), or the server's `reset` (the log cannot resume from where we asked).
+ */
+export type LoggedEvent =
+  | { seq: number; event: ChatEvent }
+  | { seq: number; reset: { reason: string; replaying: boolean } };
+
+/** The first wait before a resume attempt; it doubles per attempt (with jitter) up to RESUME_MAX_DELAY_MS. */
+export const RESUME_BASE_DELAY_MS = 200;
+export const RESUME_MAX_DELAY_MS = 4_000;
+/**
+ * How long a dropped reply is tried for before it is given up. Longer than the servers' grace
+ * (RESUME_GRACE_MS, 10 s, in which a reply nobody reads keeps running): past that the reply is
+ * cancelled, but its log still gives its end.
+ */
+export const RESUME_GIVE_UP_MS = 30_000;
+
+export interface ResumableReplyOptions {
+  /** The stream of the call that sent the message. */
+  first: AsyncIterable<LoggedEvent>;
+  /** The rest of reply `messageId` after `after`, live to its end (the protocol's resume call). */
+  resume(messageId: string, after: number, signal: AbortSignal | undefined): AsyncIterable<LoggedEvent>;
+  /** The session's stored conversation: the whole text when a `reset` leaves part of it out. */
+  history(): Promise<Message[]>;
+  /** A lost connection worth resuming (not a refusal such as 404, not Ctrl+C). */
+  dropped(error: unknown): boolean;
+  /** Where the one dim line that says the reply was resumed goes. */
+  notice(text: string): void;
+  signal?: AbortSignal | undefined;
+  /** Override RESUME_GIVE_UP_MS (tests). */
+  giveUpMs?: number;
+}
+
+/**
+ * One reply read across dropped connections: yields its ChatEvents once each, in order, whatever
+ * was replayed. When a connection drops mid-reply it resumes after the last seq it had, with
+ * backoff, and says so once. A `reset` with `replaying: true` replays the reply from its start
+ * (what was already yielded is skipped by delta index); with `replaying: false`, or any gap in
+ * the indexes, the text it could not read is taken from the stored history when the reply ends,
+ * so the text yielded is always the stored text.
+ *
+ * The backoff is a few lines by hand (the WebSocket client's formula) rather than p-retry: a
+ * retry here is not a function call but the next connection of one running iteration.
+ */
+export async function* resumableReply(options: ResumableReplyOptions): AsyncGenerator<ChatEvent, void> {
+  const { signal } = options;
+  let messageId: string | undefined;
+  let lastSeq = 0;
+  let nextIndex = 0;
+  let text = '';
+  /** Some deltas could not be read (a reset without replay, a gap): fill in from history at the end. */
+  let fromHistory = false;
+  let stream = options.first;
+  for (;;) {
+    try {
+      for await (const item of stream) {
+        lastSeq = Math.max(lastSeq, item.seq);
+        if ('reset' in item) {
+          if (!item.reset.replaying) fromHistory = true;
+          continue;
+        }
+        const event = item.event;
+        if (event.type === 'start') {
+          if (messageId !== undefined) continue; // replayed
+          messageId = event.messageId;
+          yield event;
+        } else if (event.type === 'delta') {
+          if (event.index < nextIndex) continue; // replayed
+          if (event.index > nextIndex) fromHistory = true; // a gap: the history has it
+          if (fromHistory) continue;
+          nextIndex = event.index + 1;
+          text += event.text;
+          yield event;
+        } else {
+          if (event.type === 'done' && fromHistory && messageId !== undefined) {
+            const rest = await storedRest(options, text);
+            if (rest) yield { type: 'delta', messageId, index: nextIndex, text: rest };
+          }
+          yield event;
+          return;
+        }
+      }
+      // Ended without its final event: the connection closed under it.
+      if (signal?.aborted) return;
+      if (messageId === undefined)
+        throw new ChatError('unavailable', 'the reply stream ended before it started');
+    } catch (error) {
+      if (signal?.aborted || messageId === undefined || !options.dropped(error)) throw error;
+    }
+    stream = await reconnect(options, messageId, lastSeq);
+  }
+}
+
+/** Open the resume call, with backoff, until it answers or RESUME_GIVE_UP_MS have passed. */
+async function reconnect(
+  options: ResumableReplyOptions,
+  messageId: string,
+  after: number,
+): Promise<AsyncIterable<LoggedEvent>> {
+  const { signal } = options;
+  const startedAt = performance.now();
+  const giveUpMs = options.giveUpMs ?? RESUME_GIVE_UP_MS;
+  for (let attempt = 1; ; attempt += 1) {
+    const delayMs =
+      Math.min(RESUME_MAX_DELAY_MS, RESUME_BASE_DELAY_MS * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    await sleep(Math.round(delayMs), undefined, signal ? { signal } : {});
+    const iterator = options.resume(messageId, after, signal)[Symbol.asyncIterator]();
+    let first: IteratorResult<LoggedEvent>;
+    try {
+      first = await iterator.next(); // the resume answered: its first event (or reset) is here
+    } catch (error) {
+      if (signal?.aborted || !options.dropped(error)) throw error;
+      if (performance.now() - startedAt > giveUpMs) {
+        throw new ChatError(
+          'unavailable',
+          `the connection was lost mid-reply and could not be resumed within ${giveUpMs / 1000} s (${error instanceof Error ? error.message : String(error)}); /history shows what the server stored`,
+          { cause: error },
+        );
+      }
+      continue;
+    }
+    const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+    options.notice(
+      `connection lost mid-reply; resumed after seq ${after} (attempt ${attempt}, ${seconds} s)`,
+    );
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          if (first.done) return;
+          yield first.value;
+          for (;;) {
+            const step = await iterator.next();
+            if (step.done) return;
+            yield step.value;
+          }
+        } finally {
+          await iterator.return?.();
+        }
+      },
+    };
+  }
+}
+
+/** What the stored reply has beyond `shown` (the last model message of the history). */
+async function storedRest(options: ResumableReplyOptions, shown: string): Promise<string> {
+  const last = (await options.history()).at(-1);
+  if (last?.role !== 'model' || !last.text.startsWith(shown)) {
+    options.notice('part of the reply could not be read again; /history shows it as stored');
+    return '';
+  }
+  return last.text.slice(shown.length);
+}
