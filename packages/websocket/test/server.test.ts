@@ -253,8 +253,10 @@ describe('backpressure', () => {
         return { finishReason: 'stop' as const };
       },
     };
-    const config = testConfig();
-    const chat = new ChatService({ store: new MemorySessionStore(), model: firehose });
+    // The whole firehose must fit in one reply: this test is about the send buffer, not MAX_REPLY_CHARS.
+    const maxReplyChars = 2 * CHUNK.length * CHUNKS;
+    const config = testConfig({ maxReplyChars });
+    const chat = new ChatService({ store: new MemorySessionStore(), model: firehose, maxReplyChars });
     const { url } = await start({ config, chat, maxBufferedBytes: 1024 * 1024 });
     const fast = await connect(url);
     const slow = await connect(url);
