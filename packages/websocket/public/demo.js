@@ -33,6 +33,10 @@ const state = {
   pending: undefined,
   /** Keep the transcript on the next `joined` (a new session after the old one was gone). */
   keep: false,
+  /** The `seq` of the last reply frame this page has: a reconnect joins with `after` = it. */
+  lastSeq: undefined,
+  /** Frames held while the history loads, shown after it (a replay must not land before it). */
+  held: undefined,
 };
 window.demo = state;
 const open = () => state.socket?.readyState === WebSocket.OPEN && state.connectionId !== undefined;
@@ -47,15 +51,17 @@ function send(frame) {
 }
 
 /**
- * Join the session (none: the server creates one). RESUME PLUGS IN HERE (issue 17): `after` is
- * the last delta index this page has of the reply running, and a server that supports
- * `join {sessionId, after}` replays the rest; replays are skipped by index in onFrame.
+ * Join the session (none: the server creates one). Every reply frame carries `seq`, its place in
+ * the session's reply log. A reconnect joins with `after` = the last seq this page has, and the
+ * server sends what came after it, then goes live: the transcript stays as it is. A page that was
+ * just (re)loaded has no seq: it joins without `after`, loads the history, and the server sends
+ * the reply in flight (if any) from its start.
  */
 function join() {
-  const running = state.running && state.replies.get(state.running);
+  state.resuming = Boolean(state.sessionId && !state.gone && state.lastSeq !== undefined);
   send(
     state.sessionId && !state.gone
-      ? { type: 'join', sessionId: state.sessionId, ...(running ? { after: running.nextIndex - 1 } : {}) }
+      ? { type: 'join', sessionId: state.sessionId, ...(state.resuming ? { after: state.lastSeq } : {}) }
       : { type: 'join' },
   );
 }
@@ -77,7 +83,11 @@ function connect() {
   });
   socket.addEventListener('message', (event) => {
     wire.down(event.data);
-    onFrame(JSON.parse(event.data), new TextEncoder().encode(event.data).byteLength);
+    const frame = JSON.parse(event.data);
+    if (typeof frame.seq === 'number') state.lastSeq = frame.seq;
+    const bytes = new TextEncoder().encode(event.data).byteLength;
+    if (state.held && frame.type !== 'joined') state.held.push([frame, bytes]);
+    else onFrame(frame, bytes);
   });
   socket.addEventListener('close', (event) => void onClose(socket, event, opened));
 }
@@ -86,9 +96,9 @@ async function onClose(socket, event, opened) {
   if (socket !== state.socket) return;
   state.connectionId = undefined;
   wire.info(`closed ${event.code}${event.reason ? ` ${event.reason}` : ''}`);
+  // The reply keeps running on the server for a while: the next join resumes it from lastSeq.
   for (const shown of state.replies.values())
-    if (shown.reply.el.classList.contains('streaming')) shown.reply.fail('connection lost mid-reply');
-  state.running = undefined;
+    if (shown.reply.el.classList.contains('streaming')) shown.reply.resuming('connection lost: resuming…');
   if (state.pending) {
     transcript.tag(state.pending.question, 'not sent: the connection closed', 'not-sent');
     form.restore(state.pending.text);
@@ -135,7 +145,7 @@ async function onClose(socket, event, opened) {
 }
 
 async function onJoined(frame) {
-  const same = frame.session.id === state.sessionId && !state.keep && state.joinedOnce;
+  const resumed = state.resuming && frame.session.id === state.sessionId && !state.keep;
   state.connectionId = frame.connectionId;
   state.sessionId = frame.session.id;
   state.gone = false;
@@ -145,25 +155,37 @@ async function onJoined(frame) {
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
   $('session').textContent = ui.shortId(state.sessionId);
   $('session').title = state.sessionId;
-  ui.setState('open', 'connected');
+  ui.setState(state.running ? 'busy' : 'open', state.running ? 'streaming' : 'connected');
   sync();
-  // The history (REST) is the truth on every join, a reconnect included: what was missed is in it.
-  const { messages } = await api('GET', `/sessions/${encodeURIComponent(state.sessionId)}/messages`);
-  if (state.keep) {
-    state.keep = false;
-    transcript.divider('new session');
-  } else {
-    transcript.clear();
-    state.replies.clear();
-    if (same) transcript.note('reconnected: the conversation below is the server’s history');
-  }
-  transcript.history(messages);
-  if (messages.at(-1)?.role === 'user')
-    transcript.note(
-      'A reply is running in this session; it continues below from where this connection joined it.',
-    );
+  // Joined with `after`: what was missed follows on this socket, into the bubbles on screen.
+  if (resumed) return;
+  // A first join (or a new session): the history (REST) is the truth, and the reply in flight
+  // follows from its start, after it.
+  const keep = state.keep;
+  state.keep = false;
+  await showHistory({ keep });
 }
 
+/**
+ * Show the session's history (GET /sessions/:id/messages). Frames that arrive meanwhile are held
+ * and shown after it, so a replayed reply lands below its question.
+ */
+async function showHistory({ keep = false } = {}) {
+  state.held ??= [];
+  try {
+    const { messages } = await api('GET', `/sessions/${encodeURIComponent(state.sessionId)}/messages`);
+    if (keep) transcript.divider('new session');
+    else transcript.clear();
+    state.replies.clear();
+    state.running = undefined;
+    transcript.history(messages);
+  } finally {
+    const held = state.held;
+    state.held = undefined;
+    for (const [frame, bytes] of held) onFrame(frame, bytes);
+    sync();
+  }
+}
 function onFrame(frame, bytes) {
   const shown = frame.messageId && state.replies.get(frame.messageId);
   if (shown?.mine) metrics.addBytes(bytes);
@@ -179,6 +201,7 @@ function onFrame(frame, bytes) {
     case 'typing':
       return showTyping(frame);
     case 'start': {
+      if (shown) return; // a replay of a reply on screen (a resume)
       const mine = frame.connectionId === state.connectionId && Boolean(state.pending);
       if (mine) state.pending = undefined;
       state.running = frame.messageId;
@@ -186,6 +209,9 @@ function onFrame(frame, bytes) {
         reply: transcript.model('', { streaming: true }),
         nextIndex: 0,
         mine,
+        // Not started by this page: at its end, the transcript is set from the history, so a
+        // question it did not see (another member's, or one before a reconnect) shows too.
+        joinedLate: !mine,
       });
       ui.setState('busy', 'streaming');
       return sync();
@@ -193,7 +219,7 @@ function onFrame(frame, bytes) {
     case 'delta': {
       let current = shown;
       if (!current) {
-        // This connection joined mid-reply: the start went out before it joined (resume: issue 17).
+        // The reply's start is not in the log any more (a reset): its tail follows.
         current = {
           reply: transcript.model('', { streaming: true }),
           nextIndex: frame.index,
@@ -213,18 +239,18 @@ function onFrame(frame, bytes) {
     case 'done': {
       if (!shown) return;
       if (shown.mine) metrics.done(frame);
-      if (shown.joinedLate) {
-        // The whole reply, once: from the history now that it has finished.
-        void api('GET', `/sessions/${encodeURIComponent(state.sessionId)}/messages`).then(({ messages }) => {
-          const last = messages.at(-1);
-          if (last?.role === 'model') shown.reply.set(last.text);
-          shown.reply.finish(frame.finishReason);
-        });
-      } else shown.reply.finish(frame.finishReason);
+      shown.reply.finish(frame.finishReason);
       state.running = undefined;
       ui.setState('open', 'connected');
-      return sync();
+      sync();
+      // The whole conversation, once: from the history now that the reply is stored.
+      if (shown.joinedLate) void showHistory().catch((error) => wire.info(`history: ${error.message}`));
+      return;
     }
+    case 'reset':
+      // The `after` of the join is older than the log: what was missed is in the history (and a
+      // reply in flight follows from its start when `replaying`).
+      return void showHistory().catch((error) => wire.info(`history: ${error.message}`));
     case 'error':
       return onError(frame, shown);
   }
@@ -255,6 +281,9 @@ function sessionGone(
 ) {
   state.gone = true;
   state.running = undefined;
+  state.lastSeq = undefined;
+  for (const shown of state.replies.values())
+    if (shown.reply.el.classList.contains('streaming')) shown.reply.fail('connection lost mid-reply');
   sync();
   ui.setState('gone', 'session gone');
   transcript.markStale();

@@ -9,6 +9,7 @@ import type { ChatServer } from '@gtp/core';
 import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES, startProxy } from '../../netem/src/index.ts';
 import { createServer } from '../server.ts';
 
 const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
@@ -150,26 +151,58 @@ describe.skipIf(!chromiumAvailable)('the WebSocket demo page in headless Chromiu
     await page.close();
   });
 
-  // Until WebSocket resume lands (issue 17) a reload that leaves the session with no member stops
-  // the reply; the page shows what the server kept, once, whether it finished or was stopped.
-  it('a reload mid-reply shows the question once and the reply the server kept once', async () => {
+  it('a reload mid-reply shows the question once and the whole reply once, as stored', async () => {
     const page = await open();
     const sessionId = await sessionOf(page);
     await page.fill('#input', 'reload me');
     await page.click('#send');
     await page.locator('#wire li.down', { hasText: '"type":"delta"' }).nth(2).waitFor();
-    await page.reload();
-    await page.locator('.ui-bubble.model[data-finish]').waitFor();
+    await page.reload(); // joins without `after`: the server sends the reply in flight from its start
+    await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
     expect(await sessionOf(page)).toBe(sessionId);
+    // The reloaded page got the reply's start again: the reply was not cut short by the reload.
+    expect(await page.locator('#wire li.down', { hasText: '"type":"start"' }).count()).toBe(1);
     const stored = await history(sessionId);
     expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
+    expect(stored[1]).not.toHaveProperty('interrupted', true);
     expect(await page.locator('.ui-bubble.user').count()).toBe(1);
     expect(await page.locator('.ui-bubble.model').count()).toBe(1);
     expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
       stored[1]!.text.trim(),
     );
-
     await page.close();
+  });
+
+  it('a connection cut mid-reply rejoins with after = the last seq: exactly the stored text', async () => {
+    // The page talks to the server through a loopback proxy that can reset every connection.
+    const proxy = await startProxy({ target: { port }, profile: PROFILES.loopback });
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (error) => errors.push(error));
+      await page.goto(`http://127.0.0.1:${proxy.port}/demo`);
+      await page.locator('#state[data-state="open"]').waitFor();
+      const sessionId = await sessionOf(page);
+      await page.fill('#input', 'cut me');
+      await page.click('#send');
+      await page.locator('#wire li.down', { hasText: '"type":"delta"' }).nth(3).waitFor();
+      expect(proxy.cutAll()).toBeGreaterThan(0);
+      await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
+      // The second join carried `after`, and the reply went on in the same bubble.
+      const joins = await page.locator('#wire li.up', { hasText: '"type":"join"' }).allTextContents();
+      expect(joins.length).toBe(2);
+      expect(Number(/"after":(\d+)/.exec(joins[1]!)?.[1])).toBeGreaterThan(1);
+      const stored = await history(sessionId);
+      expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
+      expect(await page.locator('.ui-bubble.model').count()).toBe(1);
+      expect(await page.locator('.ui-bubble.model .ui-tag').count()).toBe(0); // "resuming…" is gone
+      expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
+        stored[1]!.text.trim(),
+      );
+      await page.screenshot({ path: `${SCREENSHOTS}websocket-resumed.png` });
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('frames both ways are in the wire panel; a second tab sees the same reply', async () => {
