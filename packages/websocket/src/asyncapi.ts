@@ -21,6 +21,8 @@ export interface AsyncApiOptions {
 
 type FrameSchema = (typeof ClientFrameSchema.options)[number] | (typeof ServerFrameSchema.options)[number];
 type JsonObject = Record<string, unknown>;
+/** An AsyncAPI document: its version and the rest as JSON. */
+export type AsyncApiDocument = { asyncapi: string } & JsonObject;
 
 /** Client frames that the server answers with one frame (an AsyncAPI operation's `reply`). */
 const REPLIES: Readonly<Record<string, string>> = { join: 'joined', ping: 'pong', share: 'shared' };
@@ -44,7 +46,7 @@ function capitalised(text: string): string {
 }
 
 /** The AsyncAPI 3 document of the WebSocket protocol. */
-export function asyncApiDocument(options: AsyncApiOptions): JsonObject {
+export function asyncApiDocument(options: AsyncApiOptions): AsyncApiDocument {
   const frames = [
     ...ClientFrameSchema.options.map((schema) => ({ direction: 'client' as const, schema })),
     ...ServerFrameSchema.options.map((schema) => ({ direction: 'server' as const, schema })),

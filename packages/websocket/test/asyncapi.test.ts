@@ -11,6 +11,7 @@ import { testConfig } from '@gtp/core/testing';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from '../server.ts';
+import type { AsyncApiDocument } from '../src/asyncapi.ts';
 import { ClientFrameSchema, type ServerFrame, ServerFrameSchema } from '../src/protocol.ts';
 import { TestClient } from './ws-test-client.ts';
 
@@ -37,7 +38,7 @@ describe('GET /asyncapi.json', () => {
     const response = await request(`${url}/asyncapi.json`, { signal: AbortSignal.timeout(10_000) });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
-    const raw = (await response.body.json()) as Record<string, unknown>;
+    const raw = (await response.body.json()) as AsyncApiDocument;
 
     const { document, diagnostics } = await new Parser().parse(raw);
     // No errors, and not even a warning or a hint.
