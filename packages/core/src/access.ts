@@ -96,8 +96,12 @@ export type AccessConfig = Pick<
     >
   >;
 
+/** What describeAccess reads: the ways to authenticate, the host allow-list, trusted proxies. */
+export type DescribedAccess = Pick<AccessConfig, 'authToken'> &
+  Partial<Pick<Config, 'host' | 'allowedHosts' | 'jwtSecret' | 'jwtJwksUrl' | 'trustProxy'>>;
+
 /** What the start-up line says about who may call (and who sessions belong to). */
-export function describeAccess(config: AccessConfig): string {
+export function describeAccess(config: DescribedAccess): string {
   const ways = [
     ...(config.authToken ? ['AUTH_TOKEN (one principal, "token")'] : []),
     ...(config.jwtSecret ? ['JWTs signed with JWT_SECRET (principal = sub)'] : []),
@@ -180,9 +184,13 @@ export function createAccessCheck(config: AccessConfig): AccessCheck {
         redis ??= import('./redis-client.ts').then(({ createRedisClient }) =>
           createRedisClient({ url: redisUrl, name: 'rate limits' }),
         );
-        limit = redis.then((client) =>
-          redisLimit(client, transport, config.rateLimitMax, config.rateLimitWindowMs),
-        );
+        // Wait (bounded) for the first connection: until it is ready every attempt would be
+        // counted by this instance's insurance limiter alone, apart from the other instances.
+        limit = redis.then(async (client) => {
+          const { whenReady } = await import('./redis-client.ts');
+          await whenReady(client, { what: 'the shared rate limits' }).catch(() => undefined);
+          return redisLimit(client, transport, config.rateLimitMax, config.rateLimitWindowMs);
+        });
       } else limit = Promise.resolve(memoryLimit(config.rateLimitMax, config.rateLimitWindowMs));
       limits.set(transport, limit);
     }

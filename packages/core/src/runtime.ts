@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type AccessConfig, describeAccess } from './access.ts';
+import { type DescribedAccess, describeAccess } from './access.ts';
 import type { ChatService } from './chat-service.ts';
 import { type Config, ConfigError } from './config.ts';
 import { DEFAULT_PORTS, type Protocol } from './constants.ts';
@@ -45,7 +45,7 @@ export function describeModel(model: ModelInfo): string {
  */
 export async function runServer(
   server: ChatServer,
-  config: Pick<Config, 'port' | 'host' | 'shutdownTimeoutMs'>,
+  config: Pick<Config, 'port' | 'host' | 'shutdownTimeoutMs'> & DescribedAccess,
 ): Promise<void> {
   const port = config.port ?? DEFAULT_PORTS[server.protocol];
   const inUse = () =>
@@ -67,7 +67,7 @@ export async function runServer(
   console.log(`${server.protocol} server listening on ${address}`);
   console.log(`model: ${describeModel(server.chat.model.info)}`);
   // Who may call, and whom sessions belong to (without auth: everyone is one principal).
-  if ('rateLimitMax' in config) console.log(describeAccess(config as unknown as AccessConfig));
+  console.log(describeAccess(config));
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
