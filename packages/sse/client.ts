@@ -28,6 +28,7 @@ import {
   HttpClientAdapter,
   type NoticeListener,
   type NoticeOptions,
+  resumedNotice,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
@@ -162,10 +163,21 @@ export class SseAdapter extends HttpClientAdapter {
     source.addEventListener('open', () => {
       if (this.#opened) {
         this.#reconnects += 1;
-        this.#notice(
-          `event stream reopened (Last-Event-ID: ${this.#lastEventId || 'none'}); resuming`,
-          RECONNECT_NOTICE,
-        );
+        if (this.#queues.size > 0)
+          // A reply of ours was cut: one dim line, as every client says it.
+          this.#notice(
+            resumedNotice(
+              Number(this.#lastEventId) || 0,
+              Math.max(1, this.#attempts),
+              performance.now() - (this.#lostAt ?? performance.now()),
+            ),
+            { dim: true },
+          );
+        else
+          this.#notice(
+            `event stream reopened (Last-Event-ID: ${this.#lastEventId || 'none'}); resuming`,
+            RECONNECT_NOTICE,
+          );
       }
       this.#opened = true;
       this.#streamBack();
@@ -318,11 +330,13 @@ export class SseAdapter extends HttpClientAdapter {
     this.#lostAt ??= performance.now();
     this.#attempts += 1;
     const seconds = ((performance.now() - this.#lostAt) / 1000).toFixed(0);
-    this.#notice(
-      `event stream lost; EventSource is reconnecting (attempt ${this.#attempts}, ${seconds} s)…`,
-      RECONNECT_NOTICE,
-    );
+    // While a reply of ours waits, quiet: its resume says so in one line (or its give-up does).
     if (this.#queues.size > 0) this.#armGiveUp();
+    else
+      this.#notice(
+        `event stream lost; EventSource is reconnecting (attempt ${this.#attempts}, ${seconds} s)…`,
+        RECONNECT_NOTICE,
+      );
   }
 
   #streamBack(): void {

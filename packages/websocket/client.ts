@@ -6,7 +6,10 @@
  *   everything the server pushes (the reply stream, other members' messages, typing, presence);
  * - telling your own reply from another member's (`start.connectionId`), and matching answers to
  *   requests on a connection where frames of both directions interleave;
- * - reconnecting with exponential backoff and rejoining the same session;
+ * - reconnecting with exponential backoff and rejoining the same session with `join {after}`, the
+ *   newest reply `seq` it saw: a reply cut mid-way goes on where it stopped (what it missed first,
+ *   then live), and the shell prints one dim "resumed" line; a `reset` frame (the log no longer
+ *   holds that point) is handled by resumableReply from @gtp/core/cli;
  * - noticing a dead server: no protocol ping within two heartbeat intervals → terminate, reconnect;
  * - cancelling with a `cancel` frame (Ctrl+C), and `/ping` for the application-level round trip;
  * - the token (AUTH_TOKEN): Node's `ws` can set headers on the handshake, so it sends
@@ -24,9 +27,13 @@ import {
   errorFromBody,
   HttpApi,
   HttpClientAdapter,
+  type LoggedEvent,
   type NoticeListener,
   type NoticeOptions,
   printable,
+  RESUME_GIVE_UP_MS,
+  resumableReply,
+  resumedNotice,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
@@ -59,6 +66,8 @@ export function frameBytes(payloadBytes: number, masked: boolean): number {
 interface Subscriber {
   frame(frame: ServerFrame): boolean;
   closed(reason: string): void;
+  /** The socket came back and rejoined the session with `after` (a reconnect); true: a reply resumed. */
+  rejoined?(after: number | undefined): boolean;
 }
 
 export class WebSocketAdapter extends HttpClientAdapter {
@@ -82,10 +91,19 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #deadPeerTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
+  /** The attempts the last reconnect took (for the "resumed" line). */
+  #reconnectAttempts = 0;
   #connectedOnce = false;
   #reconnects = 0;
   #closed = false;
   readonly #ca: Buffer | undefined;
+  /** The newest reply seq seen in #seqSessionId: a reconnect's `join {after}`. */
+  #lastSeq: number | undefined;
+  #seqSessionId: string | undefined;
+  /** A reply of ours waits on a lost connection: the reconnect status lines stay quiet. */
+  #replyWaiting = 0;
+  /** The last rejoin resumed a reply of ours. */
+  #rejoinResumed = false;
 
   /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004; `token` its AUTH_TOKEN. */
   constructor(target: string, options: AdapterOptions = {}) {
@@ -146,51 +164,109 @@ export class WebSocketAdapter extends HttpClientAdapter {
     const { signal } = options;
     this.#sessionId = sessionId;
     const socket = await this.#ready(signal);
-    const events = new AsyncQueue<ChatEvent>();
+    // The reply as logged events (each frame has its seq; a `reset` too), read by resumableReply:
+    // it drops what a rejoin replays and fills a gap a reset leaves from the history.
+    const events = new AsyncQueue<LoggedEvent>();
     let messageId: string | undefined;
+    /** Set while the connection is down mid-reply: when it went, the last seq we had. */
+    let lost: { at: number; after: number | undefined; timer: NodeJS.Timeout } | undefined;
     const unsubscribe = this.#subscribe({
       frame: (frame) => {
         if (messageId === undefined) {
           // The server answers our `send` with a `start` naming our connection, or an `error`.
           if (frame.type === 'start' && frame.connectionId === this.#connectionId) {
             messageId = frame.messageId;
-            events.push({ type: 'start', sessionId: frame.sessionId, messageId: frame.messageId });
+            events.push({
+              seq: frame.seq,
+              event: { type: 'start', sessionId: frame.sessionId, messageId: frame.messageId },
+            });
             return true;
           }
           if (frame.type === 'error' && frame.messageId === undefined) {
-            events.push(frame);
+            events.push({ seq: 0, event: frame });
             events.end();
             return true;
           }
           return false;
         }
+        if (frame.type === 'reset') {
+          events.push({ seq: frame.seq, reset: { reason: frame.reason, replaying: frame.replaying } });
+          return true;
+        }
         if (
-          (frame.type === 'delta' || frame.type === 'done' || frame.type === 'error') &&
+          (frame.type === 'start' ||
+            frame.type === 'delta' ||
+            frame.type === 'done' ||
+            frame.type === 'error') &&
           frame.messageId === messageId
         ) {
-          events.push(frame);
-          if (frame.type !== 'delta') events.end();
+          const { seq, ...event } = frame as typeof frame & { seq: number };
+          events.push({ seq, event: event as ChatEvent });
+          if (frame.type === 'done' || frame.type === 'error') events.end();
           return true;
         }
         return false;
       },
       closed: (reason) => {
         if (signal?.aborted) events.end();
-        else
+        else if (messageId === undefined)
+          // Whether the server took the `send` is unknown: nothing to resume.
           events.fail(
             new ChatError('unavailable', `connection lost during the reply (${reason}); reconnecting`),
           );
+        else if (!lost) {
+          // Resume: the adapter reconnects by itself and rejoins with `after`; the server sends
+          // what we missed, then the rest live, to this same subscriber.
+          this.#replyWaiting += 1;
+          const timer = setTimeout(
+            () =>
+              events.fail(
+                new ChatError(
+                  'unavailable',
+                  `the connection was lost mid-reply (${reason}) and did not come back within ${RESUME_GIVE_UP_MS / 1000} s; /history shows what the server stored`,
+                ),
+              ),
+            RESUME_GIVE_UP_MS,
+          );
+          lost = { at: performance.now(), after: this.#lastSeq, timer };
+        }
+      },
+      rejoined: (after) => {
+        if (!lost) return false;
+        clearTimeout(lost.timer);
+        this.#replyWaiting -= 1;
+        this.#notice(resumedNotice(after ?? 0, this.#reconnectAttempts, performance.now() - lost.at), {
+          dim: true,
+        });
+        lost = undefined;
+        return true;
       },
     });
     const onAbort = () => {
-      if (socket.readyState === WebSocket.OPEN) this.#write(socket, { type: 'cancel' });
+      const open = this.#socket;
+      if (open?.readyState === WebSocket.OPEN && this.#joinedSessionId === sessionId)
+        this.#write(open, { type: 'cancel' });
       else events.end();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       this.#write(socket, { type: 'send', text });
-      yield* events;
+      yield* resumableReply({
+        first: events,
+        // The socket resumes in place (join {after}), never through a second call.
+        resume: () => {
+          throw new ChatError('internal', 'the WebSocket reply resumes on its rejoined socket');
+        },
+        history: () => this.api.history(sessionId),
+        dropped: () => false,
+        notice: (notice) => this.#notice(notice, { dim: true }),
+        signal,
+      });
     } finally {
+      if (lost) {
+        clearTimeout(lost.timer);
+        this.#replyWaiting -= 1;
+      }
       unsubscribe();
       signal?.removeEventListener('abort', onAbort);
     }
@@ -352,16 +428,22 @@ export class WebSocketAdapter extends HttpClientAdapter {
       Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** this.#attempt) * (0.5 + Math.random() / 2),
     );
     this.#attempt += 1;
-    // One status line, updated per attempt (the shell rewrites it in place), not one per attempt.
-    this.#notice(`${reason}; reconnecting in ${delay} ms (attempt ${this.#attempt})…`, RECONNECT_NOTICE);
+    this.#reconnectAttempts = this.#attempt;
+    // One status line, updated per attempt (the shell rewrites it in place), not one per attempt;
+    // none while a reply of ours waits to resume (it says so itself, in one line, when it does).
+    if (!this.#replyWaiting)
+      this.#notice(`${reason}; reconnecting in ${delay} ms (attempt ${this.#attempt})…`, RECONNECT_NOTICE);
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => {
       this.#ready().then(
-        () =>
-          this.#notice(
-            `reconnected${this.#joinedSessionId ? `; rejoined session ${this.#joinedSessionId}` : ''}`,
-            RECONNECT_NOTICE,
-          ),
+        () => {
+          // A resumed reply said so in its own line already.
+          if (!this.#replyWaiting && !this.#rejoinResumed)
+            this.#notice(
+              `reconnected${this.#joinedSessionId ? `; rejoined session ${this.#joinedSessionId}` : ''}`,
+              RECONNECT_NOTICE,
+            );
+        },
         (error: unknown) => {
           if (this.#closed) return;
           // A session deleted meanwhile cannot be rejoined: stay connected, say so.
@@ -397,10 +479,23 @@ export class WebSocketAdapter extends HttpClientAdapter {
       this.#armDeadPeerTimer(socket);
       return true;
     };
-    this.#joining ??= this.#request(socket, { type: 'join', sessionId }, adopt).then(
+    // Back in a session we were in: `after` the newest reply seq we saw, so the server sends what
+    // we missed (and the rest of a reply in flight), nothing twice. A first join has none.
+    const after = this.#seqSessionId === sessionId ? this.#lastSeq : undefined;
+    if (this.#seqSessionId !== sessionId) {
+      this.#seqSessionId = sessionId;
+      this.#lastSeq = undefined;
+    }
+    const join: ClientFrame =
+      after === undefined ? { type: 'join', sessionId } : { type: 'join', sessionId, after };
+    this.#joining ??= this.#request(socket, join, adopt).then(
       (frame) => {
         this.#joining = undefined;
         if (frame.type !== 'joined') throw new ChatError('internal', 'unexpected answer to join');
+        this.#rejoinResumed = false;
+        if (after !== undefined)
+          for (const subscriber of [...this.#subscribers])
+            if (subscriber.rejoined?.(after)) this.#rejoinResumed = true;
         return frame.session;
       },
       (error: unknown) => {
@@ -486,6 +581,9 @@ export class WebSocketAdapter extends HttpClientAdapter {
       this.#notice('the server sent a frame that is not JSON; ignored');
       return;
     }
+    const seq = (frame as { seq?: unknown }).seq;
+    if (typeof seq === 'number' && this.#joinedSessionId === this.#seqSessionId)
+      this.#lastSeq = Math.max(this.#lastSeq ?? 0, seq);
     for (const subscriber of this.#subscribers) {
       if (subscriber.frame(frame)) return;
     }

@@ -10,6 +10,7 @@ export {
   RESUME_MAX_DELAY_MS,
   type ResumableReplyOptions,
   resumableReply,
+  resumedNotice,
 } from './resume.ts';
 export {
   type AdapterOptions,

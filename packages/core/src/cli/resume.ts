@@ -96,6 +96,11 @@ export async function* resumableReply(options: ResumableReplyOptions): AsyncGene
   }
 }
 
+/** The one line a client prints when it resumed a reply (every protocol the same words). */
+export function resumedNotice(after: number, attempts: number, downMs: number): string {
+  return `connection lost mid-reply; resumed after seq ${after} (attempt ${attempts}, ${(downMs / 1000).toFixed(1)} s)`;
+}
+
 /** Open the resume call, with backoff, until it answers or RESUME_GIVE_UP_MS have passed. */
 async function reconnect(
   options: ResumableReplyOptions,
@@ -124,10 +129,7 @@ async function reconnect(
       }
       continue;
     }
-    const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
-    options.notice(
-      `connection lost mid-reply; resumed after seq ${after} (attempt ${attempt}, ${seconds} s)`,
-    );
+    options.notice(resumedNotice(after, attempt, performance.now() - startedAt));
     return {
       async *[Symbol.asyncIterator]() {
         try {

@@ -1,0 +1,59 @@
+/**
+ * The WebSocket client resumes by itself (issue 17): the real shell, through WebSocketAdapter
+ * and @gtp/netem's proxy, to a real server; every connection is reset mid-reply; the client
+ * reconnects with backoff and joins with `after` its last seq (the server waits LEAVE_GRACE_MS
+ * before cancelling a reply nobody reads), says so on one dim line, and the screen shows exactly
+ * the stored reply, no token lost, none twice.
+ */
+import { type ChatServer, ChatService, MemorySessionStore, SimulatedModel } from '@gtp/core';
+import { testConfig } from '@gtp/core/testing';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectResumedExactly, PACED, runShellThroughCut } from '../../core/test/resume-harness.ts';
+import { type NetworkProxy, PROFILES, startProxy } from '../../netem/src/index.ts';
+import { WebSocketAdapter } from '../client.ts';
+import { createServer } from '../server.ts';
+
+const servers: ChatServer[] = [];
+const proxies: NetworkProxy[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(
+  options: Parameters<typeof createServer>[0] = {},
+): Promise<{ url: string; proxy: NetworkProxy }> {
+  const server = await createServer({ config: testConfig(PACED), ...options });
+  servers.push(server);
+  const url = await server.listen({ port: 0, host: '127.0.0.1' });
+  const proxy = await startProxy({ target: { port: Number(new URL(url).port) }, profile: PROFILES.loopback });
+  proxies.push(proxy);
+  return { url, proxy };
+}
+
+async function storedReply(url: string, id: string): Promise<string> {
+  const response = await request(`${url}/sessions/${id}/messages`);
+  const { messages } = (await response.body.json()) as { messages: { role: string; text: string }[] };
+  expect(messages.at(-1)?.role).toBe('model');
+  return messages.at(-1)!.text;
+}
+
+describe('pnpm client websocket: a connection cut mid-reply', () => {
+  it('resumes with join {after: seq} on the reconnected socket; the screen shows exactly the stored reply', async () => {
+    const { url, proxy } = await serve();
+    const run = await runShellThroughCut(new WebSocketAdapter(`http://127.0.0.1:${proxy.port}`), proxy);
+    expectResumedExactly(run, await storedReply(url, run.sessionId));
+  });
+
+  it('past the log bound (reset, not replaying): the missing middle comes from the history', async () => {
+    const chat = new ChatService({
+      store: new MemorySessionStore(),
+      model: new SimulatedModel({ ttftMs: 0, tokenDelayMs: PACED.simTokenDelayMs }),
+      replyLogSize: 4,
+    });
+    const { url, proxy } = await serve({ chat });
+    const run = await runShellThroughCut(new WebSocketAdapter(`http://127.0.0.1:${proxy.port}`), proxy);
+    expectResumedExactly(run, await storedReply(url, run.sessionId));
+  });
+});
