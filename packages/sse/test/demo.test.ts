@@ -9,6 +9,7 @@ import type { ChatServer } from '@gtp/core';
 import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROFILES, startProxy } from '../../netem/src/index.ts';
 import { createServer } from '../server.ts';
 
 const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
@@ -183,5 +184,34 @@ describe.skipIf(!chromiumAvailable)('the SSE demo page (native EventSource) in h
     const stored = (await history(await sessionOf(page))).at(-1)!;
     expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(stored.text.trim());
     await page.close();
+  });
+
+  it('a connection cut mid-reply (the TCP link reset): EventSource resumes, exactly the stored text', async () => {
+    // The page talks to the server through a loopback proxy that can reset every connection.
+    const proxy = await startProxy({ target: { port }, profile: PROFILES.loopback });
+    try {
+      const page = await browser.newPage();
+      page.on('pageerror', (error) => errors.push(error));
+      await page.goto(`http://127.0.0.1:${proxy.port}/demo`);
+      await page.locator('#state[data-state="open"]').waitFor();
+      const sessionId = await sessionOf(page);
+      await page.fill('#input', 'cut me');
+      await page.click('#send');
+      await page.locator('#wire li.down', { hasText: 'event: delta' }).nth(3).waitFor();
+      expect(proxy.cutAll()).toBeGreaterThan(0);
+      await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
+      const ids = await page.evaluate(() => (window as unknown as { demo: { ids: number[] } }).demo.ids);
+      expect(ids).toEqual(ids.map((_, i) => i + 1)); // every event once, in order
+      expect(Number(await page.textContent('#reconnects'))).toBeGreaterThanOrEqual(1);
+      const stored = await history(sessionId);
+      expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
+      expect(await page.locator('.ui-bubble.model').count()).toBe(1);
+      expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
+        stored[1]!.text.trim(),
+      );
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
   });
 });
