@@ -10,6 +10,7 @@
  *   pnpm compare --protocols rest,sse    some of them
  *   pnpm compare --turns 1 --json        machine-readable
  *   pnpm compare --network 3g            each client behind the network-conditions proxy
+ *   pnpm compare --tls                   every server over TLS (HTTP/2 where the client offers it)
  *   pnpm compare --matrix                every protocol × scenario → results/conditions.{json,md,svg}
  */
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ import {
 } from '@gtp/core';
 import { type NetworkProfile, type NetworkProxy, PROFILE_NAMES, profile, startProxy } from '@gtp/netem';
 import { runMatrix } from './conditions.ts';
+import { benchTls } from './dev-tls.ts';
 import { updateConditionsReadme, writeConditions } from './conditions-report.ts';
 import { describeMachine, type MachineInfo, machineInfo } from './machine.ts';
 import { progressBar } from './progress.ts';
@@ -54,6 +56,8 @@ export interface CompareOptions {
   onProgress?: (line: string) => void;
   /** Put each client behind the network-conditions proxy with this profile (none: straight to loopback). */
   network?: NetworkProfile;
+  /** Every server over TLS (a development certificate), every client trusting its CA. */
+  tls?: boolean;
 }
 
 export interface CompareTurn {
@@ -105,10 +109,11 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 export async function runCompare(options: CompareOptions = {}): Promise<CompareResult> {
   const base = options.config ?? loadConfig();
-  const config: Config = options.config ?? {
-    ...base,
-    logLevel: process.env.LOG_LEVEL ? base.logLevel : 'warn',
+  const config: Config = {
+    ...(options.config ?? { ...base, logLevel: process.env.LOG_LEVEL ? base.logLevel : 'warn' }),
+    ...(options.tls ? { tls: benchTls().server } : {}),
   };
+  const adapterOptions = options.tls ? { ca: benchTls().ca } : {};
   const turns = Math.max(1, Math.min(options.turns ?? SCRIPT.length, 20));
   const progress = options.onProgress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { modules, skipped } = await loadProtocols(options.protocols ?? parseProtocols(undefined));
@@ -140,12 +145,12 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
       model = server.chat.model.info;
     }
     progress(
-      `${started.length} servers on loopback${options.network ? `, each behind the ${options.network.name} profile` : ''}; model: ${describeModel(model)}`,
+      `${started.length} servers on loopback${options.tls ? ' over TLS' : ''}${options.network ? `, each behind the ${options.network.name} profile` : ''}; model: ${describeModel(model)}`,
     );
 
     // Warm the code paths (module init, first request) so the first protocol does not pay for all.
     for (const { protocol, target } of started) {
-      const adapter = modules.find((m) => m.protocol === protocol)!.createAdapter(target);
+      const adapter = modules.find((m) => m.protocol === protocol)!.createAdapter(target, adapterOptions);
       try {
         await adapter.health();
       } catch {
@@ -160,7 +165,7 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
       const row: CompareRow = {
         protocol,
         scenario: 'turns',
-        profile: options.network?.name ?? 'loopback (no proxy)',
+        profile: `${options.network?.name ?? 'loopback (no proxy)'}${options.tls ? ', TLS' : ''}`,
         roundTrips: proxy ? 0 : null,
         connectMs: null,
         ttftMs: null,
@@ -176,7 +181,7 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
       let adapter: ReturnType<typeof module.createAdapter> | undefined;
       try {
         const t0 = performance.now();
-        adapter = module.createAdapter(target);
+        adapter = module.createAdapter(target, adapterOptions);
         const session = await adapter.createSession();
         await adapter.useSession?.(session.id);
         row.connectMs = round2(performance.now() - t0);
@@ -309,12 +314,14 @@ const REPO_ROOT = join(RESULTS_DIR, '..', '..', '..');
 function usage(): string {
   return [
     'usage: pnpm compare [--protocols rest,streamable-http,sse,websocket,grpc] [--turns 3] [--json]',
-    '                    [--network loopback|broadband|4g|3g|lossy-4g]',
+    '                    [--network loopback|broadband|4g|3g|lossy-4g] [--tls]',
     '       pnpm compare --matrix [--protocols …] [--only turns,slow-model,cut] [--profiles 3g,4g]',
     '                    [--slow-ttft-ms 30000] [--idle-timeout-ms 10000] [--short-heartbeat-ms 5000] [--out dir]',
     '',
     'Runs the same scripted conversation through each protocol and prints a side-by-side table.',
     'The simulated model is used offline (SIM_TTFT_MS, SIM_TOKEN_DELAY_MS pace it); GEMINI_API_KEY selects Gemini.',
+    '--tls runs every server over TLS (a development certificate; HTTP/2 for the clients that offer it);',
+    '  with --matrix every network scenario also runs over TLS (turns-tls/<profile>).',
     '--network puts each client behind the user-space network proxy (@gtp/netem) with that profile.',
     '--matrix runs every protocol × scenario (networks, nginx default and tuned, a slow model behind an',
     'idle time-out, a cut mid-reply) and writes results/conditions.{json,md,svg}; a full-size run (no',
@@ -347,6 +354,7 @@ if (isMain(import.meta.url)) {
         'idle-timeout-ms': { type: 'string' },
         'short-heartbeat-ms': { type: 'string' },
         out: { type: 'string' },
+        tls: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -375,7 +383,7 @@ if (isMain(import.meta.url)) {
       const kinds = values.only?.split(',').map((k) => k.trim()) as ScenarioKind[] | undefined;
       const profiles = values.profiles?.split(',').map((p) => p.trim());
       for (const p of profiles ?? []) profile(p); // throws on an unknown name
-      const scenarios = buildScenarios(sizes, { kinds, profiles });
+      const scenarios = buildScenarios(sizes, { kinds, profiles, tls: values.tls });
       const argv = process.argv.slice(2).join(' ');
       const bar = progressBar(process.stderr);
       const result = await runMatrix({
@@ -415,7 +423,7 @@ if (isMain(import.meta.url)) {
         process.exit(2);
       }
     }
-    const result = await runCompare({ protocols, turns, network });
+    const result = await runCompare({ protocols, turns, network, tls: values.tls });
     if (values.json) console.log(JSON.stringify(result, null, 2));
     else console.log(`\n${formatCompare(result)}`);
     const failed = result.rows.some((r) => r.error) || result.agree === false || result.rows.length === 0;

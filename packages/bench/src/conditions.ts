@@ -18,6 +18,7 @@ import {
 } from '@gtp/core';
 import type { ClientAdapter } from '@gtp/core/cli';
 import { type NetworkProxy, startProxy } from '@gtp/netem';
+import { benchTls } from './dev-tls.ts';
 import { describeMachine, type MachineInfo, machineInfo } from './machine.ts';
 import { Nginx, nginxAvailable } from './nginx.ts';
 import { loadProtocols, type ProtocolModule } from './protocols.ts';
@@ -237,7 +238,7 @@ async function runProtocol(
   const turnTimeoutMs = scenario.simTtftMs * 2 + 30_000;
   const t0 = performance.now();
   const statsAtStart = proxy.stats();
-  const adapter = module.createAdapter(clientTarget);
+  const adapter = module.createAdapter(clientTarget, scenario.tls ? { ca: benchTls().ca } : {});
   const turns: TurnRecord[] = [];
   let cutAt: number | null = null;
   try {
@@ -352,6 +353,7 @@ async function runScenario(
     simTokenDelayMs: scenario.simTokenDelayMs,
     heartbeatMs: scenario.heartbeatMs,
     rateLimitMax: 0,
+    ...(scenario.tls ? { tls: benchTls().server } : {}),
   };
   const closers: (() => Promise<void>)[] = [];
   try {

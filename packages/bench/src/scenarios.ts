@@ -29,6 +29,8 @@ export interface Scenario {
   cutAtMs?: number;
   /** What the reader should take from it. */
   description: string;
+  /** Servers over TLS (HTTP/2 by ALPN where the client offers it), clients trusting the bench's CA. */
+  tls?: boolean;
 }
 
 export interface MatrixSizes {
@@ -56,7 +58,7 @@ export const FULL_SIZES: MatrixSizes = {
 
 export function buildScenarios(
   sizes: MatrixSizes = FULL_SIZES,
-  only?: { kinds?: ScenarioKind[]; profiles?: string[] },
+  only?: { kinds?: ScenarioKind[]; profiles?: string[]; tls?: boolean },
 ): Scenario[] {
   const base = {
     simTtftMs: sizes.simTtftMs,
@@ -75,6 +77,17 @@ export function buildScenarios(
       path: 'direct',
       description: `a conversation on ${name}: the first turn cold (connection set-up included), the rest warm`,
     });
+    // --tls: the same over TLS, so the cold turn shows each protocol's handshake cost.
+    if (only?.tls)
+      out.push({
+        ...base,
+        id: `turns-tls/${name}`,
+        kind: 'turns',
+        profile: PROFILES[name as keyof typeof PROFILES],
+        path: 'direct',
+        tls: true,
+        description: `the same conversation on ${name} over TLS: the cold turn pays the TLS handshake too`,
+      });
   }
   for (const path of ['nginx-default', 'nginx-tuned'] as const) {
     out.push({

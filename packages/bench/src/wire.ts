@@ -39,8 +39,26 @@ export class WireMeter {
     else socket.once('connect', attach);
   };
 
+  /** ws's upgrade request (https.request → tls.connect publishes no net.client.socket). */
+  readonly #onRequest = (message: unknown) => {
+    const { request } = message as {
+      request: { socket: Socket | null; once(event: 'socket', f: (socket: Socket) => void): void };
+    };
+    const take = (socket: Socket) => {
+      if ((socket as { encrypted?: boolean }).encrypted) this.#onSocket({ socket });
+    };
+    // With `createConnection` (ws does) the socket is there already when the channel publishes.
+    if (request.socket) take(request.socket);
+    else request.once('socket', take);
+  };
+
   constructor() {
     diagnostics.subscribe('net.client.socket', this.#onSocket);
+    // Over TLS, undici's tls.connect and ws's https.request publish no net.client.socket: take
+    // their TLS sockets from undici's own channel and from node:http's (bytesRead/bytesWritten of
+    // a TLSSocket count the encrypted bytes, handshake included).
+    diagnostics.subscribe('undici:client:connected', this.#onSocket);
+    diagnostics.subscribe('http.client.request.start', this.#onRequest);
   }
 
   /** Total bytes so far on connections to this port, open and closed. */
@@ -60,6 +78,8 @@ export class WireMeter {
 
   close(): void {
     diagnostics.unsubscribe('net.client.socket', this.#onSocket);
+    diagnostics.unsubscribe('undici:client:connected', this.#onSocket);
+    diagnostics.unsubscribe('http.client.request.start', this.#onRequest);
   }
 }
 
