@@ -21,11 +21,15 @@ import * as grpc from '@grpc/grpc-js';
 import { ChatError, type ChatEvent, isMain, type Message, type Session, type StatsSnapshot } from '@gtp/core';
 import {
   type AdapterOptions,
+  allSessions,
   type ClientAdapter,
   type ExtraCommand,
   type Health,
   hex,
+  type LoggedEvent,
+  type NoticeListener,
   printable,
+  resumableReply,
   runClient,
   type SendOptions,
   type WireTrace,
@@ -149,6 +153,7 @@ export class GrpcAdapter implements ClientAdapter {
   #client!: ChatServiceClientType;
   #health!: HealthClientType;
   #bytesReceived = 0;
+  readonly #noticeListeners: NoticeListener[] = [];
 
   constructor(target: string, options: AdapterOptions = {}) {
     this.target = target.replace(/^(grpc|http):\/\//, '');
@@ -234,26 +239,69 @@ export class GrpcAdapter implements ClientAdapter {
   }
 
   /**
-   * The chat call: StreamMessage, server streaming. Each message is one ChatEvent; the
-   * call's status at the end says whether it succeeded. Aborting `signal` cancels the call.
+   * The chat call: StreamMessage, server streaming. Each message is one ChatEvent with its `seq`
+   * in the session's reply log; the call's status at the end says whether it succeeded. Aborting
+   * `signal` cancels the call. A call that breaks mid-reply with UNAVAILABLE (a dropped
+   * connection) is resumed with ResumeStream {session_id, message_id, after: last seq}, with
+   * backoff (resumableReply from @gtp/core/cli); the shell prints one dim "resumed" line.
    */
-  async *send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent> {
+  send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent, void> {
     const { signal } = options;
-    const call = this.#client.streamMessage({ sessionId, text }, { deadline: deadline(REPLY_DEADLINE_MS) });
+    return resumableReply({
+      first: this.#read(
+        () => this.#client.streamMessage({ sessionId, text }, { deadline: deadline(REPLY_DEADLINE_MS) }),
+        signal,
+      ),
+      resume: (messageId, after, resumeSignal) =>
+        this.#read(
+          () =>
+            this.#client.resumeStream(
+              { sessionId, messageId, after: String(after) },
+              { deadline: deadline(REPLY_DEADLINE_MS) },
+            ),
+          resumeSignal,
+        ),
+      history: () => this.history(sessionId),
+      dropped: (error) => error instanceof ChatError && error.code === 'unavailable',
+      notice: (notice) => {
+        for (const listener of this.#noticeListeners) listener(notice, { dim: true });
+      },
+      signal,
+    });
+  }
+
+  onNotice(listener: NoticeListener): void {
+    this.#noticeListeners.push(listener);
+  }
+
+  /** One server-streaming reply call (StreamMessage or ResumeStream), message by message, with seq. */
+  async *#read(
+    open: () => grpc.ClientReadableStream<
+      { event?: string; seq?: string } & Parameters<typeof chatEventFromProto>[0]
+    >,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<LoggedEvent> {
+    const call = open();
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     let failed = false;
-    let final: ChatEvent | undefined;
+    let final: LoggedEvent | undefined;
     try {
       // The final event (`done` or `error`) is held until the call has ended with its status: a
       // consumer that stops at `done` would otherwise cancel a call whose trailers were on
       // their way (a RST_STREAM, and CANCELLED instead of OK in --trace).
       for await (const message of call) {
+        const seq = Number(message.seq ?? 0);
+        const reset = (message as { reset?: { reason?: string; replaying?: boolean } }).reset;
+        if (message.event === 'reset' && reset) {
+          yield { seq, reset: { reason: reset.reason ?? '', replaying: reset.replaying ?? false } };
+          continue;
+        }
         const event = chatEventFromProto(message);
         if (!event) continue;
         if (event.type === 'error') failed = true;
-        if (event.type === 'done' || event.type === 'error') final = event;
-        else yield event;
+        if (event.type === 'done' || event.type === 'error') final = { seq, event };
+        else yield { seq, event };
       }
       if (final) yield final;
     } catch (error) {
@@ -313,11 +361,20 @@ export class GrpcAdapter implements ClientAdapter {
     );
   }
 
-  async listSessions(): Promise<Session[]> {
-    const { sessions } = await this.#unary<ListSessionsResponse__Output>((cb) =>
-      this.#client.listSessions({}, this.#options(), cb),
+  /** Every session of the caller, following next_page_token (bounded, as on every client). */
+  listSessions(): Promise<Session[]> {
+    return allSessions((cursor) => this.sessionsPage(cursor));
+  }
+
+  /** One page of ListSessions; `cursor` is the previous page's next_page_token. */
+  async sessionsPage(cursor?: string): Promise<{ sessions: Session[]; nextCursor?: string }> {
+    const { sessions, nextPageToken } = await this.#unary<ListSessionsResponse__Output>((cb) =>
+      this.#client.listSessions({ pageToken: cursor ?? '' }, this.#options(), cb),
     );
-    return sessions.map(sessionFromProto);
+    return {
+      sessions: sessions.map(sessionFromProto),
+      ...(nextPageToken ? { nextCursor: nextPageToken } : {}),
+    };
   }
 
   async deleteSession(id: string): Promise<void> {
