@@ -119,6 +119,9 @@ export function describeAccess(config: DescribedAccess): string {
   return `${who}; ${hostLine}${config.trustProxy ? `; trusted proxies: ${config.trustProxy}` : ''}`;
 }
 
+/** How long a shared (Redis) rate-limit count may take before this instance counts alone. */
+export const SHARED_LIMIT_DEADLINE_MS = 250;
+
 /** One transport's attempt budget: in this process, or in Redis (shared by every instance). */
 interface AttemptLimit {
   /** Seconds to wait when `address` is over its budget, else 0. */
@@ -153,13 +156,19 @@ async function redisLimit(
     duration,
     insuranceLimiter: new RateLimiterMemory({ points: max, duration }),
   });
+  // A frozen Redis (TCP open, no answers) would hold every request in this check: node-redis
+  // stops timing a command once it is written. Past our own deadline the attempt is counted in
+  // memory instead, like the insurance limiter does when Redis refuses.
+  const { withDeadline, RedisDeadlineError } = await import('./redis-client.ts');
+  const fallback = new AddressRateLimit(max, windowMs);
   return {
     async take(address) {
       try {
-        await limiter.consume(address);
+        await withDeadline(limiter.consume(address), SHARED_LIMIT_DEADLINE_MS);
         return 0;
       } catch (refusal) {
         if (refusal instanceof RateLimiterRes) return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+        if (refusal instanceof RedisDeadlineError) return fallback.take(address);
         throw refusal;
       }
     },
