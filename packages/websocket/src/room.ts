@@ -320,6 +320,8 @@ export class Rooms implements RoomHub {
   readonly leaveGraceMs: number;
   readonly #graces = new Set<() => void>();
   readonly #rooms = new Map<string, Room>();
+  /** Set by `cancelAll()`: from then on a leave's grace is no wait at all. */
+  #shuttingDown = false;
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #onRelayError: (error: unknown) => void;
   #relayFailing = false;
@@ -382,6 +384,8 @@ export class Rooms implements RoomHub {
   }
 
   graceWait(): Promise<void> {
+    // A member that leaves during shutdown (its socket closed by it) must not hold it up.
+    if (this.#shuttingDown) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -395,6 +399,7 @@ export class Rooms implements RoomHub {
 
   /** Shutdown: cancel every reply running here and wait until each has sent its final event. */
   async cancelAll(reason: string): Promise<void> {
+    this.#shuttingDown = true;
     for (const done of [...this.#graces]) done();
     const rooms = [...this.#rooms.values()];
     for (const room of rooms) room.cancel(reason);
