@@ -5,8 +5,8 @@
  */
 import type { ChatServer } from '@gtp/core';
 import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
+import { type NetworkProxy, PROFILES, startProxy, withConditions } from '@gtp/netem';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type NetworkProxy, PROFILES, startProxy, withConditions } from '../../netem/src/index.ts';
 import { createServer } from '../server.ts';
 import { createSession, history, json, SseReader } from './helpers.ts';
 

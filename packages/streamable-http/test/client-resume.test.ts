@@ -6,10 +6,10 @@
  */
 import { type ChatServer, ChatService, MemorySessionStore, SimulatedModel } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
+import { type NetworkProxy, PROFILES, startProxy } from '@gtp/netem';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectResumedExactly, PACED, runShellThroughCut } from '../../core/test/resume-harness.ts';
-import { type NetworkProxy, PROFILES, startProxy } from '../../netem/src/index.ts';
 import { StreamableHttpAdapter } from '../client.ts';
 import { createServer } from '../server.ts';
 

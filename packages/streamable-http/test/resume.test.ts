@@ -5,10 +5,9 @@
  */
 import { type ChatServer, ChatService, LineSplitter, MemorySessionStore, SimulatedModel } from '@gtp/core';
 import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
+import { type NetworkProxy, PROFILES, startProxy, withConditions } from '@gtp/netem';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-// The proxy package is a workspace sibling; imported by path (no dependency edge for one test).
-import { type NetworkProxy, PROFILES, startProxy, withConditions } from '../../netem/src/index.ts';
 import { createServer } from '../server.ts';
 
 /** Paced, so that the cut lands in the middle of the reply. */

@@ -6,9 +6,9 @@
  */
 import type { ChatServer } from '@gtp/core';
 import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
+import { type NetworkProxy, PROFILES, startProxy, withConditions } from '@gtp/netem';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type NetworkProxy, PROFILES, startProxy, withConditions } from '../../netem/src/index.ts';
 import { createServer } from '../server.ts';
 import { TestClient } from './ws-test-client.ts';
 
