@@ -10,12 +10,14 @@
  * Run it: `pnpm lab`, then open http://127.0.0.1:8000/lab.
  */
 import { readFile } from 'node:fs/promises';
+import fastifyHelmet from '@fastify/helmet';
 import {
   type ChatServer,
   type Config,
   DEFAULT_HOST,
   DEFAULT_LAB_PORT,
   DEFAULT_PORTS,
+  fastifyTlsOptions,
   loadConfig,
   type Protocol,
 } from '@gtp/core';
@@ -63,10 +65,44 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const host = options.host ?? DEFAULT_HOST;
   const base = options.config ?? loadConfig(process.env);
   const labPage = await readFile(new URL('../public/lab.html', import.meta.url), 'utf8');
-  const app = Fastify({ forceCloseConnections: true });
+  // TLS_CERT_FILE + TLS_KEY_FILE: the lab page over HTTPS (HTTP/2) like the five servers.
+  const app = Fastify({ forceCloseConnections: true, ...fastifyTlsOptions(base.tls) });
+  const scheme = base.tls ? 'https' : 'http';
+  // The demos' security headers (core's createHttpApp): a CSP that runs only this server's own
+  // script files, no framing, nosniff, no Referer. The lanes talk to the proxies on other ports of
+  // this host, so connect-src lets the page reach any port of it (http(s) and ws(s)), nothing else.
+  const hosts = [...new Set([host, 'localhost', '127.0.0.1'])];
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: [
+          "'self'",
+          ...hosts.flatMap((h) => ['http', 'https', 'ws', 'wss'].map((s) => `${s}://${h}:*`)),
+        ],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
   await app.register(uiRoutes, { title: 'genai-transports lab' });
   app.get('/lab', async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(labPage),
+  );
+  // The page's script, a file of its own: the CSP above runs no inline script.
+  const labScript = await readFile(new URL('../public/lab.js', import.meta.url), 'utf8');
+  app.get('/lab.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(labScript),
   );
 
   /** One proxy per lane per network profile, started on first use. */
@@ -90,7 +126,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const network = networkOf((request.query as { network?: string }).network);
     const lanes = Object.fromEntries(
       await Promise.all(
-        BROWSER_LANES.map(async (lane) => [lane, `http://${host}:${(await proxyFor(network, lane)).port}`]),
+        BROWSER_LANES.map(async (lane) => [
+          lane,
+          `${scheme}://${host}:${(await proxyFor(network, lane)).port}`,
+        ]),
       ),
     );
     return {
@@ -122,7 +161,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   // The lab listens first: its origin goes into every server's ALLOWED_ORIGINS.
   await app.listen({ port: options.labPort ?? DEFAULT_LAB_PORT, host });
   const labPort = (app.server.address() as { port: number }).port;
-  const origins = [`http://${host}:${labPort}`, `http://localhost:${labPort}`];
+  const origins = [`${scheme}://${host}:${labPort}`, `${scheme}://localhost:${labPort}`];
 
   const servers: ChatServer[] = [];
   const addresses = {} as Record<Protocol, string>;
@@ -148,7 +187,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   }
 
   return {
-    url: `http://${host}:${labPort}`,
+    url: `${scheme}://${host}:${labPort}`,
     addresses,
     model: servers[0]!.chat.model.info,
     async close() {
