@@ -26,7 +26,7 @@ function turnsTable(rows: ConditionRow[]): string[] {
   ];
   for (const r of rows) {
     out.push(
-      `| ${r.scenario.replace('turns/', '')} | ${r.protocol} | ${ms(r.coldFirstTokenMs)} | ${ms(r.warmFirstTokenMs)} | ${ms(r.totalMs)} | ${ms(r.modelTtftMs)} | ${r.roundTripsCold ?? '—'} / ${r.roundTripsWarm ?? '—'} | ${yes(r.streamed)} | ${yes(r.completed)}${r.error ? ` (${err(r)})` : ''} | ${r.bytesDown.toLocaleString('en-US')} / ${r.bytesUp.toLocaleString('en-US')} | ${r.physics ? `${r.physics.ok ? 'ok' : 'VIOLATED'} (${r.physics.minMarginMs >= 0 ? '+' : ''}${ms(r.physics.minMarginMs)})` : '—'} |`,
+      `| ${r.scenario.replace('turns/', '').replace('turns-tls/', 'TLS, ')} | ${r.protocol} | ${ms(r.coldFirstTokenMs)} | ${ms(r.warmFirstTokenMs)} | ${ms(r.totalMs)} | ${ms(r.modelTtftMs)} | ${r.roundTripsCold ?? '—'} / ${r.roundTripsWarm ?? '—'} | ${yes(r.streamed)} | ${yes(r.completed)}${r.error ? ` (${err(r)})` : ''} | ${r.bytesDown.toLocaleString('en-US')} / ${r.bytesUp.toLocaleString('en-US')} | ${r.physics ? `${r.physics.ok ? 'ok' : 'VIOLATED'} (${r.physics.minMarginMs >= 0 ? '+' : ''}${ms(r.physics.minMarginMs)})` : '—'} |`,
     );
   }
   return out;
@@ -90,7 +90,8 @@ export function renderConditionsMarkdown(result: ConditionsResult): string {
     'Round trips: the proxy counts, per connection, one for the TCP handshake and one each time the',
     'client received after having sent; summed over the client’s connections until the first token.',
     '',
-    ...turnsTable(byScenario(result, 'turns/')),
+    // --tls: the same conversations over TLS (turns-tls/<profile>) in the same table.
+    ...turnsTable([...byScenario(result, 'turns/'), ...byScenario(result, 'turns-tls/')]),
     '',
     physicsLine(result),
     '',
