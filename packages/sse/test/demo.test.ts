@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatServer } from '@gtp/core';
 import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
+import { PROFILES, startProxy } from '@gtp/netem';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROFILES, startProxy } from '../../netem/src/index.ts';
 import { createServer } from '../server.ts';
 
 const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
