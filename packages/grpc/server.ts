@@ -57,6 +57,7 @@ import {
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
 import { type LoggedChatEvent, readReplyFromLog, streamReply } from './src/reply-reader.ts';
 import { toServiceError } from './src/status.ts';
+import { createWebServer, GRPC_WEB_DEFAULT_PORT } from './src/web.ts';
 
 /**
  * Keepalive: after HEARTBEAT_MS of silence (15 s, under common NAT and load-balancer idle
@@ -70,9 +71,14 @@ export interface CreateServerOptions {
   chat?: ChatService;
   /** Where the server logs (pino); by default one at LOG_LEVEL. Tests pass a silent one. */
   logger?: Logger;
+  /** The gRPC-Web/Connect listener's port (src/web.ts); default 8005, or any free one when listen() gets port 0. */
+  webPort?: number;
 }
 
-export async function createServer(options: CreateServerOptions = {}): Promise<ChatServer> {
+/** The server, plus where its gRPC-Web/Connect listener is (once listening). */
+export type GrpcChatServer = ChatServer & { readonly webUrl: string | undefined };
+
+export async function createServer(options: CreateServerOptions = {}): Promise<GrpcChatServer> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? options.chat?.logger ?? createLogger(config, { protocol: 'grpc' });
   // With REDIS_URL, sessions (and cancels) are shared with every other instance, whatever its
@@ -327,14 +333,21 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
   let closing: Promise<void> | undefined;
   // GET /metrics on a small HTTP listener of its own (METRICS_PORT; any free port when PORT=0).
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  // The same ChatService for browsers: gRPC-Web and Connect on a listener of their own (src/web.ts).
+  const web = createWebServer({ chat, config, access, logger });
+  let webUrl: string | undefined;
   return {
     protocol: 'grpc',
     chat,
+    get webUrl() {
+      return webUrl;
+    },
     get metricsUrl() {
       return metrics?.url;
     },
     async listen({ port = 0, host = DEFAULT_HOST } = {}) {
       metrics = await startMetricsServer({ chat, port: port === 0 ? 0 : config.metricsPort, host });
+      webUrl = await web.listen(options.webPort ?? (port === 0 ? 0 : GRPC_WEB_DEFAULT_PORT), host);
       const shownHost = host.includes(':') ? `[${host}]` : host;
       const bind = promisify(server.bindAsync.bind(server));
       const address = `${shownHost}:${await bind(`${shownHost}:${port}`, grpc.ServerCredentials.createInsecure())}`;
@@ -357,6 +370,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<C
         await promisify(server.tryShutdown.bind(server))();
         clearTimeout(force);
         await access.close();
+        web.closeAll();
+        await web.close();
         await metrics?.close();
         if (ownsChat) await chat.close();
         logger.info('gRPC server stopped');

@@ -11,8 +11,8 @@
 import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import { anyIs, anyPack, anyUnpack, type DurationSchema } from '@bufbuild/protobuf/wkt';
 import { type ChatError, ERROR_HTTP_STATUS, type ErrorCode } from '@gtp/core';
-import { ErrorInfoSchema, RetryInfoSchema } from '../generated/es/google/rpc/error_details_pb.ts';
-import { StatusSchema } from '../generated/es/google/rpc/status_pb.ts';
+import { ErrorInfoSchema, RetryInfoSchema } from '../generated/es/google/rpc/error_details_pb.js';
+import { StatusSchema } from '../generated/es/google/rpc/status_pb.js';
 
 /** The trailer that carries the serialised google.rpc.Status (binary: the `-bin` suffix). */
 export const STATUS_DETAILS_METADATA_KEY = 'grpc-status-details-bin';
