@@ -41,6 +41,7 @@ import type { ChatServiceClient as ChatServiceClientType } from './generated/gen
 import type { GetHistoryResponse__Output } from './generated/genai/chat/v1/GetHistoryResponse.ts';
 import type { ListSessionsResponse__Output } from './generated/genai/chat/v1/ListSessionsResponse.ts';
 import type { HealthClient as HealthClientType } from './generated/grpc/health/v1/Health.ts';
+import { channelCredentials } from './src/credentials.ts';
 import { chatEventFromProto, messageFromProto, sessionFromProto, statsFromProto } from './src/messages.ts';
 import { CHAT_SERVICE_NAME, ChatServiceClient, HealthClient } from './src/proto.ts';
 import { fromServiceError } from './src/status.ts';
@@ -153,6 +154,7 @@ export class GrpcAdapter implements ClientAdapter {
   #client!: ChatServiceClientType;
   #health!: HealthClientType;
   #bytesReceived = 0;
+  #ca: Buffer | undefined;
   readonly #noticeListeners: NoticeListener[] = [];
 
   constructor(target: string, options: AdapterOptions = {}) {
@@ -164,6 +166,7 @@ export class GrpcAdapter implements ClientAdapter {
     const interceptors = this.#interceptors;
     const { token, trace } = options;
     this.trace = trace;
+    this.#ca = options.ca;
     if (token) {
       interceptors.push(
         (callOptions, nextCall) =>
@@ -209,7 +212,8 @@ export class GrpcAdapter implements ClientAdapter {
 
   /** A new channel, with the chat and health clients on it. */
   #connect(): void {
-    const credentials = grpc.credentials.createInsecure();
+    // --ca / TLS_CA_FILE: TLS, the certificate checked against that CA and the target's host.
+    const credentials = channelCredentials(this.#ca);
     // Every message through the client's own (de)serialisers: counted (protobuf payload + the
     // 5-byte prefix) and, with --trace, shown byte for byte, with nothing encoded twice.
     const observe = (direction: 'sent' | 'received', method: string, bytes: Buffer, value: unknown) => {

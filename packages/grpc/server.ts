@@ -43,6 +43,7 @@ import type { ChatRequest__Output } from './generated/genai/chat/v1/ChatRequest.
 import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.ts';
 import { cancelSignal } from './src/cancel.ts';
 import { ChatStreams } from './src/chat-stream.ts';
+import { serverCredentials } from './src/credentials.ts';
 import { callFailures } from './src/failures.ts';
 import { addHealthService } from './src/health.ts';
 import { InFlight } from './src/in-flight.ts';
@@ -350,7 +351,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
       webUrl = await web.listen(options.webPort ?? (port === 0 ? 0 : GRPC_WEB_DEFAULT_PORT), host);
       const shownHost = host.includes(':') ? `[${host}]` : host;
       const bind = promisify(server.bindAsync.bind(server));
-      const address = `${shownHost}:${await bind(`${shownHost}:${port}`, grpc.ServerCredentials.createInsecure())}`;
+      const address = `${shownHost}:${await bind(`${shownHost}:${port}`, serverCredentials(config.tls))}`;
       logger.info(
         { address, metrics: `${metrics.url}/metrics`, model: chat.model.info },
         'gRPC server listening',
