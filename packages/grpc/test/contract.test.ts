@@ -51,6 +51,44 @@ describe('generated types', () => {
   });
 });
 
+describe('buf lint', () => {
+  it('proto/ passes buf lint with the STANDARD rules (pnpm lint:proto)', async () => {
+    const { stdout, stderr } = await run(join(packageDir, 'node_modules', '.bin', 'buf'), ['lint'], {
+      cwd: repoRoot,
+    });
+    expect(stdout + stderr).toBe('');
+  });
+});
+
+describe('generated browser code (protobuf-es)', () => {
+  it('generated/es/ is what `buf generate` (gen:es) makes from proto/ today', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'grpc-gen-es-'));
+    try {
+      // buf.gen.yaml's plugin from node_modules; --output puts generated/es/ under the temp dir.
+      const bin = join(packageDir, 'node_modules', '.bin');
+      await run(join(bin, 'buf'), ['generate', repoRoot, '--template', 'buf.gen.yaml', '--output', out], {
+        cwd: packageDir,
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      });
+      const committed = join(packageDir, 'generated', 'es');
+      const fresh = join(out, 'generated', 'es');
+      const names = (dir: string) =>
+        files(dir)
+          .map((f) => relative(dir, f))
+          .sort();
+      expect(names(committed)).toEqual(names(fresh));
+      for (const file of names(fresh)) {
+        expect(
+          readFileSync(join(committed, file), 'utf8'),
+          `${file} is stale: run pnpm --filter @gtp/grpc gen`,
+        ).toBe(readFileSync(join(fresh, file), 'utf8'));
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
 /**
  * "A client in another language, generated from proto/chat.proto alone, can hold a conversation."
  * Needs Debian's python3-grpcio and protobuf-compiler-grpc (protoc + grpc_python_plugin).
