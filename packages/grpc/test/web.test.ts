@@ -106,7 +106,7 @@ describe('gRPC-Web from Node (connect-node transport, generated client)', () => 
     expect(rest.map((m) => m.seq)).toEqual(events.slice(2).map((m) => m.seq));
   });
 
-  it('a refusal arrives as a ConnectError with its code and ErrorInfo; Chat (bidi) is unimplemented', async () => {
+  it('a refusal arrives as a ConnectError with its code and ErrorInfo', async () => {
     const base = await start();
     const client = createClient(ChatService, createGrpcWebTransport({ baseUrl: base, httpVersion: '1.1' }));
     const error = await client.getSession({ sessionId: 'nope' }).catch((e: unknown) => ConnectError.from(e));
