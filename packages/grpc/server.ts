@@ -270,16 +270,26 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
         }
       };
 
+      // Commands refused in a row: a client that ignored a whole budget's worth of refusals is
+      // not going to slow down, so the stream ends (RESOURCE_EXHAUSTED), as WebSocket closes 1008.
+      let refusedInARow = 0;
       call.on('data', (message: ChatRequest__Output) => {
+        if (refusedInARow > config.rateLimitMax) return; // ended below; grpc-js may still deliver
         try {
           const wait = commands?.take('stream') ?? 0;
           if (wait > 0) {
-            throw new ChatError(
+            const refusal = new ChatError(
               'rate_limited',
               `more than ${config.rateLimitMax} commands in ${Math.round(config.rateLimitWindowMs / 1000)} s on this stream (RATE_LIMIT_MAX); retry after ${wait} s`,
               { retryAfterSeconds: wait },
             );
+            if (++refusedInARow > config.rateLimitMax) {
+              if (!call.cancelled) call.emit('error', toServiceError(fail(call, refusal)));
+              return;
+            }
+            throw refusal;
           }
+          refusedInARow = 0;
           switch (message.event) {
             case 'send': {
               const { sessionId, text } = message.send!;

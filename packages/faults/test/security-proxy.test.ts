@@ -27,11 +27,15 @@ const TRUSTED = '127.0.0.1'; // nginx connects to the server from here
 
 /** nginx in front of `upstreamPort`, forwarding the client's address and Host. */
 class Nginx {
-  private constructor(
-    readonly url: string,
-    readonly dir: string,
-    readonly child: ChildProcess,
-  ) {}
+  readonly url: string;
+  readonly dir: string;
+  readonly child: ChildProcess;
+
+  private constructor(url: string, dir: string, child: ChildProcess) {
+    this.url = url;
+    this.dir = dir;
+    this.child = child;
+  }
 
   static async start(upstreamPort: number): Promise<Nginx> {
     const dir = await mkdtemp(join(tmpdir(), 'gtp-nginx-xff-'));
