@@ -27,7 +27,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-const start = (sessionId: string, messageId = randomUUID()): StartEvent => ({
+const start = (sessionId: string, messageId: string = randomUUID()): StartEvent => ({
   type: 'start',
   sessionId,
   messageId,
@@ -279,7 +279,7 @@ describe.skipIf(!redisAvailable)('RedisReplyLog', () => {
   };
   const streamKey = (s: string) => `${prefix}log:${s}`;
   const streamIds = async (s: string) =>
-    (await admin.xRange(streamKey(s), '-', '+')).map((entry) => Number.parseInt(entry.id, 10));
+    ((await admin.xRange(streamKey(s), '-', '+')) ?? []).map((entry) => Number.parseInt(entry.id, 10));
 
   beforeAll(async () => {
     redis = await RedisServer.start();
@@ -407,7 +407,7 @@ describe.skipIf(!redisAvailable)('RedisReplyLog', () => {
     const { seq, finished } = await a.pump(s, start(s, m2), replyRest(m2, 1));
     expect(seq).toBe(3);
     await finished;
-    const types = (await admin.xRange(streamKey(s), '-', '+')).map((e) => e.message.type);
+    const types = ((await admin.xRange(streamKey(s), '-', '+')) ?? []).map((e) => e.message.type);
     expect(types).toEqual(['start', 'error', 'start', 'delta', 'done']);
   });
 
