@@ -52,9 +52,11 @@ function readPem(name: string, file: string): Buffer {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : reason(error);
-    throw new ConfigError(
-      `${name}=${file}: ${why}${name === 'TLS_CA_FILE' ? '' : ' (pnpm cert makes a development pair in certs/)'}`,
-    );
+    const hint =
+      name.startsWith('TLS_') && name !== 'TLS_CA_FILE'
+        ? ' (pnpm cert makes a development pair in certs/)'
+        : '';
+    throw new ConfigError(`${name}=${file}: ${why}${hint}`);
   }
 }
 

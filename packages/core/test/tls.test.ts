@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseClientArgs } from '../src/cli/index.ts';
 import { ConfigError, loadConfig, readCaFile } from '../src/index.ts';
 import { type DevCertificate, makeDevCertificate, OPENSSL_PATH } from '../src/testing/index.ts';
 
@@ -59,6 +60,18 @@ describe.skipIf(!existsSync(OPENSSL_PATH))('TLS_CERT_FILE / TLS_KEY_FILE at star
     expect(load(a.certFile, b.keyFile)).toThrow(
       /TLS_KEY_FILE=.*b\/key\.pem is not the private key of TLS_CERT_FILE=.*a\/cert\.pem/,
     );
+  });
+
+  it('pnpm client --ca / TLS_CA_FILE: the CA reaches the adapter; a bad file is exit 2 naming it', () => {
+    const parsed = parseClientArgs('sse', ['--url', 'https://127.0.0.1:8003', '--ca', a.caFile], {});
+    expect('ca' in parsed && parsed.ca?.toString()).toContain('BEGIN CERTIFICATE');
+    const fromEnv = parseClientArgs('grpc', [], { TLS_CA_FILE: a.caFile });
+    expect('ca' in fromEnv && fromEnv.ca?.equals(parsed.ca ?? Buffer.alloc(0))).toBe(true);
+    const missing = join(dir, 'missing-ca.pem');
+    expect(parseClientArgs('rest', ['--ca', missing], {})).toEqual({
+      exitCode: 2,
+      message: `--ca=${missing}: no such file`,
+    });
   });
 
   it('a CA file is checked the same way (clients: --ca, TLS_CA_FILE)', () => {
