@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { type ChatEvent, type ChatServer, loadConfig, PROTOCOLS, type Protocol } from '@gtp/core';
 import { type DevCertificate, makeDevCertificate, OPENSSL_PATH, testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,9 +262,32 @@ describe.skipIf(!ready)('TLS on all five servers', () => {
       if (!loaded.ok) throw new Error(loaded.reason);
       const server = await loaded.module.createServer({ config: testConfig({ tls: wrongTls }) });
       const target = await server.listen({ port: 0, host: '127.0.0.1' });
-      const adapter = loaded.module.createAdapter(target, { ca: readFileSync(wrongHost.caFile) });
+      const wrongCa = readFileSync(wrongHost.caFile);
+      // Health/Check with the right CA: refused for the name alone, since the same call with the
+      // name the certificate was made for (ssl_target_name_override) goes through.
+      const check = (options: grpc.ChannelOptions) => {
+        const client = new grpc.Client(target, grpc.credentials.createSsl(wrongCa), options);
+        return new Promise<{ code: number; details: string } | 'ok'>((resolve) => {
+          client.makeUnaryRequest(
+            '/grpc.health.v1.Health/Check',
+            () => Buffer.alloc(0),
+            (bytes: Buffer) => bytes,
+            {},
+            { deadline: Date.now() + 10_000 },
+            (error) => {
+              client.close();
+              resolve(error ? { code: error.code, details: error.details } : 'ok');
+            },
+          );
+        });
+      };
+      const adapter = loaded.module.createAdapter(target, { ca: wrongCa });
       try {
-        await expect(adapter.createSession()).rejects.toThrow(/altnames|does not match|hostname/i);
+        const refused = await check({});
+        expect(refused).toMatchObject({ code: grpc.status.UNAVAILABLE });
+        expect(refused !== 'ok' && refused.details).toMatch(/altnames|does not match/i);
+        expect(await check({ 'grpc.ssl_target_name_override': 'example.test' })).toBe('ok');
+        await expect(adapter.createSession()).rejects.toThrow(/cannot reach/);
       } finally {
         await adapter.close();
         await server.close();
