@@ -1,6 +1,7 @@
 // AUTH_TOKEN: open /demo?access_token=<token>. fetch() sends it as a header; EventSource cannot
 // set headers, so the stream URL carries it as ?access_token= (the server redacts it from its logs).
-const token = new URLSearchParams(location.search).get('access_token');
+const token =
+  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
 const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
 const { $, api } = ui;
 

@@ -1,5 +1,6 @@
 // AUTH_TOKEN: open /demo?access_token=<token>; the shared module reads it and sends it as a header.
-const token = new URLSearchParams(location.search).get('access_token');
+const token =
+  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
 const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
 const { $, api, authHeaders, errorOf } = ui;
 

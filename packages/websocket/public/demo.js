@@ -1,10 +1,17 @@
 // AUTH_TOKEN, when the server has one: open /demo?access_token=<token>. A browser's WebSocket
-// cannot set headers, so the token travels as a second subprotocol, `bearer.<token>`, offered
-// next to the real one (the server answers with the real one); fetch() sends it as a header.
-const token = new URLSearchParams(location.search).get('access_token');
+// cannot set headers, so the token travels as a second subprotocol, `bearer.<base64url(token)>`
+// (base64url: a subprotocol must be token characters, which a token with / + = may not be),
+// offered next to the real one (the server answers with the real one); fetch() sends a header.
+const token =
+  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
 const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
 const { $, api } = ui;
 const SUBPROTOCOL = 'genai-chat.v1';
+const base64url = (text) =>
+  btoa(String.fromCharCode(...new TextEncoder().encode(text)))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 const TYPING_IDLE_MS = 1500;
 const TYPING_STALE_MS = 5000;
 const MAX_BACKOFF_MS = 8000;
@@ -69,7 +76,7 @@ function join() {
 function connect() {
   clearTimeout(state.reconnectTimer);
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-  const socket = new WebSocket(url, token ? [SUBPROTOCOL, `bearer.${token}`] : [SUBPROTOCOL]);
+  const socket = new WebSocket(url, token ? [SUBPROTOCOL, `bearer.${base64url(token)}`] : [SUBPROTOCOL]);
   state.socket = socket;
   state.connectionId = undefined;
   let opened = false;

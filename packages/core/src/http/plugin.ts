@@ -32,7 +32,7 @@ import {
   sessionErrors,
 } from './schemas.ts';
 import { acceptTraceContext } from './trace-context.ts';
-import { uiRoutes } from './ui.ts';
+import { OPEN_UI_PATHS, uiRoutes } from './ui.ts';
 
 export interface HttpAppOptions {
   protocol: Protocol;
@@ -174,7 +174,8 @@ export async function createHttpApp(options: HttpAppOptions) {
   // The one access check (core/src/access.ts: rate limit, Origin, token), before anything else
   // runs: an unauthenticated body is never parsed, and unknown routes count against the rate
   // limit too (the hook runs for the not-found handler). The health probe is open and not
-  // counted. A CORS preflight passes to @fastify/cors: it carries no credentials by design.
+  // counted, and so are the design's files, the favicon, /demo and /demo.js (ui.ts: OPEN_UI_PATHS, they
+  // carry no data). A CORS preflight passes to @fastify/cors: it carries no credentials by design.
   app.decorateRequest('access', null as unknown as Access);
   app.addHook('onRequest', async (request) => {
     if (request.method === 'OPTIONS') return;
@@ -184,7 +185,8 @@ export async function createHttpApp(options: HttpAppOptions) {
       url: request.url,
       peer: request.socket.remoteAddress,
       probe:
-        (request.method === 'GET' || request.method === 'HEAD') && request.routeOptions.url === '/health',
+        (request.method === 'GET' || request.method === 'HEAD') &&
+        (request.routeOptions.url === '/health' || OPEN_UI_PATHS.has(request.routeOptions.url ?? '')),
     });
   });
   // CORS: the headers that let a page of ALLOWED_ORIGINS read the answers, for exactly those

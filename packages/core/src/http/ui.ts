@@ -39,6 +39,15 @@ const ASSETS: Readonly<Record<string, { file: URL | string; type: string }>> = {
   '/favicon.ico': { file: new URL('./ui/favicon.svg', import.meta.url), type: 'image/svg+xml' },
 };
 
+/**
+ * The paths that carry no data — the design's files, the favicon, a demo's page and script — and
+ * so pass without a token, like GET /health (the access check's probe rule in plugin.ts). A page
+ * opened with ?access_token= cannot put the token on what the browser fetches by itself (the
+ * favicon, `<script src>`, `<link rel=stylesheet>`), and a reload of /demo after the page took the
+ * token out of the address bar has none: the page's script reads it from sessionStorage.
+ */
+export const OPEN_UI_PATHS: ReadonlySet<string> = new Set([...Object.keys(ASSETS), '/demo', '/demo.js']);
+
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The index page: what this server offers, with links. */

@@ -17,6 +17,19 @@ export const withToken = (path) =>
     ? `${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(accessToken)}`
     : path;
 
+// The token stays in this tab (sessionStorage, which a reload keeps and a shared link does not)
+// and leaves the address bar, so it is not in the history, a bookmark or a copied link. Each
+// demo.js reads it back from there on a reload.
+export const ACCESS_TOKEN_STORAGE_KEY = 'gtp.access_token';
+if (accessToken) {
+  sessionStorage.setItem(ACCESS_TOKEN_STORAGE_KEY, accessToken);
+  const params = new URLSearchParams(location.search);
+  if (params.has('access_token')) {
+    params.delete('access_token');
+    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`);
+  }
+}
+
 const [{ Marked }, { default: DOMPurify }] = await Promise.all([
   import(`./vendor/marked.js${query}`),
   import(`./vendor/purify.js${query}`),
@@ -396,7 +409,7 @@ export function untilReachable(
 
 // ---- The session in the URL -------------------------------------------------------------------
 export const sessionFromUrl = () => new URLSearchParams(location.search).get('session') ?? undefined;
-/** Put the session id in the address bar (keeping ?access_token=), so a reload or a link reopens it. */
+/** Put the session id in the address bar, so a reload or a link reopens it. */
 export function setSessionInUrl(id) {
   const params = new URLSearchParams(location.search);
   if (id) params.set('session', id);
