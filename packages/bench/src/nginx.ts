@@ -58,14 +58,22 @@ export const NGINX_TUNED_LOCATIONS = {
   http: `location /sessions/ {                       # SSE and NDJSON: never buffer, allow long streams
       proxy_pass http://$up; proxy_http_version 1.1;
       proxy_buffering off; proxy_read_timeout 1h; gzip off;
+      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     }
     location /ws {                              # WebSocket upgrade
       proxy_pass http://$up; proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";
+      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_read_timeout 1h;
     }
-    location = /sessions { proxy_pass http://$up; proxy_http_version 1.1; }  # else nginx 301s POST /sessions to /sessions/
-    location / { proxy_pass http://$up; proxy_http_version 1.1; }   # /health and the rest`,
+    location = /sessions {               # else nginx 301s POST /sessions to /sessions/
+      proxy_pass http://$up; proxy_http_version 1.1;
+      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+    location / {                         # /health and the rest
+      proxy_pass http://$up; proxy_http_version 1.1;
+      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }`,
   grpc: `location / { grpc_pass grpc://$up; grpc_read_timeout 1h; }`,
 } as const;
 
