@@ -17,6 +17,10 @@
  *   handed to the model fires, generation stops, and the partial reply is kept, `interrupted`.
  * - A browser demo at GET /demo (public/demo.html): fetch + the body's reader, no library.
  *
+ * Beside it, in src/: the line format (ndjson.ts), one response reading a reply from the log with
+ * its reset line and slow-reader limit (reply-reader.ts), the grace after a disconnect
+ * (resume-grace.ts), and the routes' OpenAPI description (openapi.ts).
+ *
  * Run it:   pnpm serve streamable-http   (http://127.0.0.1:8002, PORT overrides)
  * Try it:   pnpm client streamable-http       or the `curl -N` calls in README.md,
  *           or open http://127.0.0.1:8002/demo
@@ -25,42 +29,23 @@ import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import {
   ChatError,
-  type ChatEvent,
   type ChatServer,
   ChatService,
   type Config,
-  isFinalType,
   isMain,
-  type LoggedEvent,
   loadConfig,
-  messageIdOf,
-  type ReplyListener,
   runMain,
   runServer,
-  type Stats,
 } from '@gtp/core';
-import {
-  ChatEventSchema,
-  createHttpApp,
-  ErrorResponseSchema,
-  httpChatServer,
-  MessageBodySchema,
-  SessionParamsSchema,
-  sessionErrors,
-} from '@gtp/core/http';
+import { createHttpApp, httpChatServer } from '@gtp/core/http';
+import { NDJSON_CONTENT_TYPE, parseAfter } from './src/ndjson.ts';
+import { DESCRIPTION, messageRouteSchema, resumeRouteSchema } from './src/openapi.ts';
+import { ReplyReader } from './src/reply-reader.ts';
+import { Graces, RESUME_GRACE_MS } from './src/resume-grace.ts';
 
-/** The media type of the streamed answer: newline-delimited JSON, one ChatEvent per line. */
-export const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
-
-/**
- * A client that disconnects mid-reply has this long to resume it (GET …/replies/:messageId)
- * before the reply is cancelled, as a disconnect always cancelled it: a mobile client that
- * drops and reconnects loses nothing, and a client that really left stops costing tokens.
- */
-export const RESUME_GRACE_MS = 10_000;
-
-/** A reader with more than this many bytes waiting is cut off (it can resume from its last seq). */
-export const MAX_QUEUED_BYTES = 1024 * 1024;
+export { loggedLine, NDJSON_CONTENT_TYPE, parseAfter, toLine } from './src/ndjson.ts';
+export { MAX_QUEUED_BYTES } from './src/reply-reader.ts';
+export { RESUME_GRACE_MS } from './src/resume-grace.ts';
 
 /** The broker channel on which a resume says "someone reads reply <messageId> again" to every instance. */
 const ATTACHED_CHANNEL = 'ndjson:attached';
@@ -72,32 +57,6 @@ export interface StreamableHttpServerOptions {
   chat?: ChatService;
   /** How long a reply whose client disconnected waits for a resume before it is cancelled, ms. */
   resumeGraceMs?: number;
-}
-
-const DESCRIPTION = `The Streamable HTTP server of genai-transports: one POST whose answer streams.
-
-\`POST /sessions/{id}/messages\` answers \`application/x-ndjson\`: one ChatEvent per line
-(\`start\`, \`delta\`…, then \`done\` or \`error\`), each written as the model produces it.
-Errors found before the stream starts are \`{"error": {"code", "message"}}\` with their HTTP status;
-a failure after it started is a final \`error\` line. Every line carries \`seq\`: a dropped client
-resumes with \`GET /sessions/{id}/replies/{messageId}?after={seq}\`. A reply nobody reads or resumes
-for ${RESUME_GRACE_MS / 1000} s after a disconnect is cancelled.`;
-
-/** One ChatEvent as one NDJSON line. JSON.stringify never emits a raw newline, so a line is an event. */
-export function toLine(event: ChatEvent): string {
-  return `${JSON.stringify(event)}\n`;
-}
-
-/** A logged event as one line with its `seq` first: `{"seq":12,"type":"delta",…}`, not re-encoded. */
-export function loggedLine({ seq, data }: LoggedEvent): string {
-  return `{"seq":${seq},${data.slice(1)}\n`;
-}
-
-/** `?after=` or `Last-Event-ID` as a seq; anything malformed counts as none (read from the start). */
-export function parseAfter(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined || !/^\d{1,15}$/.test(text.trim())) return undefined;
-  return Number(text.trim());
 }
 
 export async function createServer(options: StreamableHttpServerOptions = {}): Promise<ChatServer> {
@@ -176,34 +135,8 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
 
   app.post(
     '/sessions/:id/messages',
-    {
-      schema: {
-        tags: ['chat'],
-        summary: 'Send a message; the reply streams back as NDJSON, one ChatEvent per line',
-        description:
-          'The answer is `application/x-ndjson`: `start`, one `delta` per chunk of text, then `done` ' +
-          '(finishReason stop | max_tokens | cancelled) or `error`. Each line is flushed as the model ' +
-          'produces it. One reply at a time per session (409 session_busy). Closing the connection ' +
-          'cancels the model; the partial reply is kept in the history, marked interrupted.',
-        params: SessionParamsSchema,
-        body: MessageBodySchema,
-        response: {
-          200: {
-            description: 'The reply as a stream of lines; each line is one ChatEvent',
-            content: { 'application/x-ndjson': { schema: ChatEventSchema } },
-          },
-          400: ErrorResponseSchema.describe('invalid_request: malformed JSON, a wrong type, a blank text'),
-          404: ErrorResponseSchema.describe('session_not_found: no session with this id'),
-          409: ErrorResponseSchema.describe('session_busy: the session is already replying'),
-          413: ErrorResponseSchema.describe('payload_too_large: over MAX_MESSAGE_CHARS or BODY_LIMIT_BYTES'),
-          429: ErrorResponseSchema.describe(
-            'rate_limited: RATE_LIMIT_MAX requests per window or MAX_CONCURRENT_STREAMS replies in flight (see retry-after)',
-          ),
-          500: ErrorResponseSchema.describe('internal: an unexpected failure'),
-        },
-      },
-      // Bodies are counted by the shared hook (core/src/http/metrics-route.ts); the lines as written.
-    },
+    // Bodies are counted by the shared hook (core/src/http/metrics-route.ts); the lines as written.
+    { schema: messageRouteSchema },
     async (request, reply) => {
       const sessionId = request.params.id;
       // The reply runs into the session's log; this response is its first reader. When the client
@@ -228,47 +161,25 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
     },
   );
 
-  app.get(
-    '/sessions/:id/replies/:messageId',
-    {
-      schema: {
-        tags: ['chat'],
-        summary: 'Resume a reply: its events after a seq, as NDJSON, live to the end',
-        description:
-          'For a client whose POST stream dropped: the lines of reply `messageId` after `after` (or ' +
-          '`Last-Event-ID`), each with its `seq`, then live until `done`/`error`. When the log no longer ' +
-          'holds that point, the first line is `{"type":"reset","reason","replaying"}`: with replaying ' +
-          'true the reply follows from its `start`; with false it is over, read it from the history.',
-        params: SessionParamsSchema.extend({ messageId: SessionParamsSchema.shape.id }),
-        response: {
-          200: {
-            description: 'The rest of the reply, one line per event',
-            content: { 'application/x-ndjson': { schema: ChatEventSchema } },
-          },
-          ...sessionErrors,
-        },
-      },
-    },
-    async (request, reply) => {
-      const { id: sessionId, messageId } = request.params;
-      await chat.authorize(sessionId, request.access); // unknown session (or another principal's): 404
-      // `?after=<seq>`, or the `Last-Event-ID` header (the same number); none: from the start.
-      const { after: afterQuery } = request.query as { after?: string };
-      const after = parseAfter(afterQuery) ?? parseAfter(request.headers['last-event-id']);
-      // Every instance stops the grace of this reply: someone reads it again.
-      await chat.broker.publish(ATTACHED_CHANNEL, messageId).catch(() => undefined);
-      openStream(reply);
-      const reader = new ReplyReader(reply.raw, messageId, stats, {
-        onDetached: () =>
-          graces.start(
-            reader,
-            () => void chat.cancelReply(sessionId, disconnected.message).catch(() => undefined),
-          ),
-        onEnded: () => graces.forget(reader),
-      });
-      await readReply(reader, sessionId, after ?? 0);
-    },
-  );
+  app.get('/sessions/:id/replies/:messageId', { schema: resumeRouteSchema }, async (request, reply) => {
+    const { id: sessionId, messageId } = request.params;
+    await chat.authorize(sessionId, request.access); // unknown session (or another principal's): 404
+    // `?after=<seq>`, or the `Last-Event-ID` header (the same number); none: from the start.
+    const { after: afterQuery } = request.query as { after?: string };
+    const after = parseAfter(afterQuery) ?? parseAfter(request.headers['last-event-id']);
+    // Every instance stops the grace of this reply: someone reads it again.
+    await chat.broker.publish(ATTACHED_CHANNEL, messageId).catch(() => undefined);
+    openStream(reply);
+    const reader = new ReplyReader(reply.raw, messageId, stats, {
+      onDetached: () =>
+        graces.start(
+          reader,
+          () => void chat.cancelReply(sessionId, disconnected.message).catch(() => undefined),
+        ),
+      onEnded: () => graces.forget(reader),
+    });
+    await readReply(reader, sessionId, after ?? 0);
+  });
 
   app.get('/demo', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(demoPage),
@@ -285,173 +196,6 @@ interface StreamReply {
   hijack(): StreamReply;
   getHeaders(): Record<string, number | string | string[] | undefined>;
   raw: ServerResponse;
-}
-
-/**
- * One response reading one reply from the log: it writes that reply's events as lines (a session's
- * log also holds its other replies) and ends with the reply's final event. When the client goes
- * before that, it stays subscribed, detached, writing nothing, so that it sees the reply end.
- */
-class ReplyReader implements ReplyListener {
-  readonly #res: ServerResponse;
-  readonly messageId: string;
-  readonly #stats: Stats;
-  readonly #onDetached: () => void;
-  readonly #onEnded: () => void;
-  /** Lines that arrive during the replay, written after the reset line (if any) at caughtUp. */
-  #replay: string[] | undefined = [];
-  #reset: { latestSeq: number; reason: string } | undefined;
-  #resolve!: () => void;
-  readonly ended = new Promise<void>((resolve) => {
-    this.#resolve = resolve;
-  });
-  unsubscribe: () => void = () => undefined;
-  closed = false;
-  /** Set when the client went away before the end. */
-  detached = false;
-  lastType: string | undefined;
-
-  constructor(
-    res: ServerResponse,
-    messageId: string,
-    stats: Stats,
-    options: { onDetached: () => void; onEnded: () => void },
-  ) {
-    this.#res = res;
-    this.messageId = messageId;
-    this.#stats = stats;
-    this.#onDetached = options.onDetached;
-    this.#onEnded = options.onEnded;
-    res.once('close', () => {
-      if (this.closed) return;
-      // The client went before the end: keep watching, detached, for a resume or the final event.
-      this.detached = true;
-      this.#resolve();
-      this.#onDetached();
-    });
-  }
-
-  send(item: LoggedEvent): void {
-    if (this.closed) return;
-    if (messageIdOf(item) !== this.messageId) return; // another reply of the session
-    this.lastType = item.type;
-    if (this.detached) {
-      if (isFinalType(item.type)) this.end();
-    } else if (this.#replay) {
-      this.#replay.push(loggedLine(item)); // written, and the reader ended, at caughtUp
-    } else {
-      this.#write(loggedLine(item));
-      if (isFinalType(item.type)) this.end();
-    }
-  }
-
-  reset(latestSeq: number, reason: string): void {
-    this.#reset = { latestSeq, reason };
-  }
-
-  caughtUp(inFlight: string | undefined): void {
-    const lines = this.#replay ?? [];
-    this.#replay = undefined;
-    if (this.closed) return;
-    const ours = inFlight === this.messageId;
-    const over = lines.at(-1)?.includes('"type":"done"') || lines.at(-1)?.includes('"type":"error"');
-    if (this.#reset || (!ours && lines.length === 0)) {
-      // The log cannot give this reply from the point asked: say so, plainly, first.
-      this.#write(
-        `${JSON.stringify({
-          seq: this.#reset?.latestSeq ?? 0,
-          type: 'reset',
-          reason: this.#reset?.reason ?? `reply ${this.messageId} has no events after that point in the log`,
-          // True: the reply follows from its `start`. False: it is over, or only its tail follows
-          // (its start is older than the log); either way its whole text is in the history.
-          replaying: ours && (lines[0]?.includes('"type":"start"') ?? false),
-        })}\n`,
-      );
-    }
-    for (const line of lines) this.#write(line);
-    // Over (its final event was replayed, or it is not running): nothing more will come.
-    if (!ours || over) this.end();
-  }
-
-  /** A failure of the log itself, as the stream's final line. */
-  fail(error: ChatError): void {
-    if (this.closed) return;
-    this.#write(toLine({ type: 'error', messageId: this.messageId, error: error.toJSON() }));
-    this.end();
-  }
-
-  /** The log is done with us (shutdown, the session deleted or expired): end the response. */
-  close(): void {
-    this.end();
-  }
-
-  end(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsubscribe();
-    if (!this.#res.writableEnded) this.#res.end();
-    this.#resolve();
-    this.#onEnded();
-  }
-
-  #write(line: string): void {
-    if (this.#res.destroyed || this.#res.writableEnded) return;
-    this.#stats.addBytesSent(Buffer.byteLength(line));
-    // write() never blocks: it queues when the socket is full. The log does not wait for one
-    // reader, so a reader that falls behind is cut off; it resumes from its last seq.
-    this.#res.write(line);
-    if (this.#res.writableLength > MAX_QUEUED_BYTES) {
-      this.#res.destroy(new Error('reader too slow: send queue over its limit'));
-    }
-  }
-}
-
-/**
- * The grace after a disconnect: a detached reader waits RESUME_GRACE_MS (or `resumeGraceMs`) for a resume of its
- * reply (announced on the broker by whichever instance serves it), then cancels the reply. It
- * stops waiting when the reply ends by itself.
- */
-class Graces {
-  readonly #graceMs: number;
-  readonly #waiting = new Map<ReplyReader, { messageId: string; timer: NodeJS.Timeout }>();
-
-  constructor(graceMs: number) {
-    this.#graceMs = graceMs;
-  }
-
-  start(reader: ReplyReader, cancel: () => void): void {
-    if (reader.closed) return;
-    const timer = setTimeout(() => {
-      this.#waiting.delete(reader);
-      if (!reader.closed) cancel();
-      reader.end();
-    }, this.#graceMs);
-    timer.unref();
-    this.#waiting.set(reader, { messageId: reader.messageId, timer });
-  }
-
-  /** Someone reads `messageId` again: its detached readers stop waiting. */
-  attached(messageId: string): void {
-    for (const [reader, waiting] of this.#waiting) {
-      if (waiting.messageId !== messageId) continue;
-      clearTimeout(waiting.timer);
-      this.#waiting.delete(reader);
-      reader.end();
-    }
-  }
-
-  /** A detached reader saw its reply end: nothing to cancel. */
-  forget(reader: ReplyReader): void {
-    const waiting = this.#waiting.get(reader);
-    if (!waiting) return;
-    clearTimeout(waiting.timer);
-    this.#waiting.delete(reader);
-  }
-
-  clear(): void {
-    for (const { timer } of this.#waiting.values()) clearTimeout(timer);
-    this.#waiting.clear();
-  }
 }
 
 if (isMain(import.meta.url)) {
