@@ -12,7 +12,8 @@
  * - fan-out: every member of a session sees the reply stream, whoever asked (src/room.ts), across
  *   server instances through the broker (Redis pub/sub with REDIS_URL);
  * - heartbeats: protocol-level ping/pong, dead peers terminated (src/heartbeat.ts);
- * - backpressure: a connection that cannot keep up is closed (1013), never buffered without bound;
+ * - backpressure: a connection that cannot keep up is closed (1013), never buffered without bound
+ *   (src/connection.ts, which keeps each connection's room and sends);
  * - graceful shutdown: replies in flight end with `done` (cancelled), then sockets close with 1001.
  *
  * Run it:  pnpm serve websocket           (PORT=8004 by default; HEARTBEAT_MS, MAX_MESSAGE_CHARS,
@@ -41,18 +42,13 @@ import { createHttpApp, httpChatServer } from '@gtp/core/http';
 // The same lines work with any Node HTTP server, and `ws` is what @fastify/websocket wraps.
 import { WebSocket, WebSocketServer } from 'ws';
 import { closeWithin } from './src/close.ts';
+import { Connection } from './src/connection.ts';
 import { byteLength, parseFrame, protocolErrorCode } from './src/frames.ts';
 import { startHeartbeat } from './src/heartbeat.ts';
 import { openPresence } from './src/presence.ts';
-import {
-  CLOSE_CODES,
-  type ClientFrame,
-  MAX_BUFFERED_BYTES,
-  maxPayloadBytes,
-  type ServerFrame,
-} from './src/protocol.ts';
+import { CLOSE_CODES, type ClientFrame, MAX_BUFFERED_BYTES, maxPayloadBytes } from './src/protocol.ts';
 import { FrameRateLimit } from './src/rate-limit.ts';
-import { type Room, type RoomMember, Rooms } from './src/room.ts';
+import { Rooms } from './src/room.ts';
 import { addHttpRoutes } from './src/routes.ts';
 import { checkUpgrade, rejectUpgrade, selectSubprotocol } from './src/upgrade.ts';
 
@@ -132,55 +128,22 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
   const heartbeat = startHeartbeat(wss, config.heartbeatMs);
 
   // --- One connection: `caller` is who the access check let in. ------------------------------
+  const shared = { rooms, stats: chat.stats, maxBufferedBytes, closing: () => closing }; // by every Connection
   function onConnection(ws: WebSocket, caller: Access): void {
     const endConnection = chat.stats.connectionOpened();
     const connectionId = randomUUID();
     const log = app.log.child({ connectionId, principal: caller.principal });
     const rateLimit = FrameRateLimit.fromConfig(config); // undefined when RATE_LIMIT_MAX=0
-    let room: Room | undefined;
     /** Closing for abuse: frames still arriving are ignored. */
     let cutOff = false;
     // Frames of one connection are handled in order, so the answer to a `join` or `send` is the
     // next `joined`/`start`/`error` addressed to it. A reply then streams in the background.
     let queue = Promise.resolve();
 
-    const member: RoomMember = {
-      id: connectionId,
-      principal: caller.principal,
-      deliver(data) {
-        if (ws.readyState !== WebSocket.OPEN) return;
-        // Backpressure: `bufferedAmount` is what `send()` queued but the network has not taken.
-        // The model does not wait for the slowest reader, so a reader that falls behind is cut off.
-        if (ws.bufferedAmount > maxBufferedBytes) {
-          log.warn({ bufferedAmount: ws.bufferedAmount }, 'slow consumer: closing');
-          chat.stats.recordError('rate_limited');
-          const reason = `slow consumer: over ${maxBufferedBytes} bytes unsent`;
-          closeWithin(ws, CLOSE_CODES.TRY_AGAIN_LATER, reason);
-          queueMicrotask(leaveRoom); // not inside the broadcast that is delivering to us
-          return;
-        }
-        ws.send(data);
-        chat.stats.addBytesSent(Buffer.byteLength(data));
-      },
-      sessionEnded() {
-        // The session was deleted or expired, on any instance (or the server is shutting down).
-        leaveRoom();
-        if (closing) return;
-        send({
-          type: 'error',
-          error: { code: 'session_not_found', message: 'the session was deleted or has expired; join another' },
-        });
-      },
-    };
-    const send = (frame: ServerFrame) => member.deliver(JSON.stringify(frame));
-    const leaveRoom = () => {
-      if (room) rooms.leave(room, member);
-      room = undefined;
-    };
-    const requireRoom = (): Room => {
-      if (!room) throw new ChatError('invalid_request', 'join a session first: {"type":"join"}');
-      return room;
-    };
+    // Its room, and its sends with backpressure (a slow consumer is closed with 1013).
+    const connection = new Connection(ws, { ...shared, id: connectionId, principal: caller.principal, log });
+    const send = connection.send.bind(connection);
+    const requireRoom = () => connection.requireRoom();
 
     // --- The frames: one switch is the whole protocol. ----------------------------------------
     const handle = async (frame: ClientFrame): Promise<void> => {
@@ -191,30 +154,24 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
             ? await chat.getSession(frame.sessionId, caller) // another principal's: session_not_found
             : await chat.createSession(caller);
           if (ws.readyState !== WebSocket.OPEN) return; // it went away while we looked the session up
-          send({ type: 'joined', session, connectionId: member.id, heartbeatMs: config.heartbeatMs });
-          if (room?.sessionId === session.id) return;
-          leaveRoom();
-          room = rooms.open(session.id);
+          send({ type: 'joined', session, connectionId, heartbeatMs: config.heartbeatMs });
+          if (connection.room?.sessionId === session.id) return;
           // Replays from the reply log what came after `after` (none: the reply in flight from its
-          // start), then live. Resolves once the room hears the other instances and everyone got
-          // `presence`.
-          return room.join(member, frame.after).catch((error: unknown) => {
-            leaveRoom();
-            throw error;
-          });
+          // start), then live. Resolves once the room hears the other instances and all got `presence`.
+          return connection.enter(session.id, frame.after);
         }
         case 'send':
           if (closing) throw new ChatError('shutting_down', 'the server is shutting down');
           // The frame's `traceparent` (if any) is the parent of the reply's span.
-          return withTraceContext(frame, () => requireRoom().startReply(frame.text, member));
+          return withTraceContext(frame, () => requireRoom().startReply(frame.text, connection));
         case 'cancel':
           // Wherever the reply runs: here, or on the instance of the member who asked.
           await chat.cancelReply(requireRoom().sessionId, 'cancelled by a member of the session', caller);
           return;
         case 'typing':
           requireRoom().broadcast(
-            { type: 'typing', connectionId: member.id, active: frame.active },
-            { except: member.id },
+            { type: 'typing', connectionId, active: frame.active },
+            { except: connectionId },
           );
           return;
         case 'ping':
@@ -262,7 +219,7 @@ export async function createServer(options: WebSocketServerOptions = {}): Promis
     });
     ws.on('close', (code, reason) => {
       log.debug({ code, reason: reason.toString() }, 'closed');
-      leaveRoom();
+      connection.leave();
       endConnection();
     });
     log.debug('connected');
