@@ -11,7 +11,6 @@
  * and ErrorInfo/RetryInfo details. CORS: an Origin the check admits (same origin or one of
  * ALLOWED_ORIGINS) gets Connect's CORS headers, so the lab's page on another port can call.
  */
-import { readFile } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -51,6 +50,7 @@ import {
 } from '../generated/es/genai/chat/v1/chat_pb.js';
 import { errorDetails } from './error-details.ts';
 import { readReplyFromLog, streamReply } from './reply-reader.ts';
+import { demoPages } from './web-pages.ts';
 
 /** The gRPC-Web / Connect listener's port when none is given (DESIGN.md's `grpc-web 8005`). */
 export const GRPC_WEB_DEFAULT_PORT = 8005;
@@ -116,12 +116,18 @@ export interface WebServerOptions {
   config: Config;
   access: AccessCheck;
   logger: Logger;
-  /** Answers GET requests that are not RPCs (the demo page and its assets); 404 otherwise. */
+  /** Answers GET requests that are not RPCs; default: the demo page and its assets (src/web-pages.ts). */
   pages?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
 /** The gRPC-Web + Connect server: `listen()` resolves with its base URL; `close()` ends it. */
-export function createWebServer({ chat, config, access, logger, pages }: WebServerOptions) {
+export function createWebServer({
+  chat,
+  config,
+  access,
+  logger,
+  pages = demoPages({ access }),
+}: WebServerOptions) {
   const requireSessionId = (sessionId: string) => {
     if (!sessionId) throw new ChatError('invalid_request', 'session_id is required');
     return sessionId;
@@ -301,7 +307,7 @@ export function createWebServer({ chat, config, access, logger, pages }: WebServ
       response.writeHead(204).end();
       return;
     }
-    if (request.method === 'GET' && pages && (await pages(request, response).catch(() => false))) return;
+    if (request.method === 'GET' && (await pages(request, response).catch(() => false))) return;
     rpc(request, response);
   });
 
@@ -325,9 +331,4 @@ export function createWebServer({ chat, config, access, logger, pages }: WebServ
       server.closeAllConnections();
     },
   };
-}
-
-/** The demo's files, read once per request from public/ (small; the page is a tutorial). */
-export async function readPublic(name: string): Promise<Buffer> {
-  return readFile(new URL(`../public/${name}`, import.meta.url));
 }

@@ -1,0 +1,314 @@
+// gRPC-Web demo: the browser's client is @connectrpc/connect-web's gRPC-Web transport and the
+// protobuf-es code generated from the proto (generated/es/), bundled by the server with esbuild
+// (src/web-pages.ts). What the transport sends and receives is also shown as it is on the wire:
+// the fetch below tees each answer's body and splits it into gRPC-Web frames.
+import { fromBinary, toJsonString } from '@bufbuild/protobuf';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import { ChatService, FinishReason, Role } from '../generated/es/genai/chat/v1/chat_pb.js';
+
+// AUTH_TOKEN: open /demo?access_token=<token>; every call sends it as `authorization: Bearer`.
+const token =
+  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
+const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
+const { $ } = ui;
+
+const transcript = new ui.Transcript($('transcript'));
+const metrics = new ui.Metrics($('metrics'));
+const wire = new ui.Wire($('wire'));
+const form = ui.composer({
+  form: $('form'),
+  input: $('input'),
+  send: $('send'),
+  stop: $('stop'),
+  onSend: send,
+});
+
+/** Method name (the last part of the URL path) → its descriptor, to decode the frames shown. */
+const METHODS = new Map(ChatService.methods.map((m) => [m.name, m]));
+const FLAG_DATA = 0x00;
+const FLAG_TRAILERS = 0x80;
+const PREFIX_BYTES = 5;
+
+const state = {
+  sessionId: undefined,
+  /** The call running now: { controller, messageId, reply, lastSeq, stopped }. */
+  running: undefined,
+  resumes: 0,
+  /** Every seq received, in order (the tests check it). */
+  seqs: [],
+  /** Every frame seen on the wire: { dir, flag, bytes } (the tests check the trailer frame). */
+  frames: [],
+};
+window.demo = state;
+const sync = () => form.set({ ready: Boolean(state.sessionId), busy: Boolean(state.running) });
+
+/** One frame's text for the wire panel: a message as JSON, the trailers as their lines. */
+function describeFrame(method, dir, flag, payload) {
+  const kind = flag === FLAG_DATA ? 'data' : flag === FLAG_TRAILERS ? 'trailers' : 'unknown';
+  const head = `${dir === 'up' ? 'request ' : ''}frame flag 0x${flag.toString(16).padStart(2, '0')} (${kind}) length ${payload.byteLength}`;
+  if (flag === FLAG_TRAILERS) return `${head}\n${new TextDecoder().decode(payload).trim()}`;
+  if (flag !== FLAG_DATA || !method) return head;
+  const schema = dir === 'up' ? method.input : method.output;
+  try {
+    return `${head}  ${toJsonString(schema, fromBinary(schema, payload))}`;
+  } catch {
+    return `${head}  (not a ${schema.typeName})`;
+  }
+}
+
+/** Split a byte stream into gRPC-Web frames as they complete: [flag][uint32 BE length][payload]. */
+function framer(onFrame) {
+  let buffer = new Uint8Array(0);
+  return (chunk) => {
+    const joined = new Uint8Array(buffer.byteLength + chunk.byteLength);
+    joined.set(buffer);
+    joined.set(chunk, buffer.byteLength);
+    buffer = joined;
+    while (buffer.byteLength >= PREFIX_BYTES) {
+      const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(1);
+      if (buffer.byteLength < PREFIX_BYTES + length) break;
+      onFrame(buffer[0], buffer.subarray(PREFIX_BYTES, PREFIX_BYTES + length));
+      buffer = buffer.slice(PREFIX_BYTES + length);
+    }
+  };
+}
+
+/** The transport's fetch: the real one, with the request and every answer frame on the wire panel. */
+async function wireFetch(input, init) {
+  const url = new URL(typeof input === 'string' ? input : input.url, location.href);
+  const name = url.pathname.split('/').pop();
+  const method = METHODS.get(name);
+  wire.up(`POST ${url.pathname}  content-type: ${new Headers(init?.headers).get('content-type')}`);
+  if (init?.body instanceof Uint8Array)
+    framer((flag, payload) => {
+      state.frames.push({ dir: 'up', flag, bytes: payload.byteLength });
+      wire.up(describeFrame(method, 'up', flag, payload));
+    })(init.body);
+  const response = await fetch(input, init);
+  wire.down(`HTTP ${response.status}  content-type: ${response.headers.get('content-type')}`);
+  if (!response.body) return response;
+  const [forClient, forWire] = response.body.tee();
+  const frames = framer((flag, payload) => {
+    state.frames.push({ dir: 'down', flag, bytes: payload.byteLength });
+    if (state.running && name !== 'GetHistory') metrics.addBytes(PREFIX_BYTES + payload.byteLength);
+    wire.down(describeFrame(method, 'down', flag, payload));
+  });
+  void (async () => {
+    const reader = forWire.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        frames(value);
+      }
+    } catch {
+      wire.info(`${name}: the answer's body ended early (aborted or dropped)`);
+    }
+  })();
+  return new Response(forClient, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
+const transport = createGrpcWebTransport({
+  baseUrl: location.origin,
+  fetch: wireFetch,
+  interceptors: [
+    (next) => (request) => {
+      for (const [key, value] of Object.entries(ui.authHeaders)) request.header.set(key, value);
+      return next(request);
+    },
+  ],
+});
+const client = createClient(ChatService, transport);
+
+const FINISH = {
+  [FinishReason.STOP]: 'stop',
+  [FinishReason.CANCELLED]: 'cancelled',
+  [FinishReason.MAX_TOKENS]: 'max_tokens',
+};
+const RESUME_TRIES = 3;
+
+/** Read one stream's events into the running reply; resolves when the call ends (or throws). */
+async function consume(stream, call) {
+  for await (const { event, seq } of stream) {
+    state.seqs.push(Number(seq));
+    call.lastSeq = seq;
+    $('last-seq').textContent = String(seq);
+    if (event.case === 'start') {
+      call.messageId = event.value.messageId;
+      ui.setState('busy', 'streaming');
+    } else if (event.case === 'delta') {
+      if (event.value.index < call.nextIndex) continue; // already shown (a replay)
+      call.nextIndex = event.value.index + 1;
+      call.reply.append(event.value.text);
+      metrics.token();
+    } else if (event.case === 'done') {
+      call.finished = true;
+      call.reply.finish(FINISH[event.value.finishReason] ?? 'stop');
+      metrics.done(event.value);
+    } else if (event.case === 'error') {
+      call.finished = true;
+      call.reply.fail(`${event.value.error?.code}: ${event.value.error?.message}`);
+    } else if (event.case === 'reset') {
+      wire.info(`reset: ${event.value.reason}`);
+    }
+  }
+}
+
+async function send(text) {
+  transcript.user(text);
+  metrics.start();
+  const call = {
+    controller: new AbortController(),
+    messageId: undefined,
+    reply: transcript.model('', { streaming: true }),
+    lastSeq: 0n,
+    nextIndex: 0,
+    finished: false,
+    stopped: false,
+  };
+  state.running = call;
+  sync();
+  const signal = call.controller.signal;
+  try {
+    try {
+      await consume(client.streamMessage({ sessionId: state.sessionId, text }, { signal }), call);
+    } catch (error) {
+      // A dropped connection after the start: ResumeStream from the last seq, a few times.
+      let failure = error;
+      for (
+        let tries = 0;
+        !signal.aborted && !call.finished && call.messageId && tries < RESUME_TRIES;
+        tries++
+      ) {
+        if (ConnectError.from(failure).code === Code.Canceled) break;
+        state.resumes += 1;
+        $('resumes').textContent = String(state.resumes);
+        call.reply.resuming();
+        wire.info(`connection lost: ResumeStream after seq ${call.lastSeq}`);
+        try {
+          const stream = client.resumeStream(
+            { sessionId: state.sessionId, messageId: call.messageId, after: call.lastSeq },
+            { signal },
+          );
+          await consume(stream, call);
+          failure = undefined;
+          break;
+        } catch (again) {
+          failure = again;
+        }
+      }
+      if (failure) throw failure;
+    }
+  } catch (error) {
+    const failure = ConnectError.from(error);
+    if (call.stopped || failure.code === Code.Canceled) {
+      // Stop: the fetch was aborted; the server's call signal stopped the model.
+      wire.info('the call was aborted');
+      if (!call.finished) call.reply.finish('cancelled');
+    } else if (!call.finished) {
+      call.reply.fail(`${Code[failure.code]}: ${failure.rawMessage}`);
+      if (failure.code === Code.NotFound) sessionGone();
+    }
+  } finally {
+    if (state.running === call) state.running = undefined;
+    ui.setState('open', 'ready');
+    sync();
+  }
+}
+
+// Stop is CancelReply: closing a StreamMessage call alone leaves its reply a resume grace (a
+// dropped connection must be able to come back), so the page says "stop" in a second call, as
+// "send while streaming" needs one: gRPC-Web has no client streaming. The stream then ends with
+// done (finishReason cancelled) and the trailers. If CancelReply cannot be sent, the page aborts
+// the fetch, and the server's call signal ends the reading.
+$('stop').addEventListener('click', async () => {
+  const call = state.running;
+  if (!call) return;
+  call.stopped = true;
+  try {
+    const { cancelled } = await client.cancelReply({ sessionId: state.sessionId });
+    wire.info(`CancelReply: ${cancelled ? 'the model was told to stop' : 'no reply was running'}`);
+  } catch (error) {
+    wire.info(`CancelReply failed (${ConnectError.from(error).rawMessage}): abort() ends the call`);
+    call.controller.abort();
+  }
+});
+// Leaving the page ends the call (the server keeps the reply for its resume grace).
+addEventListener('pagehide', () => state.running?.controller.abort());
+
+async function showHistory() {
+  const { messages } = await client.getHistory({ sessionId: state.sessionId });
+  transcript.clear();
+  transcript.history(
+    messages.map((m) => ({
+      role: m.role === Role.USER ? 'user' : 'model',
+      text: m.text,
+      interrupted: m.interrupted,
+    })),
+  );
+}
+
+function sessionGone(
+  message = 'This session no longer exists on the server (it restarted or the session expired).',
+) {
+  state.sessionId = undefined;
+  sync();
+  ui.setState('gone', 'session gone');
+  transcript.markStale();
+  ui.showBanner(message, {
+    kind: 'bad',
+    actions: [{ label: 'Start a new session', primary: true, run: () => newSession({ keep: true }) }],
+  });
+}
+
+function useSession(id) {
+  state.sessionId = id;
+  ui.hideBanner();
+  ui.setSessionInUrl(id);
+  $('session').textContent = ui.shortId(id);
+  $('session').title = id;
+  ui.setState('open', 'ready');
+  sync();
+}
+
+async function newSession({ keep = false } = {}) {
+  try {
+    const { session } = await client.createSession({});
+    useSession(session.id);
+    if (keep) transcript.divider('new session');
+    else transcript.clear();
+    metrics.reset();
+    $('input').focus();
+  } catch (error) {
+    const failure = ConnectError.from(error);
+    ui.showBanner(`Cannot create a session: ${Code[failure.code]}: ${failure.rawMessage}`, {
+      kind: 'bad',
+      actions: [{ label: 'Try again', run: () => newSession({ keep }) }],
+    });
+  }
+}
+$('new').addEventListener('click', () => void newSession());
+
+// Start: the session in the link (its history), or a new one.
+const wanted = ui.sessionFromUrl();
+transcript.clear();
+if (!wanted) await newSession();
+else {
+  try {
+    await client.getSession({ sessionId: wanted });
+    useSession(wanted);
+    await showHistory();
+  } catch (error) {
+    if (ConnectError.from(error).code === Code.NotFound) {
+      sessionGone(
+        'The session in this link does not exist (any more): the server restarted or the session expired.',
+      );
+      transcript.clear('Nothing to show for this link.');
+    } else await newSession();
+  }
+}
