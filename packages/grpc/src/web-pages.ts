@@ -15,8 +15,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { type AccessCheck, ChatError } from '@gtp/core';
+import { bundleBrowserModule } from './bundle.ts';
 
 const CSP = [
   "default-src 'self'",
@@ -53,25 +53,6 @@ const FILES: Readonly<Record<string, { file: () => Promise<URL>; type: string }>
   '/favicon.ico': { file: async () => new URL('favicon.svg', coreUi), type: 'image/svg+xml' },
 };
 
-/** public/demo.js with connect-web and generated/es inlined: one ES module for the browser. */
-export async function bundleDemo(): Promise<string> {
-  // esbuild is loaded only when the demo is first asked for.
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('demo.js', publicDir))],
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    // demo.js imports the shared design at run time (`/ui/ui.js`, with the page's token).
-    external: ['/ui/*'],
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0]!.text;
-}
-
 export interface DemoPagesOptions {
   access: AccessCheck;
 }
@@ -94,7 +75,7 @@ export function demoPages({ access }: DemoPagesOptions) {
       return true;
     }
     if (path === '/demo.js') {
-      bundle ??= bundleDemo();
+      bundle ??= bundleBrowserModule('demo.js');
       try {
         send(response, 200, JS, await bundle);
       } catch (error) {

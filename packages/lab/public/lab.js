@@ -1,8 +1,10 @@
-// The race page (GET /lab.js): one prompt over REST, NDJSON, SSE and WebSocket at one instant,
+// The race page (GET /lab.js): one prompt over REST, NDJSON, SSE, WebSocket and gRPC-Web at one instant,
 // each lane through its @gtp/netem proxy. The page's Content-Security-Policy runs only the lab's
 // own script files, never inline script, so lab.html loads this. "Drop connection" resets a
-// lane's proxied connections: SSE, NDJSON and WebSocket resume from the reply log, REST cannot.
+// lane's proxied connections: SSE, NDJSON, WebSocket and gRPC-Web resume from the reply log, REST cannot.
 const ui = await import('/ui/ui.js');
+// The gRPC lane's client (connect-web + the generated protobuf-es code, bundled by the lab).
+const grpcWeb = await import('/lab/grpc-web.js');
 const { $ } = ui;
 const SUBPROTOCOL = 'genai-chat.v1';
 const LANES = [
@@ -10,10 +12,11 @@ const LANES = [
   { id: 'streamable-http', title: 'Streamable HTTP · NDJSON', run: runNdjson },
   { id: 'sse', title: 'Server-Sent Events', run: runSse },
   { id: 'websocket', title: 'WebSocket', run: runWebSocket },
+  { id: 'grpc', title: 'gRPC-Web', run: runGrpcWeb },
 ];
-/** The gRPC slot: gRPC-Web (another issue) fills it with a `run` like the others. */
-const GRPC_WHY =
-  'A browser cannot call gRPC directly: gRPC needs HTTP/2 trailers and control over the HTTP/2 stream, and fetch() exposes neither. gRPC-Web or the Connect protocol, through a proxy or a server that speaks it, is the browser’s way in; this lane runs once the lab has a gRPC-Web endpoint.';
+/** Shown in the gRPC lane: what it measures is gRPC-Web, the browser's way to a gRPC service. */
+const GRPC_WEB_NOTE =
+  'This is gRPC-Web, not gRPC: a browser cannot speak gRPC (no HTTP/2 trailers in fetch), so the trailers ride in the body.';
 const lab = { results: undefined, lanes: {} };
 window.lab = lab;
 
@@ -112,17 +115,10 @@ class LaneView {
 
 const views = Object.fromEntries(LANES.map((l) => [l.id, new LaneView(l.id, l.title)]));
 lab.lanes = views;
-const grpc = $('lane').content.firstElementChild.cloneNode(true);
-grpc.dataset.lane = 'grpc';
-grpc.querySelector('h2').textContent = 'gRPC';
-grpc.querySelector('.ui-state').textContent = 'not from a browser';
-grpc.querySelector('.ui-state').dataset.state = 'closed';
-grpc.querySelector('.drop').remove();
-grpc.querySelector('.ui-metrics').remove();
-grpc.querySelector('.lab-timeline').remove();
-grpc.querySelector('.lab-reply').className = 'lab-why';
-grpc.querySelector('.lab-why').textContent = GRPC_WHY;
-$('lanes').append(grpc);
+views.grpc.el.querySelector('h2').title = GRPC_WEB_NOTE;
+views.grpc.el
+  .querySelector('.lab-events')
+  .before(Object.assign(document.createElement('p'), { className: 'lab-why', textContent: GRPC_WEB_NOTE }));
 
 // ---- the clients, one per protocol ----------------------------------------------------------
 const json = (body) => ({
@@ -389,6 +385,79 @@ function runWebSocket(base, view, start) {
   });
 }
 
+/**
+ * gRPC-Web: one server-streaming call, StreamMessage, each message with its `seq`. A dropped call
+ * resumes with ResumeStream(messageId, after = the last seq).
+ */
+async function runGrpcWeb(base, view, start) {
+  const { Code, ConnectError, createClient, createGrpcWebTransport, ChatService, FinishReason } = grpcWeb;
+  // The bytes of every answer, counted as they arrive (frame prefixes and trailers included).
+  const countingFetch = async (input, init) => {
+    view.request();
+    const response = await fetch(input, init);
+    if (!response.body) return response;
+    const counted = response.body.pipeThrough(
+      new TransformStream({
+        transform(chunk, controller) {
+          view.bytes(chunk.byteLength);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(counted, { status: response.status, headers: response.headers });
+  };
+  const client = createClient(ChatService, createGrpcWebTransport({ baseUrl: base, fetch: countingFetch }));
+  const { session } = await client.createSession({});
+  await start();
+  let messageId;
+  let after = 0n;
+  let nextIndex = 0;
+  let outcome = 'lost';
+  let fromHistory = false;
+  let resumed = false;
+  const read = async (stream) => {
+    for await (const { event, seq } of stream) {
+      after = seq;
+      if (event.case === 'start') messageId = event.value.messageId;
+      else if (event.case === 'reset') {
+        if (event.value.replaying) {
+          nextIndex = 0;
+          view.setText('');
+        } else fromHistory = true;
+      } else if (event.case === 'delta' && event.value.index >= nextIndex && !fromHistory) {
+        nextIndex = event.value.index + 1;
+        view.token(event.value.text);
+      } else if (event.case === 'done')
+        outcome = event.value.finishReason === FinishReason.STOP ? 'done' : 'done, not finished';
+      else if (event.case === 'error') outcome = `error: ${event.value.error?.code}`;
+    }
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await read(
+        attempt === 0
+          ? client.streamMessage({ sessionId: session.id, text: lab.prompt })
+          : client.resumeStream({ sessionId: session.id, messageId, after }),
+      );
+    } catch (error) {
+      const failure = ConnectError.from(error);
+      if (outcome === 'lost' && messageId === undefined)
+        throw new Error(`${Code[failure.code]}: ${failure.rawMessage}`);
+    }
+    if (outcome !== 'lost' || messageId === undefined || attempt >= MAX_RESUME_ATTEMPTS) break;
+    if (attempt === 0) view.note(`call lost after seq ${after}; ResumeStream`);
+    resumed = true;
+    await sleep(100 * 2 ** attempt);
+  }
+  if (fromHistory) {
+    const { messages } = await client.getHistory({ sessionId: session.id });
+    view.setText(messages.at(-1)?.text ?? '');
+  }
+  if (outcome !== 'done') throw new Error(outcome === 'lost' ? 'call lost; could not resume' : outcome);
+  if (resumed) view.note('resumed with ResumeStream(after)');
+  return resumed ? 'done, resumed' : 'done';
+}
+
 // ---- the race ---------------------------------------------------------------------------------
 async function loadTargets(network) {
   const response = await fetch(`/lab/targets?network=${encodeURIComponent(network)}`);
@@ -453,7 +522,7 @@ async function race() {
     prompt: lab.prompt,
     model: targets.model,
     lanes: runs.map((r) => ({ ...r.view.result(), proxy: proxy[r.view.id] })),
-    grpc: { ran: false, why: GRPC_WHY },
+    grpcLane: GRPC_WEB_NOTE,
   };
   $('results').textContent = JSON.stringify(lab.results, null, 2);
   $('go').disabled = false;

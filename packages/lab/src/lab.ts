@@ -1,6 +1,7 @@
 /**
  * `pnpm lab`: the five servers, each with its real createServer(), and the race page that sends
- * one prompt over REST, NDJSON, SSE and WebSocket at the same instant.
+ * one prompt over REST, NDJSON, SSE, WebSocket and gRPC-Web at the same instant. The gRPC lane is
+ * gRPC-Web (the gRPC server's connect-node listener), not gRPC: a browser cannot speak gRPC.
  *
  * Every lane reaches its server through a @gtp/netem proxy, one per server per network profile
  * (started when a profile is first chosen): `loopback` only relays, the others add latency,
@@ -22,7 +23,8 @@ import {
   type Protocol,
 } from '@gtp/core';
 import { uiRoutes } from '@gtp/core/http';
-import { createServer as grpcServer } from '@gtp/grpc/server';
+import { bundleBrowserModule } from '@gtp/grpc/bundle';
+import { type GrpcChatServer, createServer as grpcServer } from '@gtp/grpc/server';
 import { NetworkProxy, PROFILE_NAMES, PROFILES, type ProfileName, profile } from '@gtp/netem';
 import { createServer as restServer } from '@gtp/rest/server';
 import { createServer as sseServer } from '@gtp/sse/server';
@@ -30,8 +32,8 @@ import { createServer as streamableServer } from '@gtp/streamable-http/server';
 import { createServer as websocketServer } from '@gtp/websocket/server';
 import Fastify from 'fastify';
 
-/** The lanes a browser can run; gRPC has a lane that explains why it cannot (yet). */
-export const BROWSER_LANES = ['rest', 'streamable-http', 'sse', 'websocket'] as const;
+/** The lanes a browser can run; `grpc` is gRPC-Web, to the gRPC server's gRPC-Web listener. */
+export const BROWSER_LANES = ['rest', 'streamable-http', 'sse', 'websocket', 'grpc'] as const;
 export type Lane = (typeof BROWSER_LANES)[number];
 
 const FACTORIES: Readonly<Record<Protocol, (options: { config: Config }) => Promise<ChatServer>>> = {
@@ -104,6 +106,15 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   app.get('/lab.js', async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(labScript),
   );
+  // The gRPC-Web lane's client: connect-web and the generated protobuf-es code, bundled on first use.
+  let grpcWebScript: Promise<string> | undefined;
+  app.get('/lab/grpc-web.js', async (_request, reply) => {
+    grpcWebScript ??= bundleBrowserModule('grpc-web.js');
+    return reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(await grpcWebScript);
+  });
 
   /** One proxy per lane per network profile, started on first use. */
   const proxies = new Map<string, Promise<NetworkProxy>>();
@@ -180,6 +191,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         host,
       });
       targets[protocol] = Number(addresses[protocol].split(':').at(-1));
+      // The browser's gRPC lane goes to the gRPC-Web listener, not to grpc-js.
+      const webUrl = protocol === 'grpc' ? (server as GrpcChatServer).webUrl : undefined;
+      if (webUrl) targets.grpc = Number(new URL(webUrl).port);
     }
   } catch (error) {
     await Promise.allSettled([app.close(), ...servers.map((s) => s.close())]);

@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, startLab } from '../src/lab.ts';
 
 const SCREENSHOTS = new URL('../screenshots/', import.meta.url).pathname;
-const LANES = ['rest', 'streamable-http', 'sse', 'websocket'];
+const LANES = ['rest', 'streamable-http', 'sse', 'websocket', 'grpc'];
+/** The lanes that resume a dropped reply from the reply log (gRPC-Web with ResumeStream). */
+const RESUMING = ['sse', 'streamable-http', 'websocket', 'grpc'];
 
 interface LaneResult {
   lane: string;
@@ -56,7 +58,7 @@ describe.skipIf(!chromiumAvailable)('the lab race page', () => {
       () => (window as unknown as { lab: { results: { lanes: LaneResult[]; network: string } } }).lab.results,
     );
 
-  it('races one prompt over the four browser transports; every lane finishes with its readouts', async () => {
+  it('races one prompt over the five browser lanes (gRPC as gRPC-Web); every lane finishes with its readouts', async () => {
     const page = await open();
     await page.click('#go');
     await page.locator('#copy:not([disabled])').waitFor();
@@ -82,22 +84,22 @@ describe.skipIf(!chromiumAvailable)('the lab race page', () => {
       expect(await el.locator('.lab-timeline i').count()).toBeGreaterThan(0);
       expect(await el.locator('.lab-reply strong').textContent()).toBe('streaming'); // the echoed **streaming**, as markdown
     }
-    expect(await page.locator('[data-lane="grpc"]').textContent()).toContain('cannot call gRPC directly');
+    expect(await page.locator('[data-lane="grpc"]').textContent()).toContain('gRPC-Web, not gRPC');
     // Copy as JSON puts the same results on the clipboard.
     await page.click('#copy');
     const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
-    expect(copied.lanes).toHaveLength(4);
+    expect(copied.lanes).toHaveLength(5);
     await page.screenshot({ path: `${SCREENSHOTS}race.png`, fullPage: true });
     await page.close();
   });
 
-  it('dropped lanes: SSE, NDJSON and WebSocket resume with the whole reply once; REST says it cannot', async () => {
+  it('dropped lanes: SSE, NDJSON, WebSocket and gRPC-Web resume with the whole reply once; REST says it cannot', async () => {
     const page = await open();
     await page.selectOption('#network', 'broadband');
     await page.click('#go');
-    // Once every streaming lane's reply is under way, drop all four lanes at one instant (REST
+    // Once every streaming lane's reply is under way, drop all five lanes at one instant (REST
     // while its one request runs, unless it already has its answer).
-    for (const lane of ['sse', 'streamable-http', 'websocket']) {
+    for (const lane of RESUMING) {
       await page
         .locator(`[data-lane="${lane}"] .lab-reply`)
         .filter({ hasText: /\S+ \S+ \S+/ })
@@ -109,19 +111,19 @@ describe.skipIf(!chromiumAvailable)('the lab race page', () => {
         return button.closest<HTMLElement>('[data-lane]')!.dataset.lane;
       }),
     );
-    expect(clicked).toEqual(expect.arrayContaining(['sse', 'streamable-http', 'websocket']));
+    expect(clicked).toEqual(expect.arrayContaining(RESUMING));
     await page.locator('#copy:not([disabled])').waitFor();
     const run = await results(page);
     expect(run.network).toBe('broadband');
     const stored = new Set<string>();
-    for (const name of ['sse', 'streamable-http', 'websocket']) {
+    for (const name of RESUMING) {
       const lane = run.lanes.find((l) => l.lane === name)!;
       expect(lane.outcome, name).toBe('done, resumed');
       expect(lane.events.map((e) => e.text).join(' '), name).toMatch(/dropped [1-9]/);
       expect(lane.proxy.connections, name).toBeGreaterThanOrEqual(2); // the resume went through the proxy too
       stored.add(lane.text.trim());
     }
-    // The whole reply, once, the same on the three (the simulated model is deterministic).
+    // The whole reply, once, the same on the four (the simulated model is deterministic).
     expect(stored.size).toBe(1);
     expect([...stored][0]).toMatch(/streaming/);
     const rest = run.lanes.find((l) => l.lane === 'rest')!;
