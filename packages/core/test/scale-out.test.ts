@@ -65,10 +65,10 @@ describe.skipIf(!redisAvailable)('several instances on one Redis (REDIS_URL)', (
     try {
       expect(chat.logger).toBe(logger);
       await local.stop();
-      // Long enough for several reconnect attempts on each of the three connections.
+      // Long enough for several reconnect attempts on each of the five connections.
       const deadline = Date.now() + 10_000;
       const failed = () => lines.filter((line) => line.msg === 'Redis connection failed; reconnecting');
-      while (failed().length < 3 && Date.now() < deadline) await sleep(20);
+      while (failed().length < 5 && Date.now() < deadline) await sleep(20);
       await sleep(500);
       expect(
         failed()
@@ -78,6 +78,8 @@ describe.skipIf(!redisAvailable)('several instances on one Redis (REDIS_URL)', (
         'redis-broker / broker publisher',
         'redis-broker / broker subscriber',
         'redis-store / session store',
+        'reply-log / reply log commands',
+        'reply-log / reply log reader',
       ]);
       expect(failed().every((line) => line.protocol === 'rest')).toBe(true);
     } finally {
