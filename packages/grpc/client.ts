@@ -34,11 +34,11 @@ import {
   type SendOptions,
   type WireTrace,
 } from '@gtp/core/cli';
+import type { ChatServiceClient as ChatServiceClientType } from './generated/genai/chat/v1/ChatService.ts';
 import type { CreateSessionResponse__Output } from './generated/genai/chat/v1/CreateSessionResponse.ts';
+import type { GetHistoryResponse__Output } from './generated/genai/chat/v1/GetHistoryResponse.ts';
 import type { GetServerStatsResponse__Output as ServerStats__Output } from './generated/genai/chat/v1/GetServerStatsResponse.ts';
 import type { GetSessionResponse__Output } from './generated/genai/chat/v1/GetSessionResponse.ts';
-import type { ChatServiceClient as ChatServiceClientType } from './generated/genai/chat/v1/ChatService.ts';
-import type { GetHistoryResponse__Output } from './generated/genai/chat/v1/GetHistoryResponse.ts';
 import type { ListSessionsResponse__Output } from './generated/genai/chat/v1/ListSessionsResponse.ts';
 import type { HealthClient as HealthClientType } from './generated/grpc/health/v1/Health.ts';
 import { channelCredentials } from './src/credentials.ts';
@@ -154,8 +154,8 @@ export class GrpcAdapter implements ClientAdapter {
   #client!: ChatServiceClientType;
   #health!: HealthClientType;
   #bytesReceived = 0;
-  #ca: Buffer | undefined;
   readonly #noticeListeners: NoticeListener[] = [];
+  #ca: Buffer | undefined;
 
   constructor(target: string, options: AdapterOptions = {}) {
     this.target = target.replace(/^(grpc|http):\/\//, '');
@@ -245,16 +245,19 @@ export class GrpcAdapter implements ClientAdapter {
   /**
    * The chat call: StreamMessage, server streaming. Each message is one ChatEvent with its `seq`
    * in the session's reply log; the call's status at the end says whether it succeeded. Aborting
-   * `signal` cancels the call. A call that breaks mid-reply with UNAVAILABLE (a dropped
+   * `signal` (Ctrl+C) calls CancelReply, then cancels the call: the server cannot tell a closed
+   * call from a lost connection, and keeps a reply whose call closed for a grace. A call that breaks mid-reply with UNAVAILABLE (a dropped
    * connection) is resumed with ResumeStream {session_id, message_id, after: last seq}, with
    * backoff (resumableReply from @gtp/core/cli); the shell prints one dim "resumed" line.
    */
   send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent, void> {
     const { signal } = options;
+    const stop = () => this.cancelReply(sessionId);
     return resumableReply({
       first: this.#read(
         () => this.#client.streamMessage({ sessionId, text }, { deadline: deadline(REPLY_DEADLINE_MS) }),
         signal,
+        stop,
       ),
       resume: (messageId, after, resumeSignal) =>
         this.#read(
@@ -264,6 +267,7 @@ export class GrpcAdapter implements ClientAdapter {
               { deadline: deadline(REPLY_DEADLINE_MS) },
             ),
           resumeSignal,
+          stop,
         ),
       history: () => this.history(sessionId),
       dropped: (error) => error instanceof ChatError && error.code === 'unavailable',
@@ -284,9 +288,15 @@ export class GrpcAdapter implements ClientAdapter {
       { event?: string; seq?: string } & Parameters<typeof chatEventFromProto>[0]
     >,
     signal: AbortSignal | undefined,
+    stop: () => Promise<unknown>,
   ): AsyncGenerator<LoggedEvent> {
     const call = open();
-    const cancel = () => call.cancel();
+    let stopping: Promise<unknown> | undefined;
+    // The Stop first (the model stops, the history keeps the partial text), then the call.
+    const cancel = () => {
+      stopping = stop().catch(() => undefined);
+      call.cancel();
+    };
     signal?.addEventListener('abort', cancel, { once: true });
     let failed = false;
     let final: LoggedEvent | undefined;
@@ -309,8 +319,12 @@ export class GrpcAdapter implements ClientAdapter {
       }
       if (final) yield final;
     } catch (error) {
-      // Ctrl+C: our own cancel() ends the call with CANCELLED; the shell reports "cancelled".
-      if (signal?.aborted) return;
+      // Ctrl+C: our own cancel() ends the call with CANCELLED; the shell reports "cancelled" once
+      // the server has the CancelReply (so the next send does not find the session busy).
+      if (signal?.aborted) {
+        await stopping;
+        return;
+      }
       // After an in-band `error` event the server also fails the call; the event says it all.
       if (failed && final) {
         yield final;
@@ -320,7 +334,8 @@ export class GrpcAdapter implements ClientAdapter {
       throw this.#failure(error);
     } finally {
       signal?.removeEventListener('abort', cancel);
-      // The consumer stopped early (break): tell the server, which stops the model.
+      // The consumer stopped early (break): close the call (the server stops reading; the reply
+      // runs on for its resume grace unless CancelReply stops it).
       call.cancel();
     }
   }
@@ -390,6 +405,14 @@ export class GrpcAdapter implements ClientAdapter {
       this.#client.getHistory({ sessionId: id }, this.#options(), cb),
     );
     return messages.map(messageFromProto);
+  }
+
+  /** CancelReply: stop the session's reply wherever it runs; true when one was running. */
+  async cancelReply(id: string): Promise<boolean> {
+    const { cancelled } = await this.#unary<{ cancelled: boolean }>((cb) =>
+      this.#client.cancelReply({ sessionId: id }, this.#options(), cb),
+    );
+    return cancelled;
   }
 
   async clearHistory(id: string): Promise<void> {

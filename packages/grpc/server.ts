@@ -7,7 +7,9 @@
  * - the three call shapes: unary (SendMessage and the session RPCs), server streaming
  *   (StreamMessage) and bidirectional streaming (Chat: send, cancel, typing, ping);
  * - errors as status codes (ChatError.grpcStatus) with a message that says why;
- * - a client that cancels or whose deadline passes stops the model (the partial reply is kept);
+ * - a client whose deadline passes, or who calls CancelReply, stops the model (the partial reply
+ *   is kept); a StreamMessage call that closes early leaves its reply a resume grace
+ *   (src/resume-grace.ts) for ResumeStream, since gRPC cannot tell a cancel from a lost connection;
  * - one server interceptor for every call: the shared access check (src/interceptors.ts);
  * - grpc.health.v1 following Redis (src/health.ts), reflection, keepalive, message size limits,
  *   and a graceful shutdown: NOT_SERVING, replies end with `done`, streams end, server stops.
@@ -41,7 +43,7 @@ import {
 } from '@gtp/core';
 import type { ChatRequest__Output } from './generated/genai/chat/v1/ChatRequest.ts';
 import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.ts';
-import { cancelSignal } from './src/cancel.ts';
+import { cancelSignal, deadlinePassed } from './src/cancel.ts';
 import { ChatStreams } from './src/chat-stream.ts';
 import { serverCredentials } from './src/credentials.ts';
 import { callFailures } from './src/failures.ts';
@@ -57,6 +59,7 @@ import {
 } from './src/messages.ts';
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
 import { type LoggedChatEvent, readReplyFromLog, streamReply } from './src/reply-reader.ts';
+import { RESUME_GRACE_MS, ResumeGraces } from './src/resume-grace.ts';
 import { toServiceError } from './src/status.ts';
 import { createWebServer, GRPC_WEB_DEFAULT_PORT } from './src/web.ts';
 
@@ -74,6 +77,8 @@ export interface CreateServerOptions {
   logger?: Logger;
   /** The gRPC-Web/Connect listener's port (src/web.ts); default 8005, or any free one when listen() gets port 0. */
   webPort?: number;
+  /** How long a StreamMessage reply whose call closed waits for a ResumeStream, ms (RESUME_GRACE_MS). */
+  resumeGraceMs?: number;
 }
 
 /** The server, plus where its gRPC-Web/Connect listener is (once listening). */
@@ -89,6 +94,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
   const stats = chat.stats;
 
   const access = createAccessCheck(config);
+  const graces = await ResumeGraces.create(chat.broker, options.resumeGraceMs ?? RESUME_GRACE_MS);
   const server = new grpc.Server({
     // A request larger than this is refused by grpc-js with RESOURCE_EXHAUSTED before any
     // handler runs. The longest valid message (MAX_MESSAGE_CHARS) fits well within it.
@@ -181,6 +187,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
 
     // Server streaming: one ChatEvent per message, in order, flushed as the model writes. The
     // reply runs through the session's reply log (src/reply-reader.ts): each message has its seq.
+    // A call that closes before the end leaves the reply running for the resume grace.
     StreamMessage: (call) => {
       const signal = cancelSignal(call);
       const turn = async () => {
@@ -191,6 +198,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
           // that event before writing anything, so those become the call's status code.
           events = streamReply(chat, requireSessionId(call.request.sessionId), call.request.text, {
             signal,
+            graces,
+            deadlinePassed: () => deadlinePassed(call),
             traceContext: call.metadata.getMap(),
             principal: accessOf(call).principal,
           });
@@ -224,6 +233,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
           if (!messageId) throw new ChatError('invalid_request', 'message_id is required');
           const items = readReplyFromLog(chat, requireSessionId(sessionId), messageId, Number(after), {
             signal,
+            graces,
             principal: accessOf(call).principal,
           });
           for await (const item of items) {
@@ -238,6 +248,11 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
       };
       void turnsInFlight.track(read());
     },
+
+    // Unary: the Stop. Closing a StreamMessage call is not one (see ResumeStream's grace above).
+    CancelReply: unary(async ({ sessionId }, _signal, caller) => ({
+      cancelled: await chat.cancelReply(requireSessionId(sessionId), 'cancelled by the client', caller),
+    })),
 
     // Bidi: a long-lived stream; each client event is handled as it arrives.
     Chat: (call) => {
@@ -345,7 +360,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
   // GET /metrics on a small HTTP listener of its own (METRICS_PORT; any free port when PORT=0).
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   // The same ChatService for browsers: gRPC-Web and Connect on a listener of their own (src/web.ts).
-  const web = createWebServer({ chat, config, access, logger });
+  const web = createWebServer({ chat, config, access, logger, graces });
   let webUrl: string | undefined;
   return {
     protocol: 'grpc',
@@ -375,6 +390,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
         // Replies in flight end with `done` (finishReason cancelled), then every Chat stream
         // is ended, then the server stops; calls still open after the grace period are cut.
         chat.cancelAll();
+        await graces.close();
         await turnsInFlight.settled();
         chatStreams.endAll();
         const force = setTimeout(() => server.forceShutdown(), config.shutdownTimeoutMs);

@@ -4,6 +4,8 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { ActiveTotal as _genai_chat_v1_ActiveTotal, ActiveTotal__Output as _genai_chat_v1_ActiveTotal__Output } from './genai/chat/v1/ActiveTotal.ts';
 import type { ByteCounts as _genai_chat_v1_ByteCounts, ByteCounts__Output as _genai_chat_v1_ByteCounts__Output } from './genai/chat/v1/ByteCounts.ts';
 import type { CancelCommand as _genai_chat_v1_CancelCommand, CancelCommand__Output as _genai_chat_v1_CancelCommand__Output } from './genai/chat/v1/CancelCommand.ts';
+import type { CancelReplyRequest as _genai_chat_v1_CancelReplyRequest, CancelReplyRequest__Output as _genai_chat_v1_CancelReplyRequest__Output } from './genai/chat/v1/CancelReplyRequest.ts';
+import type { CancelReplyResponse as _genai_chat_v1_CancelReplyResponse, CancelReplyResponse__Output as _genai_chat_v1_CancelReplyResponse__Output } from './genai/chat/v1/CancelReplyResponse.ts';
 import type { ChatRequest as _genai_chat_v1_ChatRequest, ChatRequest__Output as _genai_chat_v1_ChatRequest__Output } from './genai/chat/v1/ChatRequest.ts';
 import type { ChatResponse as _genai_chat_v1_ChatResponse, ChatResponse__Output as _genai_chat_v1_ChatResponse__Output } from './genai/chat/v1/ChatResponse.ts';
 import type { ChatServiceClient as _genai_chat_v1_ChatServiceClient, ChatServiceDefinition as _genai_chat_v1_ChatServiceDefinition } from './genai/chat/v1/ChatService.ts';
@@ -61,6 +63,8 @@ export interface ProtoGrpcType {
         ActiveTotal: MessageTypeDefinition<_genai_chat_v1_ActiveTotal, _genai_chat_v1_ActiveTotal__Output>
         ByteCounts: MessageTypeDefinition<_genai_chat_v1_ByteCounts, _genai_chat_v1_ByteCounts__Output>
         CancelCommand: MessageTypeDefinition<_genai_chat_v1_CancelCommand, _genai_chat_v1_CancelCommand__Output>
+        CancelReplyRequest: MessageTypeDefinition<_genai_chat_v1_CancelReplyRequest, _genai_chat_v1_CancelReplyRequest__Output>
+        CancelReplyResponse: MessageTypeDefinition<_genai_chat_v1_CancelReplyResponse, _genai_chat_v1_CancelReplyResponse__Output>
         ChatRequest: MessageTypeDefinition<_genai_chat_v1_ChatRequest, _genai_chat_v1_ChatRequest__Output>
         ChatResponse: MessageTypeDefinition<_genai_chat_v1_ChatResponse, _genai_chat_v1_ChatResponse__Output>
         /**

@@ -1,8 +1,9 @@
 /**
  * Cancellation as an AbortSignal: the signal of a call fires when its client goes away (it
- * cancelled, its deadline passed, or the connection died), and ChatService.reply() stops the
- * model on it. grpc-js reports that as `cancelled`, but sometimes only as the call closing early
- * (grpc-node#2583), so both are handled.
+ * cancelled, its deadline passed, or the connection died). SendMessage and Chat stop the model on
+ * it; StreamMessage only stops reading and leaves the reply its resume grace (src/resume-grace.ts)
+ * unless the deadline passed (deadlinePassed). grpc-js reports a closed call as `cancelled`, but
+ * sometimes only as the call closing early (grpc-node#2583), so both are handled.
  */
 import type { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
@@ -17,12 +18,18 @@ type AnyCall =
 export function cancelSignal(call: AnyCall): AbortSignal {
   const controller = new AbortController();
   const abort = () => {
-    if (!controller.signal.aborted)
-      controller.abort(abortReason('the client cancelled the call'));
+    if (!controller.signal.aborted) controller.abort(abortReason('the client cancelled the call'));
   };
   const emitter: EventEmitter = call;
   emitter.once('cancelled', abort);
   // A stream that closes while we still owe it messages was cancelled, whatever the event said.
   if (call instanceof Writable) call.once('close', () => (call.writableFinished ? undefined : abort()));
   return controller.signal;
+}
+
+/** True once the call's deadline (if the client set one) has passed: a limit, not a lost connection. */
+export function deadlinePassed(call: AnyCall): boolean {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) && Date.now() >= at;
 }

@@ -5,6 +5,7 @@
  */
 import {
   AsyncQueue,
+  abortReason,
   type ChatEvent,
   type ChatService,
   isFinalType,
@@ -12,6 +13,7 @@ import {
   type ReplyListener,
   type StartReplyOptions,
 } from '@gtp/core';
+import type { ResumeGraces } from './resume-grace.ts';
 
 /** A `reset`: the log no longer holds the reply from the point asked (its text is in the history). */
 export interface LogReset {
@@ -36,6 +38,8 @@ export interface ReadReplyOptions {
   principal?: string;
   /** The caller was authorized already (streamReply: startReply checked it). */
   authorized?: boolean;
+  /** ResumeStream: while this reads, the reply's resume grace (if its call closed) is paused. */
+  graces?: ResumeGraces;
 }
 
 export async function* readReplyFromLog(
@@ -43,9 +47,24 @@ export async function* readReplyFromLog(
   sessionId: string,
   messageId: string,
   after: number,
-  { signal, principal, authorized = false }: ReadReplyOptions,
+  { signal, principal, authorized = false, graces }: ReadReplyOptions,
 ): AsyncGenerator<LogItem, void> {
   if (!authorized) await chat.authorize(sessionId, principal === undefined ? {} : { principal });
+  await graces?.resumed(messageId);
+  try {
+    yield* readLog(chat, sessionId, messageId, after, signal);
+  } finally {
+    void graces?.stopped(messageId);
+  }
+}
+
+async function* readLog(
+  chat: ChatService,
+  sessionId: string,
+  messageId: string,
+  after: number,
+  signal: AbortSignal,
+): AsyncGenerator<LogItem, void> {
   const queue = new AsyncQueue<LogItem>();
   /** Events of the replay, handed on at caughtUp, after the reset (if any). */
   let replayed: LoggedChatEvent[] | undefined = [];
@@ -98,23 +117,54 @@ export async function* readReplyFromLog(
   }
 }
 
+export interface StreamReplyOptions extends StartReplyOptions {
+  /** The call's: it closed (cancelled, its deadline passed, its connection lost). Ends the reading. */
+  signal: AbortSignal;
+  /** Where a reply whose call closed early waits for a ResumeStream; without: it stops at once. */
+  graces?: ResumeGraces;
+  /** True when the call closed because its deadline passed: the reply stops at once, no grace. */
+  deadlinePassed?: () => boolean;
+}
+
 /**
  * StreamMessage on both servers: start a reply into the log (`chat.startReply`), then read it
  * from there, each event with its seq, so a client whose call broke resumes with ResumeStream.
  * Bad input, an unknown or busy session are thrown before the first item (the call's status).
- * `options.signal` is the call's: a cancelled call stops the model (the partial text is kept).
+ * A call that closes before the reply's end leaves the reply running for the resume grace
+ * (`graces`); CancelReply, a passed deadline or the grace running out stop the model (the
+ * partial text is kept).
  */
 export async function* streamReply(
   chat: ChatService,
   sessionId: string,
   text: unknown,
-  options: StartReplyOptions & { signal: AbortSignal },
+  { signal, graces, deadlinePassed, ...options }: StreamReplyOptions,
 ): AsyncGenerator<LoggedChatEvent, void> {
-  const { start, seq } = await chat.startReply(sessionId, text, options);
-  yield { seq, event: start };
-  const reading = readReplyFromLog(chat, sessionId, start.messageId, seq, {
-    signal: options.signal,
-    authorized: true,
+  // The reply's own signal: the call's closing does not abort it, the grace decides.
+  const reply = new AbortController();
+  const { start, seq, finished } = await chat.startReply(sessionId, text, {
+    ...options,
+    signal: reply.signal,
   });
-  for await (const item of reading) if ('event' in item) yield item;
+  let over = false;
+  try {
+    yield { seq, event: start };
+    const reading = readReplyFromLog(chat, sessionId, start.messageId, seq, { signal, authorized: true });
+    for await (const item of reading) {
+      if (!('event' in item)) continue;
+      if (isFinalType(item.event.type)) over = true;
+      yield item;
+    }
+  } finally {
+    if (!over) {
+      const stop = (reason: unknown) => {
+        if (!reply.signal.aborted) reply.abort(reason);
+      };
+      if (graces && !deadlinePassed?.()) {
+        graces.hold(start.messageId, finished, () =>
+          stop(abortReason('the call closed and nobody resumed the reply within the resume grace')),
+        );
+      } else stop(signal.reason ?? abortReason('the client cancelled the call'));
+    }
+  }
 }

@@ -50,6 +50,7 @@ import {
 } from '../generated/es/genai/chat/v1/chat_pb.js';
 import { errorDetails } from './error-details.ts';
 import { readReplyFromLog, streamReply } from './reply-reader.ts';
+import type { ResumeGraces } from './resume-grace.ts';
 import { demoPages } from './web-pages.ts';
 
 /** The gRPC-Web / Connect listener's port when none is given (DESIGN.md's `grpc-web 8005`). */
@@ -116,6 +117,8 @@ export interface WebServerOptions {
   config: Config;
   access: AccessCheck;
   logger: Logger;
+  /** The grpc-js server's resume graces (src/resume-grace.ts): a closed StreamMessage keeps its reply for a while. */
+  graces?: ResumeGraces;
   /** Answers GET requests that are not RPCs; default: the demo page and its assets (src/web-pages.ts). */
   pages?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
@@ -126,6 +129,7 @@ export function createWebServer({
   config,
   access,
   logger,
+  graces,
   pages = demoPages({ access }),
 }: WebServerOptions) {
   const requireSessionId = (sessionId: string) => {
@@ -210,6 +214,8 @@ export function createWebServer({
         try {
           for await (const { seq, event } of streamReply(chat, requireSessionId(req.sessionId), req.text, {
             signal: ctx.signal,
+            ...(graces ? { graces } : {}),
+            deadlinePassed: () => (ctx.timeoutMs() ?? 1) <= 0,
             ...callerOf(ctx),
           })) {
             if (event.type === 'error') failure = ChatError.fromBody(event.error);
@@ -231,6 +237,7 @@ export function createWebServer({
             Number(req.after),
             {
               signal: ctx.signal,
+              ...(graces ? { graces } : {}),
               ...callerOf(ctx),
             },
           );
@@ -250,6 +257,14 @@ export function createWebServer({
           throw toConnectError(error);
         }
       },
+      // The Stop: closing a StreamMessage call leaves its reply the resume grace.
+      cancelReply: guard(async (req, ctx: HandlerContext) => ({
+        cancelled: await chat.cancelReply(
+          requireSessionId(req.sessionId),
+          'cancelled by the client',
+          callerOf(ctx),
+        ),
+      })),
       // Chat is bidirectional: gRPC-Web and Connect over HTTP/1.1 cannot carry it.
       chat() {
         throw new ConnectError(

@@ -20,12 +20,9 @@ afterEach(async () => {
 });
 
 describe('pnpm client grpc: a connection cut mid-reply', () => {
-  // Fails today, for the server's reason, not the client's: the client resumes (ResumeStream after
-  // the last seq, one dim line), but the gRPC server cancels a StreamMessage reply the moment its
-  // call breaks (src/cancel.ts, no RESUME_GRACE_MS as NDJSON and WebSocket have), so the stored
-  // reply is the interrupted part and the screen ends with it and "[cancelled]". `it.fails`
-  // turns red the day the server keeps the reply going: then make this a plain `it`.
-  it.fails('resumes with ResumeStream after the last seq; the screen shows exactly the stored reply', async () => {
+  // The server keeps a StreamMessage reply whose call broke for its resume grace
+  // (src/resume-grace.ts), so ResumeStream reads the rest and the stored reply is whole.
+  it('resumes with ResumeStream after the last seq; the screen shows exactly the stored reply', async () => {
     const server = await createServer({ config: testConfig(PACED) });
     servers.push(server);
     const target = await server.listen({ port: 0, host: '127.0.0.1' });

@@ -302,7 +302,7 @@ describe('gRPC model failure mid-reply', () => {
   });
 });
 
-describe('gRPC cancellation: cancel and deadline stop the model, the partial reply is kept', () => {
+describe('gRPC cancellation: CancelReply and deadlines stop the model, the partial reply is kept', () => {
   let server: ChatServer;
   let target: string;
   let client: ChatClient;
@@ -322,7 +322,7 @@ describe('gRPC cancellation: cancel and deadline stop the model, the partial rep
       client.getHistory({ sessionId }, cb),
     );
 
-  it('StreamMessage: call.cancel() after two deltas stops the model; the history keeps them, interrupted', async () => {
+  it('StreamMessage: call.cancel() after two deltas, then CancelReply, stops the model; the history keeps them, interrupted', async () => {
     const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
       .session!;
     const stream = client.streamMessage({ sessionId: session.id, text: 'tell me everything' });
@@ -335,6 +335,8 @@ describe('gRPC cancellation: cancel and deadline stop the model, the partial rep
       if (++deltas === 2) stream.cancel();
     });
     expect((await status).code).toBe(grpc.status.CANCELLED);
+    // A closed call alone leaves the reply its resume grace (test/cancel-reply.test.ts): the Stop is CancelReply.
+    await call((cb) => client.cancelReply({ sessionId: session.id }, cb));
     await until(() => !server.chat.isReplying(session.id), 'the model to stop');
     const messages = (await history(session.id)).messages;
     expect(messages).toHaveLength(2);
@@ -378,7 +380,7 @@ describe('gRPC cancellation: cancel and deadline stop the model, the partial rep
     expect(messages[1]?.interrupted).toBe(true);
   });
 
-  it('the adapter: aborting the signal cancels the call and the stream ends without done', async () => {
+  it('the adapter: aborting the signal calls CancelReply, cancels the call, and the stream ends without done', async () => {
     const adapter = new GrpcAdapter(target);
     const session = await adapter.createSession();
     const controller = new AbortController();

@@ -45,7 +45,11 @@ describe('gRPC server logging', () => {
       await server.close();
     }
 
-    expect(lines[0]).toMatchObject({ level: 'info', fields: { address: target } });
+    // The gRPC-Web/Connect listener (src/web.ts) starts and logs first; then the grpc-js one.
+    expect(lines.find((line) => line.message === 'gRPC server listening')).toMatchObject({
+      level: 'info',
+      fields: { address: target },
+    });
     const failures = lines.filter((line) => line.fields.code !== undefined);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({

@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CancelReplyRequest as _genai_chat_v1_CancelReplyRequest, CancelReplyRequest__Output as _genai_chat_v1_CancelReplyRequest__Output } from '../../../genai/chat/v1/CancelReplyRequest.ts';
+import type { CancelReplyResponse as _genai_chat_v1_CancelReplyResponse, CancelReplyResponse__Output as _genai_chat_v1_CancelReplyResponse__Output } from '../../../genai/chat/v1/CancelReplyResponse.ts';
 import type { ChatRequest as _genai_chat_v1_ChatRequest, ChatRequest__Output as _genai_chat_v1_ChatRequest__Output } from '../../../genai/chat/v1/ChatRequest.ts';
 import type { ChatResponse as _genai_chat_v1_ChatResponse, ChatResponse__Output as _genai_chat_v1_ChatResponse__Output } from '../../../genai/chat/v1/ChatResponse.ts';
 import type { ClearHistoryRequest as _genai_chat_v1_ClearHistoryRequest, ClearHistoryRequest__Output as _genai_chat_v1_ClearHistoryRequest__Output } from '../../../genai/chat/v1/ClearHistoryRequest.ts';
@@ -31,6 +33,29 @@ import type { StreamMessageResponse as _genai_chat_v1_StreamMessageResponse, Str
  * The chat service. Every RPC that names a session answers NOT_FOUND for an unknown one.
  */
 export interface ChatServiceClient extends grpc.Client {
+  /**
+   * Stop the reply running in a session (the partial text is kept, marked interrupted), wherever
+   * it runs. A StreamMessage call that closes does not stop its reply: a client cannot tell the
+   * server "I cancelled" from "my connection broke" (both are CANCELLED), so the reply goes on for
+   * a grace (10 s) for a ResumeStream, then stops. A client that means Stop calls this, then
+   * cancels its call. Nothing happens when no reply is running.
+   */
+  CancelReply(argument: _genai_chat_v1_CancelReplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  CancelReply(argument: _genai_chat_v1_CancelReplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  CancelReply(argument: _genai_chat_v1_CancelReplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  CancelReply(argument: _genai_chat_v1_CancelReplyRequest, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Stop the reply running in a session (the partial text is kept, marked interrupted), wherever
+   * it runs. A StreamMessage call that closes does not stop its reply: a client cannot tell the
+   * server "I cancelled" from "my connection broke" (both are CANCELLED), so the reply goes on for
+   * a grace (10 s) for a ResumeStream, then stops. A client that means Stop calls this, then
+   * cancels its call. Nothing happens when no reply is running.
+   */
+  cancelReply(argument: _genai_chat_v1_CancelReplyRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  cancelReply(argument: _genai_chat_v1_CancelReplyRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  cancelReply(argument: _genai_chat_v1_CancelReplyRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  cancelReply(argument: _genai_chat_v1_CancelReplyRequest, callback: grpc.requestCallback<_genai_chat_v1_CancelReplyResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Bidirectional: one long-lived stream per client. The client sends, cancels, says it is
    * typing and pings; the server streams the replies' ChatEvents, pongs and others' typing.
@@ -204,13 +229,15 @@ export interface ChatServiceClient extends grpc.Client {
   
   /**
    * Server streaming: send a message, receive the reply as it is written:
-   * one `start`, then `delta`s, then `done` (or `error`). Cancelling the call stops the model.
+   * one `start`, then `delta`s, then `done` (or `error`). A closed call keeps the reply going for
+   * a grace, so that ResumeStream can read the rest; CancelReply stops it (a passed deadline too).
    */
   StreamMessage(argument: _genai_chat_v1_StreamMessageRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_genai_chat_v1_StreamMessageResponse__Output>;
   StreamMessage(argument: _genai_chat_v1_StreamMessageRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_genai_chat_v1_StreamMessageResponse__Output>;
   /**
    * Server streaming: send a message, receive the reply as it is written:
-   * one `start`, then `delta`s, then `done` (or `error`). Cancelling the call stops the model.
+   * one `start`, then `delta`s, then `done` (or `error`). A closed call keeps the reply going for
+   * a grace, so that ResumeStream can read the rest; CancelReply stops it (a passed deadline too).
    */
   streamMessage(argument: _genai_chat_v1_StreamMessageRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_genai_chat_v1_StreamMessageResponse__Output>;
   streamMessage(argument: _genai_chat_v1_StreamMessageRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_genai_chat_v1_StreamMessageResponse__Output>;
@@ -221,6 +248,15 @@ export interface ChatServiceClient extends grpc.Client {
  * The chat service. Every RPC that names a session answers NOT_FOUND for an unknown one.
  */
 export interface ChatServiceHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * Stop the reply running in a session (the partial text is kept, marked interrupted), wherever
+   * it runs. A StreamMessage call that closes does not stop its reply: a client cannot tell the
+   * server "I cancelled" from "my connection broke" (both are CANCELLED), so the reply goes on for
+   * a grace (10 s) for a ResumeStream, then stops. A client that means Stop calls this, then
+   * cancels its call. Nothing happens when no reply is running.
+   */
+  CancelReply: grpc.handleUnaryCall<_genai_chat_v1_CancelReplyRequest__Output, _genai_chat_v1_CancelReplyResponse>;
+  
   /**
    * Bidirectional: one long-lived stream per client. The client sends, cancels, says it is
    * typing and pings; the server streams the replies' ChatEvents, pongs and others' typing.
@@ -285,13 +321,15 @@ export interface ChatServiceHandlers extends grpc.UntypedServiceImplementation {
   
   /**
    * Server streaming: send a message, receive the reply as it is written:
-   * one `start`, then `delta`s, then `done` (or `error`). Cancelling the call stops the model.
+   * one `start`, then `delta`s, then `done` (or `error`). A closed call keeps the reply going for
+   * a grace, so that ResumeStream can read the rest; CancelReply stops it (a passed deadline too).
    */
   StreamMessage: grpc.handleServerStreamingCall<_genai_chat_v1_StreamMessageRequest__Output, _genai_chat_v1_StreamMessageResponse>;
   
 }
 
 export interface ChatServiceDefinition extends grpc.ServiceDefinition {
+  CancelReply: MethodDefinition<_genai_chat_v1_CancelReplyRequest, _genai_chat_v1_CancelReplyResponse, _genai_chat_v1_CancelReplyRequest__Output, _genai_chat_v1_CancelReplyResponse__Output>
   Chat: MethodDefinition<_genai_chat_v1_ChatRequest, _genai_chat_v1_ChatResponse, _genai_chat_v1_ChatRequest__Output, _genai_chat_v1_ChatResponse__Output>
   ClearHistory: MethodDefinition<_genai_chat_v1_ClearHistoryRequest, _genai_chat_v1_ClearHistoryResponse, _genai_chat_v1_ClearHistoryRequest__Output, _genai_chat_v1_ClearHistoryResponse__Output>
   CreateSession: MethodDefinition<_genai_chat_v1_CreateSessionRequest, _genai_chat_v1_CreateSessionResponse, _genai_chat_v1_CreateSessionRequest__Output, _genai_chat_v1_CreateSessionResponse__Output>

@@ -17,6 +17,8 @@
 //   INTERNAL             the model failed (model_error) or an unexpected failure
 //   CANCELLED / DEADLINE_EXCEEDED  the client cancelled or its deadline passed: the model stops,
 //                        and the partial reply is kept in the history, marked interrupted
+//                        (StreamMessage: a cancelled call keeps its reply for a grace, for
+//                        ResumeStream; CancelReply is the Stop)
 // Every error also carries a google.rpc.Status in the `grpc-status-details-bin` trailer (the
 // standard rich error model; proto/google/rpc/): a google.rpc.ErrorInfo with `domain`
 // "genai-transports", `reason` the JSON contract's code in capitals (SESSION_NOT_FOUND) and
@@ -946,6 +948,46 @@ export declare type ResumeStreamResponse = Message$1<"genai.chat.v1.ResumeStream
 export declare const ResumeStreamResponseSchema: GenMessage<ResumeStreamResponse>;
 
 /**
+ * Which session's reply to stop.
+ *
+ * @generated from message genai.chat.v1.CancelReplyRequest
+ */
+export declare type CancelReplyRequest = Message$1<"genai.chat.v1.CancelReplyRequest"> & {
+  /**
+   * The session whose reply to stop (required).
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message genai.chat.v1.CancelReplyRequest.
+ * Use `create(CancelReplyRequestSchema)` to create a new message.
+ */
+export declare const CancelReplyRequestSchema: GenMessage<CancelReplyRequest>;
+
+/**
+ * CancelReply's answer.
+ *
+ * @generated from message genai.chat.v1.CancelReplyResponse
+ */
+export declare type CancelReplyResponse = Message$1<"genai.chat.v1.CancelReplyResponse"> & {
+  /**
+   * True when a reply was running (here, or on another instance) and was told to stop.
+   *
+   * @generated from field: bool cancelled = 1;
+   */
+  cancelled: boolean;
+};
+
+/**
+ * Describes the message genai.chat.v1.CancelReplyResponse.
+ * Use `create(CancelReplyResponseSchema)` to create a new message.
+ */
+export declare const CancelReplyResponseSchema: GenMessage<CancelReplyResponse>;
+
+/**
  * Send a message on the Chat stream; the reply arrives as start/delta/done|error events.
  *
  * @generated from message genai.chat.v1.SendCommand
@@ -1672,7 +1714,8 @@ export declare const ChatService: GenService<{
   },
   /**
    * Server streaming: send a message, receive the reply as it is written:
-   * one `start`, then `delta`s, then `done` (or `error`). Cancelling the call stops the model.
+   * one `start`, then `delta`s, then `done` (or `error`). A closed call keeps the reply going for
+   * a grace, so that ResumeStream can read the rest; CancelReply stops it (a passed deadline too).
    *
    * @generated from rpc genai.chat.v1.ChatService.StreamMessage
    */
@@ -1695,6 +1738,20 @@ export declare const ChatService: GenService<{
     methodKind: "server_streaming";
     input: typeof ResumeStreamRequestSchema;
     output: typeof ResumeStreamResponseSchema;
+  },
+  /**
+   * Stop the reply running in a session (the partial text is kept, marked interrupted), wherever
+   * it runs. A StreamMessage call that closes does not stop its reply: a client cannot tell the
+   * server "I cancelled" from "my connection broke" (both are CANCELLED), so the reply goes on for
+   * a grace (10 s) for a ResumeStream, then stops. A client that means Stop calls this, then
+   * cancels its call. Nothing happens when no reply is running.
+   *
+   * @generated from rpc genai.chat.v1.ChatService.CancelReply
+   */
+  cancelReply: {
+    methodKind: "unary";
+    input: typeof CancelReplyRequestSchema;
+    output: typeof CancelReplyResponseSchema;
   },
   /**
    * Bidirectional: one long-lived stream per client. The client sends, cancels, says it is

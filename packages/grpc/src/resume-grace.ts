@@ -1,0 +1,108 @@
+/**
+ * The resume grace of StreamMessage: a call that closes before its reply ended does not stop the
+ * reply at once. gRPC cannot tell a client that cancelled from one whose connection broke (both
+ * are CANCELLED on the server), so the reply goes on for RESUME_GRACE_MS, and a ResumeStream
+ * call for it (on grpc-js or Connect, on any instance: announced on the broker) keeps it going to
+ * its end. Nobody resumes in time: the reply is cancelled. A client that means Stop calls
+ * CancelReply, which stops it at once.
+ */
+import type { Broker } from '@gtp/core';
+
+/** A reply whose call closed waits this long for a ResumeStream, as NDJSON's RESUME_GRACE_MS. */
+export const RESUME_GRACE_MS = 10_000;
+
+/** The broker channel on which ResumeStream says "resumed:<messageId>" / "detached:<messageId>". */
+const READERS_CHANNEL = 'grpc:reply-readers';
+
+interface Held {
+  cancel: () => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The replies of this instance whose StreamMessage call closed early, each with its grace timer;
+ * ResumeStream calls (anywhere) pause the timer while they read, and re-arm it if they break too.
+ */
+export class ResumeGraces {
+  readonly #graceMs: number;
+  readonly #broker: Broker;
+  readonly #held = new Map<string, Held>();
+  /** ResumeStream calls reading a reply now, on any instance, by messageId (counted before a hold too). */
+  readonly #readers = new Map<string, number>();
+  #unsubscribe: (() => Promise<void>) | undefined;
+
+  private constructor(broker: Broker, graceMs: number) {
+    this.#broker = broker;
+    this.#graceMs = graceMs;
+  }
+
+  /** Graces that hear about ResumeStream readers on every instance sharing `broker`. */
+  static async create(broker: Broker, graceMs = RESUME_GRACE_MS): Promise<ResumeGraces> {
+    const graces = new ResumeGraces(broker, graceMs);
+    graces.#unsubscribe = await broker.subscribe(READERS_CHANNEL, (message) => graces.#heard(message));
+    return graces;
+  }
+
+  /**
+   * The StreamMessage call of reply `messageId` closed before the reply's end: `cancel` it unless
+   * a ResumeStream reads it within the grace. `finished` settles when the reply has ended.
+   */
+  hold(messageId: string, finished: Promise<void>, cancel: () => void): void {
+    const held: Held = { cancel, timer: undefined };
+    this.#held.set(messageId, held);
+    if (!this.#readers.has(messageId)) this.#arm(messageId, held);
+    // Ended by itself (done, an error, CancelReply): nothing left to wait for.
+    const release = () => {
+      clearTimeout(held.timer);
+      if (this.#held.get(messageId) === held) this.#held.delete(messageId);
+    };
+    finished.then(release, release);
+  }
+
+  /** A ResumeStream starts reading `messageId`: its grace pauses, wherever it runs. */
+  resumed(messageId: string): Promise<void> {
+    return this.#announce(`resumed:${messageId}`);
+  }
+
+  /** That ResumeStream ended (the reply's end, or its call closed): with no reader left, the grace starts again. */
+  stopped(messageId: string): Promise<void> {
+    return this.#announce(`stopped:${messageId}`);
+  }
+
+  /** Shutdown: no grace outlives the server (close() cancels the replies anyway). */
+  async close(): Promise<void> {
+    for (const held of this.#held.values()) clearTimeout(held.timer);
+    this.#held.clear();
+    this.#readers.clear();
+    await this.#unsubscribe?.().catch(() => undefined);
+  }
+
+  async #announce(message: string): Promise<void> {
+    // The broker delivers to this instance too; with it away, at least this instance hears.
+    await this.#broker.publish(READERS_CHANNEL, message).catch(() => this.#heard(message));
+  }
+
+  #heard(message: string): void {
+    const [what, messageId = ''] = message.split(/:(.*)/s);
+    const readers = this.#readers.get(messageId) ?? 0;
+    const held = this.#held.get(messageId);
+    if (what === 'resumed') {
+      this.#readers.set(messageId, readers + 1);
+      clearTimeout(held?.timer);
+      if (held) held.timer = undefined;
+    } else if (what === 'stopped') {
+      if (readers > 1) this.#readers.set(messageId, readers - 1);
+      else this.#readers.delete(messageId);
+      if (held && readers <= 1) this.#arm(messageId, held);
+    }
+  }
+
+  #arm(messageId: string, held: Held): void {
+    clearTimeout(held.timer);
+    held.timer = setTimeout(() => {
+      if (this.#held.get(messageId) === held) this.#held.delete(messageId);
+      held.cancel();
+    }, this.#graceMs);
+    held.timer.unref();
+  }
+}
