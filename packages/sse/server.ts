@@ -134,7 +134,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
       const hopByHop: Record<string, string> =
         request.raw.httpVersionMajor === 1 ? { connection: 'keep-alive' } : {};
       res.writeHead(200, {
-        ...reply.getHeaders(), // what the hooks set (CORS for a page of ALLOWED_ORIGINS)
+        ...headersSet(reply.getHeaders()), // what the hooks set (CORS for a page of ALLOWED_ORIGINS)
         'content-type': 'text/event-stream; charset=utf-8',
         // Never cached, never transformed (no compression: a gzip stream is flushed in blocks).
         'cache-control': 'no-cache, no-transform',
@@ -246,4 +246,12 @@ if (isMain(import.meta.url)) {
     const config = loadConfig();
     await runServer(await createServer({ config }), config);
   });
+}
+
+/** The headers Fastify's hooks set on a reply, without the unset ones (writeHead takes no undefined). */
+function headersSet(headers: Record<string, number | string | string[] | undefined>) {
+  return Object.fromEntries(Object.entries(headers).filter((entry) => entry[1] !== undefined)) as Record<
+    string,
+    number | string | string[]
+  >;
 }
