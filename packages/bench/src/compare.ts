@@ -28,11 +28,17 @@ import {
 } from '@gtp/core';
 import { type NetworkProfile, type NetworkProxy, PROFILE_NAMES, profile, startProxy } from '@gtp/netem';
 import { runMatrix } from './conditions.ts';
-import { benchTls } from './dev-tls.ts';
 import { updateConditionsReadme, writeConditions } from './conditions-report.ts';
+import { benchTls } from './dev-tls.ts';
 import { describeMachine, type MachineInfo, machineInfo } from './machine.ts';
 import { progressBar } from './progress.ts';
-import { loadProtocols, parseProtocols } from './protocols.ts';
+import {
+  grpcWebModule,
+  loadProtocols,
+  parseProtocols,
+  type Subject,
+  type SubjectModule,
+} from './protocols.ts';
 import { buildScenarios, FULL_SIZES, type MatrixSizes, type ScenarioKind } from './scenarios.ts';
 import { measureTurn, round2 } from './turn.ts';
 import { portOf, WireMeter } from './wire.ts';
@@ -73,7 +79,7 @@ export interface CompareTurn {
 }
 
 export interface CompareRow {
-  protocol: Protocol;
+  protocol: Subject;
   /** What was run and on which network, so that runs can be diffed. */
   scenario: 'turns';
   profile: string;
@@ -116,11 +122,15 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
   const adapterOptions = options.tls ? { ca: benchTls().ca } : {};
   const turns = Math.max(1, Math.min(options.turns ?? SCRIPT.length, 20));
   const progress = options.onProgress ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const { modules, skipped } = await loadProtocols(options.protocols ?? parseProtocols(undefined));
+  const loaded = await loadProtocols(options.protocols ?? parseProtocols(undefined));
+  const { skipped } = loaded;
+  // With gRPC, its gRPC-Web listener is a row too (connect-node's gRPC-Web client from Node).
+  const grpc = loaded.modules.find((m) => m.protocol === 'grpc');
+  const modules: SubjectModule[] = [...loaded.modules, ...(grpc ? [await grpcWebModule(grpc)] : [])];
   for (const s of skipped) progress(`skipping ${s.protocol}: ${s.reason}`);
 
   const meter = new WireMeter();
-  const started: { protocol: Protocol; close: () => Promise<void>; target: string; proxy?: NetworkProxy }[] =
+  const started: { protocol: Subject; close: () => Promise<void>; target: string; proxy?: NetworkProxy }[] =
     [];
   const rows: CompareRow[] = [];
   let model: ModelInfo = {
@@ -129,7 +139,10 @@ export async function runCompare(options: CompareOptions = {}): Promise<CompareR
   };
   try {
     for (const m of modules) {
-      const server = await m.createServer({ config, chat: ChatService.fromConfig(config, m.protocol) });
+      const server = await m.createServer({
+        config,
+        chat: ChatService.fromConfig(config, m.protocol === 'grpc-web' ? 'grpc' : m.protocol),
+      });
       const serverTarget = await server.listen({ port: 0, host: '127.0.0.1' });
       let target = serverTarget;
       let proxy: NetworkProxy | undefined;
@@ -305,6 +318,7 @@ export function formatCompare(result: CompareResult): string {
     `first token, total: mean over ${result.turns} turn(s), measured in the client from send() to the first text / the done event.`,
     'chunks: delta events received (REST has no streaming: one per turn). wire bytes: TCP payload the client',
     'received (↓) and sent (↑) during the turns, headers and framing included, counted on its sockets.',
+    "grpc-web: the gRPC server's gRPC-Web listener (HTTP/1.1), with connect-node's gRPC-Web client from Node.",
   ].join('\n');
 }
 
@@ -314,7 +328,7 @@ const REPO_ROOT = join(RESULTS_DIR, '..', '..', '..');
 function usage(): string {
   return [
     'usage: pnpm compare [--protocols rest,streamable-http,sse,websocket,grpc] [--turns 3] [--json]',
-    '                    [--network loopback|broadband|4g|3g|lossy-4g] [--tls]',
+    '                    [--network loopback|broadband|4g|3g|lossy-4g] [--tls] [--out DIR (writes DIR/compare.json)]',
     '       pnpm compare --matrix [--protocols …] [--only turns,slow-model,cut] [--profiles 3g,4g]',
     '                    [--slow-ttft-ms 30000] [--idle-timeout-ms 10000] [--short-heartbeat-ms 5000] [--out dir]',
     '',
@@ -425,7 +439,14 @@ if (isMain(import.meta.url)) {
     }
     const result = await runCompare({ protocols, turns, network, tls: values.tls });
     if (values.json) console.log(JSON.stringify(result, null, 2));
-    else console.log(`\n${formatCompare(result)}`);
+    if (values.out) {
+      // --out DIR: the run as DIR/compare.json (the numbers a README quotes come from such a file).
+      await import('node:fs/promises').then(async (fs) => {
+        await fs.mkdir(values.out!, { recursive: true });
+        await fs.writeFile(join(values.out!, 'compare.json'), `${JSON.stringify(result, null, 2)}\n`);
+      });
+      console.error(`wrote ${join(values.out, 'compare.json')}`);
+    } else console.log(`\n${formatCompare(result)}`);
     const failed = result.rows.some((r) => r.error) || result.agree === false || result.rows.length === 0;
     process.exit(failed ? 1 : 0);
   });

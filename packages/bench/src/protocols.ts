@@ -101,3 +101,34 @@ export async function loadProtocols(
   }
   return { modules, skipped };
 }
+
+/** A row of `pnpm compare`: one of the five protocols, or gRPC-Web (the gRPC server's browser listener). */
+export type Subject = Protocol | 'grpc-web';
+export type SubjectModule = Omit<ProtocolModule, 'protocol'> & { protocol: Subject };
+
+/**
+ * gRPC-Web as a row of its own: the gRPC package's server, measured on its gRPC-Web listener
+ * (`webUrl`), with packages/grpc/src/web-client.ts (connect-node's gRPC-Web transport).
+ */
+export async function grpcWebModule(grpc: ProtocolModule): Promise<SubjectModule> {
+  const { GrpcWebAdapter } = (await import(
+    pathToFileURL(join(PACKAGES_DIR, 'grpc', 'src', 'web-client.ts')).href
+  )) as { GrpcWebAdapter: new (target: string) => ClientAdapter };
+  return {
+    protocol: 'grpc-web',
+    adapterName: 'GrpcWebAdapter',
+    createAdapter: (target) => new GrpcWebAdapter(target),
+    async createServer(options) {
+      const server = await grpc.createServer(options);
+      const listen = server.listen.bind(server);
+      return Object.assign(server, {
+        async listen(at: Parameters<ChatServer['listen']>[0]) {
+          await listen(at);
+          const { webUrl } = server as ChatServer & { webUrl?: string };
+          if (!webUrl) throw new Error('the gRPC server has no gRPC-Web listener');
+          return webUrl;
+        },
+      });
+    },
+  };
+}

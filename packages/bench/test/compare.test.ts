@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { formatCompare, runCompare } from '../src/compare.ts';
 
 describe('pnpm compare', () => {
-  it('runs one turn through all five protocols, and their replies agree', async () => {
+  it('runs one turn through all five protocols and gRPC-Web, and their replies agree', async () => {
     const progress: string[] = [];
     const result = await runCompare({
       turns: 1,
@@ -13,7 +13,7 @@ describe('pnpm compare', () => {
     });
 
     expect(result.skipped).toEqual([]);
-    expect(result.rows.map((r) => r.protocol)).toEqual([...PROTOCOLS]);
+    expect(result.rows.map((r) => r.protocol)).toEqual([...PROTOCOLS, 'grpc-web']);
     for (const row of result.rows) {
       expect(row.error, `${row.protocol}: ${row.error}`).toBeUndefined();
       for (const value of [
@@ -35,9 +35,10 @@ describe('pnpm compare', () => {
     // Streaming protocols deliver the reply in several chunks; REST in one.
     expect(result.rows.find((r) => r.protocol === 'rest')!.chunks).toBe(1);
     expect(result.rows.find((r) => r.protocol === 'websocket')!.chunks).toBeGreaterThan(1);
+    expect(result.rows.find((r) => r.protocol === 'grpc-web')!.chunks).toBeGreaterThan(1);
 
     const table = formatCompare(result);
-    for (const protocol of PROTOCOLS) expect(table).toContain(protocol);
+    for (const protocol of [...PROTOCOLS, 'grpc-web']) expect(table).toContain(protocol);
     expect(table).toContain('replies agree: yes');
     expect(progress.some((line) => line.includes('turn 1/1'))).toBe(true);
   });
