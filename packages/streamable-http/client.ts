@@ -5,8 +5,10 @@
  * the 200 arrives, iterates the response body chunk by chunk. Network chunks do not respect line
  * boundaries (a chunk may hold half a line, or three lines), so a LineSplitter buffers the
  * partial line until its newline arrives; every complete line is one ChatEvent, yielded at once,
- * and the shell prints each delta as it comes. Ctrl+C aborts the request: undici closes the
- * connection, the server sees it and stops the model, keeping the partial reply as interrupted.
+ * and the shell prints each delta as it comes. Ctrl+C POSTs /sessions/:id/cancel (a closed
+ * connection alone is not a Stop: the server keeps the reply for a resume grace, since it cannot
+ * tell Ctrl+C from a lost network) and aborts the request; the server stops the model, keeping
+ * the partial reply as interrupted, and the next message finds the session free.
  *
  * Resume: every line carries `seq`. When the connection drops mid-reply (not Ctrl+C), the client
  * GETs `/sessions/:id/replies/:messageId?after=<last seq>` with backoff and reads the rest of the
@@ -99,7 +101,7 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
    */
   constructor(target: string, options: AdapterOptions = {}) {
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
-    // an aborted one closes it, which is how the server learns to stop.
+    // an aborted one closes it (the server then waits its resume grace; the Stop is POST …/cancel).
     // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE).
     const agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS, connect: { ca: options.ca } });
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
@@ -123,13 +125,16 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
   send(sessionId: string, text: string, options: SendOptions = {}): AsyncGenerator<ChatEvent, void> {
     const { signal } = options;
     const session = encodeURIComponent(sessionId);
+    // The Stop: 204 once the reply has stopped (202: another instance was told to stop it).
+    const stop = () => this.api.json('POST', `/sessions/${session}/cancel`);
     return resumableReply({
-      first: this.#stream('POST', `/sessions/${session}/messages`, signal, JSON.stringify({ text })),
+      first: this.#stream('POST', `/sessions/${session}/messages`, signal, stop, JSON.stringify({ text })),
       resume: (messageId, after, resumeSignal) =>
         this.#stream(
           'GET',
           `/sessions/${session}/replies/${encodeURIComponent(messageId)}?after=${after}`,
           resumeSignal,
+          stop,
         ),
       history: () => this.api.history(sessionId),
       // A lost connection (or a server that answers the resume with 503 while it comes back):
@@ -144,6 +149,30 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
 
   /** One NDJSON answer (the POST, or a resume's GET), line by line, each with its `seq`. */
   async *#stream(
+    method: 'POST' | 'GET',
+    path: string,
+    signal: AbortSignal | undefined,
+    stop: () => Promise<unknown>,
+    body?: string,
+  ): AsyncGenerator<LoggedEvent> {
+    // Ctrl+C: the cancel first, then undici aborts the request; the generator ends once the
+    // server has answered the cancel (so the next send does not find the session busy).
+    let stopping: Promise<unknown> | undefined;
+    const onAbort = () => {
+      stopping = stop().catch(() => undefined);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      yield* this.#read(method, path, signal, body);
+    } catch (error) {
+      if (signal?.aborted) await stopping;
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async *#read(
     method: 'POST' | 'GET',
     path: string,
     signal: AbortSignal | undefined,
@@ -181,8 +210,8 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
 
     try {
       // undici's body is an async iterable of Buffers, each handed over the moment it arrives.
-      // If our consumer stops early (break/return), the body is destroyed, undici closes the
-      // connection and the server cancels the reply.
+      // If our consumer stops early (break/return), the body is destroyed and undici closes the
+      // connection: the server keeps the reply for its resume grace, then cancels it.
       //
       // The final event (`done` or `error`) is held until the body has ended. The server ends the
       // response in the same write as that last line, so this costs nothing; but a consumer that

@@ -12,9 +12,10 @@
  * - Every line carries `seq`, its place in the session's reply log (core's `chat.log`). A client
  *   whose connection dropped resumes with `GET /sessions/:id/replies/:messageId?after=<last seq>`
  *   (or `Last-Event-ID: <seq>`): the same NDJSON from that point, live to the end, on any instance.
- * - Cancellation is the connection, after a grace: when the client disconnects (Ctrl+C, a closed
- *   tab, Stop in the demo) and nobody resumes the reply within RESUME_GRACE_MS, the AbortSignal
- *   handed to the model fires, generation stops, and the partial reply is kept, `interrupted`.
+ * - A dropped connection is not a Stop: when the client disconnects (a closed tab, a lost network)
+ *   and nobody resumes the reply within RESUME_GRACE_MS, the AbortSignal handed to the model
+ *   fires, generation stops, and the partial reply is kept, `interrupted`. The Stop (Ctrl+C in the
+ *   client, Stop in the demo) is `POST /sessions/:id/cancel`, which stops it at once.
  * - A browser demo at GET /demo (public/demo.html): fetch + the body's reader, no library.
  *
  * Beside it, in src/: the line format (ndjson.ts), one response reading a reply from the log with
@@ -27,6 +28,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ChatError,
   type ChatServer,
@@ -39,13 +41,17 @@ import {
 } from '@gtp/core';
 import { createHttpApp, httpChatServer } from '@gtp/core/http';
 import { NDJSON_CONTENT_TYPE, parseAfter } from './src/ndjson.ts';
-import { DESCRIPTION, messageRouteSchema, resumeRouteSchema } from './src/openapi.ts';
+import { cancelRouteSchema, DESCRIPTION, messageRouteSchema, resumeRouteSchema } from './src/openapi.ts';
 import { ReplyReader } from './src/reply-reader.ts';
 import { Graces, RESUME_GRACE_MS } from './src/resume-grace.ts';
 
 export { loggedLine, NDJSON_CONTENT_TYPE, parseAfter, toLine } from './src/ndjson.ts';
 export { MAX_QUEUED_BYTES } from './src/reply-reader.ts';
 export { RESUME_GRACE_MS } from './src/resume-grace.ts';
+
+/** How long POST …/cancel waits for a reply of this instance to stop (it answers 204 then), and how often it looks. */
+const CANCEL_WAIT_MS = 2_000;
+const CANCEL_POLL_MS = 5;
 
 /** The broker channel on which a resume says "someone reads reply <messageId> again" to every instance. */
 const ATTACHED_CHANNEL = 'ndjson:attached';
@@ -179,6 +185,19 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
       onEnded: () => graces.forget(reader),
     });
     await readReply(reader, sessionId, after ?? 0);
+  });
+
+  // The Stop: closing the stream only starts the grace. 204 once the reply has stopped here (the
+  // session takes the next message at once); 202 when another instance runs it (told by broker).
+  app.post('/sessions/:id/cancel', { schema: cancelRouteSchema }, async (request, reply) => {
+    const sessionId = request.params.id;
+    const here = chat.isReplying(sessionId);
+    const cancelled = await chat.cancelReply(sessionId, undefined, request.access);
+    if (cancelled && !here) return reply.code(202).send({ cancelled: true as const });
+    // Its history written and its lock released within moments; bounded, never a hang.
+    const deadline = performance.now() + CANCEL_WAIT_MS;
+    while (chat.isReplying(sessionId) && performance.now() < deadline) await sleep(CANCEL_POLL_MS);
+    return reply.code(204).send(null);
   });
 
   app.get('/demo', { schema: { hide: true } }, async (_request, reply) =>

@@ -312,7 +312,16 @@ function useSession(id) {
   sync();
 }
 
-$('stop').addEventListener('click', () => state.controller?.abort());
+// Stop: closing the connection alone is not one (the server keeps the reply for a resume, as after
+// a lost network), so POST /cancel first (204: stopped, the session is free), then abort the fetch.
+$('stop').addEventListener('click', () => {
+  const controller = state.controller;
+  if (!controller || !state.sessionId) return;
+  wire.up(`POST /sessions/${state.sessionId}/cancel`);
+  void api('POST', `/sessions/${state.sessionId}/cancel`)
+    .catch((error) => wire.info(`cancel: ${error.message}`))
+    .finally(() => controller.abort());
+});
 $('new').addEventListener('click', () => void newSession());
 
 // Start: the session in the link (with its history), or a new one.

@@ -9,6 +9,7 @@ import {
   SessionParamsSchema,
   sessionErrors,
 } from '@gtp/core/http';
+import { z } from 'zod';
 import { RESUME_GRACE_MS } from './resume-grace.ts';
 
 export const DESCRIPTION = `The Streamable HTTP server of genai-transports: one POST whose answer streams.
@@ -18,7 +19,7 @@ export const DESCRIPTION = `The Streamable HTTP server of genai-transports: one 
 Errors found before the stream starts are \`{"error": {"code", "message"}}\` with their HTTP status;
 a failure after it started is a final \`error\` line. Every line carries \`seq\`: a dropped client
 resumes with \`GET /sessions/{id}/replies/{messageId}?after={seq}\`. A reply nobody reads or resumes
-for ${RESUME_GRACE_MS / 1000} s after a disconnect is cancelled.`;
+for ${RESUME_GRACE_MS / 1000} s after a disconnect is cancelled; \`POST /sessions/{id}/cancel\` stops it at once.`;
 
 /** `POST /sessions/:id/messages`: send a message, the reply streams back. */
 export const messageRouteSchema = {
@@ -27,8 +28,10 @@ export const messageRouteSchema = {
   description:
     'The answer is `application/x-ndjson`: `start`, one `delta` per chunk of text, then `done` ' +
     '(finishReason stop | max_tokens | cancelled) or `error`. Each line is flushed as the model ' +
-    'produces it. One reply at a time per session (409 session_busy). Closing the connection ' +
-    'cancels the model; the partial reply is kept in the history, marked interrupted.',
+    'produces it. One reply at a time per session (409 session_busy). Closing the connection is ' +
+    `not a Stop (it may be a dropped network): the reply waits ${RESUME_GRACE_MS / 1000} s for a resume, ` +
+    'then is cancelled. POST /sessions/{id}/cancel stops it at once; the partial reply is kept in ' +
+    'the history, marked interrupted.',
   params: SessionParamsSchema,
   body: MessageBodySchema,
   response: {
@@ -62,6 +65,22 @@ export const resumeRouteSchema = {
       description: 'The rest of the reply, one line per event',
       content: { 'application/x-ndjson': { schema: ChatEventSchema } },
     },
+    ...sessionErrors,
+  },
+};
+
+/** `POST /sessions/:id/cancel`: the Stop (closing the stream is not one). */
+export const cancelRouteSchema = {
+  tags: ['chat'],
+  summary: 'Stop the reply in flight (its stream ends with done, finishReason "cancelled")',
+  description:
+    'What Ctrl+C in the client and Stop in the demo send, since a closed connection only starts the ' +
+    'resume grace. 204: the reply has stopped (or none was running); the session takes the next ' +
+    'message at once. 202: it runs on another instance (REDIS_URL), which was told to stop it.',
+  params: SessionParamsSchema,
+  response: {
+    202: z.object({ cancelled: z.literal(true) }).describe('told the instance running the reply to stop it'),
+    204: z.null().describe('stopped, or nothing was running'),
     ...sessionErrors,
   },
 };

@@ -110,11 +110,22 @@ describe('client disconnect', () => {
       const id = await createSession(url);
       const controller = new AbortController();
       let received = '';
+      // A raw request whose connection closes after three tokens (the client's Ctrl+C would also
+      // POST /cancel: test/cancel.test.ts); nobody resumes it.
       const reading = (async () => {
-        for await (const event of adapter.send(id, 'tell me a long story', { signal: controller.signal })) {
-          if (event.type === 'delta') {
+        const response = await postRaw(
+          url,
+          id,
+          JSON.stringify({ text: 'tell me a long story' }),
+          controller.signal,
+        );
+        const splitter = new LineSplitter();
+        for await (const chunk of response.body) {
+          for (const line of splitter.push(String(chunk))) {
+            const event = JSON.parse(line) as ChatEvent;
+            if (event.type !== 'delta') continue;
             received += event.text;
-            if (event.index === 2) controller.abort(); // Ctrl+C after three tokens
+            if (event.index === 2) controller.abort();
           }
         }
       })();
