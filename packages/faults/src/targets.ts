@@ -69,8 +69,10 @@ export interface Target {
   /** The client sees deltas as they are written (every protocol but REST). */
   streams: boolean;
   /**
-   * The reply belongs to the client's connection, so a client that vanishes cancels it. Not SSE:
-   * there a reply is started by a POST and runs for the session, whoever listens.
+   * A client that vanishes cancels its reply at once (REST: nothing to resume). Not SSE, where a
+   * reply is started by a POST and runs for the session whoever listens; not NDJSON, WebSocket and
+   * gRPC StreamMessage, where a dropped connection is not a cancel: the reply goes on for the resume
+   * grace (RESUME_GRACE_MS, LEAVE_GRACE_MS) so that the client can come back for the rest.
    */
   vanishCancels: boolean;
   start(options: StartOptions): Promise<Running>;
@@ -308,7 +310,7 @@ export const TARGETS: readonly Target[] = [
   {
     protocol: 'streamable-http',
     streams: true,
-    vanishCancels: true,
+    vanishCancels: false,
     async start({ config, chat }) {
       const server = await createStreamableHttp({ config, ...(chat ? { chat } : {}) });
       const url = await listen(server);
@@ -334,7 +336,7 @@ export const TARGETS: readonly Target[] = [
   {
     protocol: 'websocket',
     streams: true,
-    vanishCancels: true,
+    vanishCancels: false,
     async start({ config, chat, slowConsumerCapBytes }) {
       const server = await createWebSocket({
         config,
