@@ -1,12 +1,13 @@
 /**
  * Slow consumers: a client stops reading in the middle of a large reply. It must not delay a
  * normal client of the same server, and the server must not buffer for it without bound:
- * - Streamable HTTP and gRPC: TCP / HTTP/2 flow control reaches the model, which stops producing;
- * - WebSocket: the connection is closed with 1013 (Try Again Later) past its send-queue cap,
- *   and its reply (nobody left to read it) stops;
+ * - Streamable HTTP: the reply is read from the reply log; a reader that falls more than its queue
+ *   bound behind is cut off (it can resume from its last seq) and the reply runs to its end;
+ * - WebSocket: the connection is closed with 1013 (Try Again Later) past its send-queue cap; the
+ *   reply goes on for the session (and the leave grace), so a member can rejoin with `after`;
  * - SSE: the listener is dropped past its queue cap; the reply belongs to the session and ends;
- * - REST: nothing streams, so the model writes the whole answer, which then waits in the
- *   socket's buffers: one answer's worth, by design.
+ * - gRPC StreamMessage and REST: the reply (bounded by MAX_REPLY_CHARS) waits whole in the
+ *   server's queue and the socket's buffers for the reader: one answer's worth, by design.
  * No assertion depends on the machine's speed: "stopped" means the model's count stopped moving.
  */
 import { ChatService, type Protocol } from '@gtp/core';
@@ -21,9 +22,9 @@ const CAP_BYTES = MiB;
 
 type Behaviour = 'back-pressure' | 'closed-1013' | 'dropped' | 'one-answer-buffered';
 const EXPECTED: Record<Protocol, { behaviour: Behaviour; chunks: number }> = {
-  // 1000 × 64 KiB = 62.5 MiB: far more than the loopback socket buffers and HTTP/2 windows hold.
-  'streamable-http': { behaviour: 'back-pressure', chunks: 1000 },
-  grpc: { behaviour: 'back-pressure', chunks: 1000 },
+  'streamable-http': { behaviour: 'dropped', chunks: 200 },
+  grpc: { behaviour: 'one-answer-buffered', chunks: 128 },
+  // 1000 × 64 KiB = 62.5 MiB: far more than the loopback socket buffers hold.
   websocket: { behaviour: 'closed-1013', chunks: 1000 },
   sse: { behaviour: 'dropped', chunks: 200 },
   rest: { behaviour: 'one-answer-buffered', chunks: 128 },
@@ -42,7 +43,9 @@ describe.each(TARGETS)('$protocol: a slow consumer', (t) => {
 
   it(`does not delay a normal client, and is not buffered without bound (${behaviour})`, async () => {
     const flood = new FloodModel(chunks);
-    const config = testConfig();
+    // The reply cap (MAX_REPLY_CHARS) would end the flood after its first chunk: lift it above
+    // the flood's size, so that what is measured is the transport's own back-pressure.
+    const config = testConfig({ maxReplyChars: (chunks + 1) * FLOOD_CHUNK_BYTES });
     const chat = ChatService.fromConfig(config, t.protocol, { model: flood });
     run = await t.start({ config, chat, slowConsumerCapBytes: CAP_BYTES });
 
@@ -69,14 +72,13 @@ describe.each(TARGETS)('$protocol: a slow consumer', (t) => {
           expect((await slowClient.stats()).streams.active).toBe(1);
           break;
         case 'closed-1013':
-          // Cut off at the cap; nobody is left in the session, so its reply was stopped.
+          // Cut off at the cap; the reply went on for the session (a member may rejoin).
           expect(flood.ended).toBe(true);
-          expect(flood.produced).toBeLessThan(chunks);
           slow.resume(); // read up to the close frame the server sent after the queued data
           expect(await slow.closeCode).toBe(1013);
           break;
         case 'dropped': {
-          // The listener is gone from the server, the reply runs to its end for the session.
+          // The listener (NDJSON: the reader) is gone, the reply runs to its end for the session.
           const stats = await eventually(
             () => slowClient.stats(),
             (s) => s.connections.active === 0 && s.streams.active === 0,
