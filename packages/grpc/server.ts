@@ -20,10 +20,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import {
-  type Access,
-  AddressRateLimit,
   ChatError,
-  type ChatEvent,
   type ChatServer,
   ChatService,
   type Config,
@@ -31,44 +28,33 @@ import {
   createLogger,
   DEFAULT_HOST,
   GRPC_MAX_CALLS_PER_ADDRESS,
-  GRPC_MAX_STREAMS_PER_CONNECTION,
   isMain,
   type Logger,
   loadConfig,
   runMain,
   runServer,
   startMetricsServer,
-  withTraceContext,
   writeWithBackpressure,
 } from '@gtp/core';
 import type { ChatRequest__Output } from './generated/genai/chat/v1/ChatRequest.ts';
 import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.ts';
 import { cancelSignal, deadlinePassed } from './src/cancel.ts';
 import { ChatStreams } from './src/chat-stream.ts';
+import { CommandBudget } from './src/command-budget.ts';
 import { serverCredentials } from './src/credentials.ts';
 import { callFailures } from './src/failures.ts';
 import { addHealthService } from './src/health.ts';
 import { InFlight } from './src/in-flight.ts';
 import { accessInterceptor, accessOf } from './src/interceptors.ts';
-import {
-  chatEventToProto,
-  logItemToProto,
-  messageToProto,
-  sessionToProto,
-  statsToProto,
-} from './src/messages.ts';
+import { chatEventToProto, logItemToProto } from './src/messages.ts';
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
 import { type LoggedChatEvent, readReplyFromLog, streamReply } from './src/reply-reader.ts';
 import { RESUME_GRACE_MS, ResumeGraces } from './src/resume-grace.ts';
+import { serverOptions } from './src/server-options.ts';
+import { sessionRpcs } from './src/session-rpcs.ts';
 import { toServiceError } from './src/status.ts';
+import { requireSessionId, unaryHandlers } from './src/unary.ts';
 import { createWebServer, GRPC_WEB_DEFAULT_PORT } from './src/web.ts';
-
-/**
- * Keepalive: after HEARTBEAT_MS of silence (15 s, under common NAT and load-balancer idle
- * time-outs) the server sends an HTTP/2 PING; a client that does not answer within this is gone,
- * and its calls are cancelled, which stops the model.
- */
-const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 export interface CreateServerOptions {
   config?: Config;
@@ -95,23 +81,14 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
 
   const access = createAccessCheck(config);
   const graces = await ResumeGraces.create(chat.broker, options.resumeGraceMs ?? RESUME_GRACE_MS);
-  const server = new grpc.Server({
-    // A request larger than this is refused by grpc-js with RESOURCE_EXHAUSTED before any
-    // handler runs. The longest valid message (MAX_MESSAGE_CHARS) fits well within it.
-    'grpc.max_receive_message_length': config.bodyLimitBytes,
-    'grpc.keepalive_time_ms': config.heartbeatMs,
-    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-    // A connection may hold this many calls at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS):
-    // 20,000 Health/Watch streams on one connection no longer fit.
-    'grpc.max_concurrent_streams': GRPC_MAX_STREAMS_PER_CONNECTION,
-    // Every call of every service passes the access check (rate limit, Origin, credentials)
-    // before its handler runs; a handler reads who is calling with accessOf(call). Calls open at
-    // once per client address are bounded too, the health probe's Watch included (many
-    // connections from one address).
-    interceptors: [
+  // Every call of every service passes the access check (rate limit, Origin, credentials) before
+  // its handler runs; a handler reads who is calling with accessOf(call). Calls open at once per
+  // client address are bounded too, the health probe's Watch included.
+  const server = new grpc.Server(
+    serverOptions(config, [
       accessInterceptor({ access, stats, logger, maxCallsPerAddress: GRPC_MAX_CALLS_PER_ADDRESS }),
-    ],
-  });
+    ]),
+  );
 
   /** Turns in flight (any RPC) and open Chat streams, so close() can end them all. */
   const turnsInFlight = new InFlight();
@@ -119,59 +96,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
   // Each failed call counted and logged once with its cause (a reply's error event by ChatService).
   const { fail, fromReply } = callFailures(stats, logger);
 
-  const requireSessionId = (sessionId: string) => {
-    if (!sessionId) throw new ChatError('invalid_request', 'session_id is required');
-    return sessionId;
-  };
-
-  /** A unary handler from an async function: its result or its ChatError goes to the callback. */
-  const unary =
-    <Req, Res>(
-      run: (request: Req, signal: AbortSignal, caller: Access) => Promise<Res>,
-    ): grpc.handleUnaryCall<Req, Res> =>
-    (call, callback) => {
-      const signal = cancelSignal(call);
-      // async: a `run` that throws before its first await still answers with its status code
-      // The caller's trace context (`traceparent` metadata) is the parent of a turn it starts.
-      turnsInFlight
-        .track(
-          withTraceContext(call.metadata.getMap(), async () => run(call.request, signal, accessOf(call))),
-        )
-        .then(
-          (response) => callback(null, response),
-          (error: unknown) => callback(toServiceError(fail(call, error))),
-        );
-    };
+  /** A unary handler from an async function (src/unary.ts): its result or its status code. */
+  const unary = unaryHandlers(turnsInFlight, fail);
 
   const handlers: ChatServiceHandlers = {
-    // Every session RPC runs as the caller's principal: another principal's session is NOT_FOUND.
-    CreateSession: unary(async (_request, _signal, caller) => ({
-      session: sessionToProto(await chat.createSession(caller)),
-    })),
-    GetSession: unary(async ({ sessionId }, _signal, caller) => ({
-      session: sessionToProto(await chat.getSession(requireSessionId(sessionId), caller)),
-    })),
-    ListSessions: unary(async ({ pageSize, pageToken }, _signal, caller) => {
-      const page = await chat.listSessions({
-        ...caller,
-        ...(pageSize > 0 ? { limit: pageSize } : {}),
-        ...(pageToken ? { cursor: pageToken } : {}),
-      });
-      return { sessions: page.sessions.map(sessionToProto), nextPageToken: page.nextCursor ?? '' };
-    }),
-    ShareSession: unary(async ({ sessionId, principal }, _signal, caller) => ({
-      session: sessionToProto(await chat.shareSession(requireSessionId(sessionId), principal, caller)),
-    })),
-    DeleteSession: unary(({ sessionId }, _signal, caller) =>
-      chat.deleteSession(requireSessionId(sessionId), caller).then(() => ({})),
-    ),
-    GetHistory: unary(async ({ sessionId }, _signal, caller) => ({
-      messages: (await chat.history(requireSessionId(sessionId), caller)).map(messageToProto),
-    })),
-    ClearHistory: unary(({ sessionId }, _signal, caller) =>
-      chat.clearHistory(requireSessionId(sessionId), caller).then(() => ({})),
-    ),
-    GetServerStats: unary(async () => statsToProto(await chat.snapshot(), chat.model.info)),
+    // The session RPCs and GetServerStats (src/session-rpcs.ts), as the caller's principal.
+    ...sessionRpcs(chat, unary),
 
     // Unary: fold the reply's events into one ChatReply. A cancelled call still stops the model.
     SendMessage: unary(async ({ sessionId, text }, signal, caller) => {
@@ -263,12 +193,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
       const refuse = (error: unknown) =>
         void stream.send({ error: { messageId: '', error: fail(call, error).toJSON() } });
       const caller = accessOf(call);
-      // RATE_LIMIT_MAX commands per RATE_LIMIT_WINDOW_MS on this stream, like WebSocket frames:
-      // one admitted call must not become an unbounded flood of sends, cancels and typings.
-      const commands =
-        config.rateLimitMax > 0
-          ? new AddressRateLimit(config.rateLimitMax, config.rateLimitWindowMs, 1)
-          : undefined;
+      // RATE_LIMIT_MAX commands per RATE_LIMIT_WINDOW_MS on this stream (src/command-budget.ts).
+      const budget = new CommandBudget(config);
 
       const runTurn = async (sessionId: string, text: string) => {
         stream.sessions.add(sessionId);
@@ -285,26 +211,15 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
         }
       };
 
-      // Commands refused in a row: a client that ignored a whole budget's worth of refusals is
-      // not going to slow down, so the stream ends (RESOURCE_EXHAUSTED), as WebSocket closes 1008.
-      let refusedInARow = 0;
       call.on('data', (message: ChatRequest__Output) => {
-        if (refusedInARow > config.rateLimitMax) return; // ended below; grpc-js may still deliver
+        if (budget.exhausted) return; // ended below; grpc-js may still deliver
         try {
-          const wait = commands?.take('stream') ?? 0;
-          if (wait > 0) {
-            const refusal = new ChatError(
-              'rate_limited',
-              `more than ${config.rateLimitMax} commands in ${Math.round(config.rateLimitWindowMs / 1000)} s on this stream (RATE_LIMIT_MAX); retry after ${wait} s`,
-              { retryAfterSeconds: wait },
-            );
-            if (++refusedInARow > config.rateLimitMax) {
-              if (!call.cancelled) call.emit('error', toServiceError(fail(call, refusal)));
-              return;
-            }
-            throw refusal;
+          const refused = budget.take();
+          if (refused?.end) {
+            if (!call.cancelled) call.emit('error', toServiceError(fail(call, refused.refusal)));
+            return;
           }
-          refusedInARow = 0;
+          if (refused) throw refused.refusal;
           switch (message.event) {
             case 'send': {
               const { sessionId, text } = message.send!;
