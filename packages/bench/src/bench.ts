@@ -320,7 +320,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function measureSubject(
   subject: Subject,
   sizes: Sizes,
-  host: HostProcess,
+  _host: HostProcess,
   meter: WireMeter,
   progress: (line: string) => void,
 ): Promise<BenchRow> {

@@ -26,7 +26,7 @@ import {
   type Protocol,
   runMain,
 } from '@gtp/core';
-import { type NetworkProfile, type NetworkProxy, PROFILE_NAMES, profile, startProxy } from '@gtp/netem';
+import { type NetworkProfile, type NetworkProxy, profile, startProxy } from '@gtp/netem';
 import { runMatrix } from './conditions.ts';
 import { updateConditionsReadme, writeConditions } from './conditions-report.ts';
 import { benchTls } from './dev-tls.ts';

@@ -531,7 +531,10 @@ export class ChatService {
       return { type: 'error', messageId, error: failed.toJSON() };
     };
     const lost = () =>
-      new ChatError('unavailable', `session ${sessionId} was taken over while replying; the reply was not kept`);
+      new ChatError(
+        'unavailable',
+        `session ${sessionId} was taken over while replying; the reply was not kept`,
+      );
 
     try {
       yield { type: 'start', sessionId, messageId };

@@ -3,19 +3,19 @@ import {
   DEFAULT_BODY_LIMIT_BYTES,
   DEFAULT_GEMINI_MODEL_ID,
   DEFAULT_HOST,
-  DEFAULT_METRICS_PORT,
   DEFAULT_MAX_CONCURRENT_STREAMS,
   DEFAULT_MAX_HISTORY_MESSAGES,
   DEFAULT_MAX_MESSAGE_CHARS,
   DEFAULT_MAX_OUTPUT_TOKENS,
   DEFAULT_MAX_REPLY_CHARS,
+  DEFAULT_METRICS_PORT,
   DEFAULT_RATE_LIMIT_MAX,
-  DEFAULT_REDIS_LOCK_TTL_MS,
   DEFAULT_RATE_LIMIT_WINDOW_MS,
+  DEFAULT_REDIS_LOCK_TTL_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_SESSION_TTL_MS,
   DEFAULT_SIM_TOKEN_DELAY_MS,
   DEFAULT_SIM_TTFT_MS,
-  DEFAULT_REQUEST_TIMEOUT_MS,
   HEARTBEAT_INTERVAL_MS,
   SHUTDOWN_TIMEOUT_MS,
 } from './constants.ts';
@@ -64,7 +64,9 @@ const EnvSchema = z.object({
   TRUST_PROXY: text().describe(
     'the proxies whose X-Forwarded-For is believed: addresses/CIDRs, loopback, uniquelocal, or a hop count',
   ),
-  REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).describe('longest time to receive a whole HTTP request, ms (408 after)'),
+  REQUEST_TIMEOUT_MS: int(1_000, 3_600_000).describe(
+    'longest time to receive a whole HTTP request, ms (408 after)',
+  ),
   SESSION_TTL_MS: int(0, 365 * 24 * 3_600_000).describe('idle session expiry, ms (0 = never)'),
   MAX_HISTORY_MESSAGES: int(2, 10_000).describe('most recent messages sent to the model'),
   RATE_LIMIT_MAX: int(0, 1_000_000).describe(
@@ -76,7 +78,9 @@ const EnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z
     .preprocess(emptyToUndefined, z.url().optional())
     .describe('OTLP/HTTP base URL (e.g. http://127.0.0.1:4318): export a span per turn; unset = tracing off'),
-  METRICS_PORT: int(0, 65_535).describe('gRPC server: port of its HTTP listener for GET /metrics (default 9464)'),
+  METRICS_PORT: int(0, 65_535).describe(
+    'gRPC server: port of its HTTP listener for GET /metrics (default 9464)',
+  ),
   REDIS_LOCK_TTL_MS: int(300, 600_000).describe(
     'a reply lock expires this long after its last renewal (renewed every third of it), ms',
   ),
@@ -178,7 +182,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('GENAI_PROVIDER=gemini needs GEMINI_API_KEY (or GOOGLE_API_KEY) to be set');
   }
   if (Boolean(e.TLS_CERT_FILE) !== Boolean(e.TLS_KEY_FILE)) {
-    throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS on) or neither (plaintext)');
+    throw new ConfigError(
+      'TLS_CERT_FILE and TLS_KEY_FILE go together: set both (TLS on) or neither (plaintext)',
+    );
   }
   const provider = wanted === 'auto' ? (geminiApiKey ? 'gemini' : 'simulated') : wanted;
   return {

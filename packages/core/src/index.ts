@@ -1,5 +1,5 @@
-export * from './async-queue.ts';
 export * from './access.ts';
+export * from './async-queue.ts';
 export * from './auth.ts';
 export * from './backpressure.ts';
 export * from './broker.ts';
@@ -18,5 +18,5 @@ export * from './reply-log/index.ts';
 export * from './runtime.ts';
 export * from './session-store.ts';
 export * from './stats.ts';
-export * from './tracing.ts';
 export * from './tls.ts';
+export * from './tracing.ts';

@@ -17,7 +17,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type CommandParser, ErrorReply } from 'redis';
-import { DEFAULT_REDIS_LOCK_TTL_MS, DEFAULT_SESSION_TTL_MS, DEPENDENCY_PING_TIMEOUT_MS } from './constants.ts';
+import {
+  DEFAULT_REDIS_LOCK_TTL_MS,
+  DEFAULT_SESSION_TTL_MS,
+  DEPENDENCY_PING_TIMEOUT_MS,
+} from './constants.ts';
 import { ChatError } from './errors.ts';
 import { type Message, MessageSchema } from './events.ts';
 import { type Logger, silentLogger } from './logger.ts';
@@ -518,7 +522,8 @@ export class RedisSessionStore implements SessionStore {
   async endTurn(id: string, lock: string, outcome: TurnResult): Promise<TurnEnd> {
     this.#stopRenewing(id, lock);
     const write = this.#turnWrite(id);
-    const [action, message] = 'model' in outcome ? ['commit', JSON.stringify(outcome.model)] : ['rollback', ''];
+    const [action, message] =
+      'model' in outcome ? ['commit', JSON.stringify(outcome.model)] : ['rollback', ''];
     return this.#call(() => this.#client.endTurn(write, lock, action, message));
   }
 

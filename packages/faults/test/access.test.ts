@@ -47,7 +47,7 @@ const JWTS = {
   wrongKey: await jwt({ secret: 'another-secret-of-at-least-32-bytes!!' }),
 };
 /** A token of characters that are not RFC 7230 token characters (base64 with + / =). */
-const BASE64_TOKEN = 'c2VjcmV0/K+ey==';
+const _BASE64_TOKEN = 'c2VjcmV0/K+ey==';
 const RATE_LIMIT_WINDOW_MS = 60_000;
 
 /** What a caller presents. */

@@ -48,7 +48,10 @@ describe.each(TARGETS)('$protocol: the model fails mid-stream', (t) => {
     }
     if (t.protocol === 'grpc') {
       // The call itself fails too, for clients that do not read the oneof (grpcurl).
-      expect(await broken.events.next()).toMatchObject({ grpcCode: 13 /* INTERNAL: model_error is not a retryable UNAVAILABLE */, error: { code: 'model_error' } });
+      expect(await broken.events.next()).toMatchObject({
+        grpcCode: 13 /* INTERNAL: model_error is not a retryable UNAVAILABLE */,
+        error: { code: 'model_error' },
+      });
     }
     // Rolled back: no user turn without its answer.
     expect(await client.history(id)).toEqual([]);

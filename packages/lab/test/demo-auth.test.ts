@@ -10,7 +10,7 @@ import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing
 import { createServer as createSseServer } from '@gtp/sse/server';
 import { createServer as createNdjsonServer } from '@gtp/streamable-http/server';
 import { createServer as createWebSocketServer } from '@gtp/websocket/server';
-import type { Browser, Page, Request, Response } from 'playwright-core';
+import type { Browser, Request, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TOKEN = 'demo/secret+token=';

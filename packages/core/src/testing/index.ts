@@ -44,7 +44,7 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   });
 }
 
+export { type DevCertificate, makeDevCertificate, OPENSSL_PATH } from '../dev-cert.ts';
 export { FakeGemini, type FakeGeminiRequest, type FakeGeminiScript } from './fake-gemini.ts';
 export { InProcessAdapter } from './in-process-adapter.ts';
 export { freePort, REDIS_SERVER_PATH, RedisServer, redisAvailable } from './redis-server.ts';
-export { type DevCertificate, makeDevCertificate, OPENSSL_PATH } from '../dev-cert.ts';
