@@ -8,7 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
-import { abortReason, ChatError } from '@gtp/core';
+import { abortReason } from '@gtp/core';
 
 type AnyCall =
   | grpc.ServerUnaryCall<unknown, unknown>

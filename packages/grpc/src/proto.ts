@@ -58,34 +58,17 @@ export function countingService(
       name === 'GetServerStats'
         ? method
         : {
-        ...method,
-        requestDeserialize: (bytes: Buffer) => {
-          counter.addBytesReceived(bytes.length + GRPC_FRAME_PREFIX_BYTES);
-          return method.requestDeserialize(bytes);
-        },
-        responseSerialize: (value: unknown) => {
-          const bytes = method.responseSerialize(value);
-          counter.addBytesSent(bytes.length + GRPC_FRAME_PREFIX_BYTES);
-          return bytes;
-        },
-      },
+            ...method,
+            requestDeserialize: (bytes: Buffer) => {
+              counter.addBytesReceived(bytes.length + GRPC_FRAME_PREFIX_BYTES);
+              return method.requestDeserialize(bytes);
+            },
+            responseSerialize: (value: unknown) => {
+              const bytes = method.responseSerialize(value);
+              counter.addBytesSent(bytes.length + GRPC_FRAME_PREFIX_BYTES);
+              return bytes;
+            },
+          },
     ]),
   );
-}
-
-/** The client side of the same idea: a ChatService client whose decoder counts received bytes. */
-export function countingClient(onBytes: (bytes: number) => void): typeof ChatServiceClient {
-  const counted = Object.fromEntries(
-    Object.entries(ChatServiceClient.service).map(([name, method]) => [
-      name,
-      {
-        ...method,
-        responseDeserialize: (bytes: Buffer) => {
-          onBytes(bytes.length + GRPC_FRAME_PREFIX_BYTES);
-          return method.responseDeserialize(bytes);
-        },
-      },
-    ]),
-  );
-  return grpc.makeClientConstructor(counted, CHAT_SERVICE_NAME) as unknown as typeof ChatServiceClient;
 }
