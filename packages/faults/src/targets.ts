@@ -351,7 +351,7 @@ export const TARGETS: readonly Target[] = [
   {
     protocol: 'grpc',
     streams: true,
-    vanishCancels: true,
+    vanishCancels: false,
     async start({ config, chat }) {
       const server = await createGrpc({ config, ...(chat ? { chat } : {}) });
       const url = await listen(server);
