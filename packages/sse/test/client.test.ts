@@ -53,7 +53,10 @@ describe('SseAdapter (undici EventSource)', () => {
     const text = events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
     expect((await history(url, session.id)).at(-1)).toEqual({ role: 'model', text });
     expect(client.reconnects()).toBe(1);
-    expect(notices.some((n) => n.includes('reopened (Last-Event-ID:'))).toBe(true);
+    // Mid-reply, the one dim line says where it resumed (the same words on every transport).
+    expect(
+      notices.some((n) => n.includes('resumed after seq') || n.includes('reopened (Last-Event-ID:')),
+    ).toBe(true);
 
     // The conversation goes on over the reopened stream.
     const second: ChatEvent[] = [];

@@ -200,12 +200,14 @@ describe('several listeners', () => {
   });
 
   it('a listener that does not read does not delay the others, and is dropped past its queue limit', async () => {
-    // 200 chunks of 64 KiB (12.5 MiB) overflow any loopback socket buffer.
-    const config = testConfig();
+    // 200 chunks of 64 KiB (12.5 MiB) overflow any loopback socket buffer; the reply cap
+    // (MAX_REPLY_CHARS) is lifted above them, so the listener's own queue limit is what is tested.
+    const config = testConfig({ maxReplyChars: 201 * 64 * 1024 });
     const chat = new ChatService({
       store: new MemorySessionStore(),
       model: new BulkModel(200, 64 * 1024),
       stats: new Stats('sse'),
+      maxReplyChars: config.maxReplyChars,
     });
     const url = await start({ config, chat, maxQueuedBytes: 256 * 1024 });
     const id = await createSession(url);
