@@ -20,7 +20,7 @@ import type { ClientAdapter } from '@gtp/core/cli';
 import { type NetworkProxy, startProxy } from '@gtp/netem';
 import { benchTls } from './dev-tls.ts';
 import { describeMachine, type MachineInfo, machineInfo } from './machine.ts';
-import { Nginx, nginxAvailable } from './nginx.ts';
+import { Nginx, nginxAvailable, upstreamName } from './nginx.ts';
 import { loadProtocols, type ProtocolModule } from './protocols.ts';
 import type { Path, Scenario, ScenarioKind } from './scenarios.ts';
 import { round2 } from './turn.ts';
@@ -353,6 +353,8 @@ async function runScenario(
     simTokenDelayMs: scenario.simTokenDelayMs,
     heartbeatMs: scenario.heartbeatMs,
     rateLimitMax: 0,
+    // The loopback names, and the upstream names nginx sends as Host (see upstreamName()).
+    allowedHosts: ['localhost', '127.0.0.1', '[::1]', ...modules.map((m) => upstreamName(m.protocol))],
     ...(scenario.tls ? { tls: benchTls().server } : {}),
   };
   const closers: (() => Promise<void>)[] = [];

@@ -82,11 +82,20 @@ const NGINX_DEFAULT_LOCATIONS = {
   grpc: 'location / { grpc_pass grpc://$up; }',
 } as const;
 
+/**
+ * The name nginx gives an upstream, which is also the Host it sends when a location does not set
+ * one (nginx's default proxy_pass, and grpc_pass's :authority): a server behind it must list it in
+ * ALLOWED_HOSTS, as a deployment lists the names its proxy uses.
+ */
+export function upstreamName(protocol: Protocol): string {
+  return `up_${protocol.replace(/-/g, '_')}`;
+}
+
 export function nginxConfig(dir: string, options: NginxOptions, listenPorts: Map<Protocol, number>): string {
   const runAsRoot = process.getuid?.() === 0;
   const blocks = options.upstreams.map(({ protocol, port }) => {
     const kind = protocol === 'grpc' ? 'grpc' : 'http';
-    const up = `up_${protocol.replace(/-/g, '_')}`;
+    const up = upstreamName(protocol);
     let locations: string =
       options.mode === 'tuned' ? NGINX_TUNED_LOCATIONS[kind] : NGINX_DEFAULT_LOCATIONS[kind];
     locations = locations.replaceAll('$up', up);
