@@ -9,7 +9,7 @@ import type { ChatServer } from '@gtp/core';
 import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
 import { PROFILES, startProxy } from '@gtp/netem';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createServer } from '../server.ts';
 
 const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
@@ -22,8 +22,8 @@ describe.skipIf(!chromiumAvailable)('the SSE demo page (native EventSource) in h
   let browser: Browser;
   const errors: Error[] = [];
 
-  async function startServer(atPort = 0) {
-    server = await createServer({ config: testConfig({ simTtftMs: 0, simTokenDelayMs: 15 }), retryMs: 100 });
+  async function startServer(atPort = 0, simTokenDelayMs = 15) {
+    server = await createServer({ config: testConfig({ simTtftMs: 0, simTokenDelayMs }), retryMs: 100 });
     url = await server.listen({ port: atPort, host: '127.0.0.1' });
     port = Number(new URL(url).port);
   }
@@ -152,6 +152,14 @@ describe.skipIf(!chromiumAvailable)('the SSE demo page (native EventSource) in h
   });
 
   it('a reload mid-reply shows the question once and the whole reply once', async () => {
+    // Slow tokens (~5 s a reply) so the reply is still running when the reloaded page asks for
+    // it, however long the reload takes on a loaded machine; the next test gets the usual pace.
+    await server.close();
+    await startServer(port, 150);
+    onTestFinished(async () => {
+      await server.close();
+      await startServer(port);
+    });
     const page = await open();
     const sessionId = await sessionOf(page);
     await page.fill('#input', 'reload me');
