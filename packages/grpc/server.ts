@@ -33,19 +33,17 @@ import {
   loadConfig,
   runMain,
   runServer,
-  startMetricsServer,
   writeWithBackpressure,
 } from '@gtp/core';
-import type { ChatRequest__Output } from './generated/genai/chat/v1/ChatRequest.ts';
 import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.ts';
 import { cancelSignal, deadlinePassed } from './src/cancel.ts';
+import { chatCommands } from './src/chat-call.ts';
 import { ChatStreams } from './src/chat-stream.ts';
-import { CommandBudget } from './src/command-budget.ts';
-import { serverCredentials } from './src/credentials.ts';
 import { callFailures } from './src/failures.ts';
 import { addHealthService } from './src/health.ts';
 import { InFlight } from './src/in-flight.ts';
 import { accessInterceptor, accessOf } from './src/interceptors.ts';
+import { bindServer, SideListeners } from './src/listeners.ts';
 import { chatEventToProto, logItemToProto } from './src/messages.ts';
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
 import { type LoggedChatEvent, readReplyFromLog, streamReply } from './src/reply-reader.ts';
@@ -54,7 +52,6 @@ import { serverOptions } from './src/server-options.ts';
 import { sessionRpcs } from './src/session-rpcs.ts';
 import { toServiceError } from './src/status.ts';
 import { requireSessionId, unaryHandlers } from './src/unary.ts';
-import { createWebServer, GRPC_WEB_DEFAULT_PORT } from './src/web.ts';
 
 export interface CreateServerOptions {
   config?: Config;
@@ -184,75 +181,15 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
       cancelled: await chat.cancelReply(requireSessionId(sessionId), 'cancelled by the client', caller),
     })),
 
-    // Bidi: a long-lived stream; each client event is handled as it arrives.
+    // Bidi: a long-lived stream. Each command (send, cancel, typing, ping) is handled as it
+    // arrives (src/chat-call.ts); replies are written to the stream as they come, several at once.
     Chat: (call) => {
       const stream = chatStreams.open(call);
       const closeConnection = stats.connectionOpened();
       const signal = cancelSignal(call);
       const turns = new InFlight();
-      const refuse = (error: unknown) =>
-        void stream.send({ error: { messageId: '', error: fail(call, error).toJSON() } });
-      const caller = accessOf(call);
-      // RATE_LIMIT_MAX commands per RATE_LIMIT_WINDOW_MS on this stream (src/command-budget.ts).
-      const budget = new CommandBudget(config);
-
-      const runTurn = async (sessionId: string, text: string) => {
-        stream.sessions.add(sessionId);
-        try {
-          for await (const event of chat.reply(sessionId, text, {
-            signal,
-            traceContext: call.metadata.getMap(),
-            principal: caller.principal,
-          })) {
-            await stream.send(chatEventToProto(event));
-          }
-        } catch (error) {
-          refuse(error);
-        }
-      };
-
-      call.on('data', (message: ChatRequest__Output) => {
-        if (budget.exhausted) return; // ended below; grpc-js may still deliver
-        try {
-          const refused = budget.take();
-          if (refused?.end) {
-            if (!call.cancelled) call.emit('error', toServiceError(fail(call, refused.refusal)));
-            return;
-          }
-          if (refused) throw refused.refusal;
-          switch (message.event) {
-            case 'send': {
-              const { sessionId, text } = message.send!;
-              void turns.track(turnsInFlight.track(runTurn(requireSessionId(sessionId), text)));
-              return;
-            }
-            case 'cancel':
-              // Idempotent: cancelling a session with no reply running does nothing. cancelReply
-              // reaches the reply wherever it runs: here, or on another instance (REDIS_URL).
-              chat.cancelReply(requireSessionId(message.cancel!.sessionId), undefined, caller).catch(refuse);
-              return;
-            case 'typing':
-              // Only into a session the caller may use (another principal's: NOT_FOUND).
-              chat
-                .authorize(requireSessionId(message.typing!.sessionId), caller)
-                .then(
-                  () => chatStreams.typing(stream, message.typing!.sessionId, message.typing!.active),
-                  refuse,
-                );
-              return;
-            case 'ping':
-              void stream.send({ pong: { ts: message.ping!.ts, serverTs: String(Date.now()) } });
-              return;
-            default:
-              throw new ChatError(
-                'invalid_request',
-                'a ChatRequest must set one of send, cancel, typing, ping',
-              );
-          }
-        } catch (error) {
-          refuse(error);
-        }
-      });
+      const track = (turn: Promise<void>) => void turns.track(turnsInFlight.track(turn));
+      call.on('data', chatCommands({ chat, config, stream, streams: chatStreams, signal, track, fail }));
 
       // The client half-closed: finish the replies it asked for, then end our side too. (After a
       // cancel grpc-js may emit `end` instead of `cancelled`: cancelSignal() covers that case.)
@@ -271,29 +208,23 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
   // message types at run time, with no copy of the .proto files.
   new ReflectionService(packageDefinition).addToServer(server);
 
+  // GET /metrics, and gRPC-Web/Connect for browsers, each on a listener of its own (src/listeners.ts).
+  const side = new SideListeners({ chat, config, access, logger, graces, webPort: options.webPort });
   let closing: Promise<void> | undefined;
-  // GET /metrics on a small HTTP listener of its own (METRICS_PORT; any free port when PORT=0).
-  let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
-  // The same ChatService for browsers: gRPC-Web and Connect on a listener of their own (src/web.ts).
-  const web = createWebServer({ chat, config, access, logger, graces });
-  let webUrl: string | undefined;
   return {
     protocol: 'grpc',
     chat,
     get webUrl() {
-      return webUrl;
+      return side.webUrl;
     },
     get metricsUrl() {
-      return metrics?.url;
+      return side.metricsUrl;
     },
     async listen({ port = 0, host = DEFAULT_HOST } = {}) {
-      metrics = await startMetricsServer({ chat, port: port === 0 ? 0 : config.metricsPort, host });
-      webUrl = await web.listen(options.webPort ?? (port === 0 ? 0 : GRPC_WEB_DEFAULT_PORT), host);
-      const shownHost = host.includes(':') ? `[${host}]` : host;
-      const bind = promisify(server.bindAsync.bind(server));
-      const address = `${shownHost}:${await bind(`${shownHost}:${port}`, serverCredentials(config.tls))}`;
+      await side.listen(port, host);
+      const address = await bindServer(server, host, port, config);
       logger.info(
-        { address, metrics: `${metrics.url}/metrics`, model: chat.model.info },
+        { address, metrics: `${side.metricsUrl}/metrics`, model: chat.model.info },
         'gRPC server listening',
       );
       return address;
@@ -312,9 +243,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
         await promisify(server.tryShutdown.bind(server))();
         clearTimeout(force);
         await access.close();
-        web.closeAll();
-        await web.close();
-        await metrics?.close();
+        await side.close();
         if (ownsChat) await chat.close();
         logger.info('gRPC server stopped');
       })();
