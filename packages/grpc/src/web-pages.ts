@@ -9,14 +9,14 @@
  * demo.js, and a server that nobody opens the demo of never runs esbuild.
  *
  * The headers are the other demos' (core's createHttpApp): a CSP that runs only this server's own
- * script files, no framing, nosniff, no Referer. GET /demo passes the shared access check (a page
- * opened as /demo?access_token=…); the scripts, the stylesheet and the favicon carry no data and
- * are open, as OPEN_UI_PATHS are on the HTTP servers.
+ * script files, no framing, nosniff, no Referer. Every page here is open, as core's OPEN_UI_PATHS
+ * (the design's files, /demo, /demo.js) and /health are on the HTTP servers: they carry no data.
+ * The page reads a token from /demo?access_token=… (then this tab's sessionStorage) and sends it
+ * on every call, where the access check runs (src/web.ts).
  */
 import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AccessCheck, ChatError } from '@gtp/core';
 import { bundleBrowserModule } from './bundle.ts';
+import type { WebRequest, WebResponse } from './web.ts';
 
 const CSP = [
   "default-src 'self'",
@@ -53,22 +53,20 @@ const FILES: Readonly<Record<string, { file: () => Promise<URL>; type: string }>
   '/favicon.ico': { file: async () => new URL('favicon.svg', coreUi), type: 'image/svg+xml' },
 };
 
-export interface DemoPagesOptions {
-  access: AccessCheck;
-}
-
 /** The `pages` of createWebServer: true when it answered the request. */
-export function demoPages({ access }: DemoPagesOptions) {
+export function demoPages() {
   let bundle: Promise<string> | undefined;
-  const send = (response: ServerResponse, status: number, type: string, body: string | Buffer) => {
+  const send = (response: WebResponse, status: number, type: string, body: string | Buffer) => {
     response.setHeader('content-security-policy', CSP);
     response.setHeader('x-frame-options', 'DENY');
     response.setHeader('x-content-type-options', 'nosniff');
     response.setHeader('referrer-policy', 'no-referrer');
     response.setHeader('cache-control', 'no-cache');
-    response.writeHead(status, { 'content-type': type }).end(body);
+    response.setHeader('content-type', type);
+    response.writeHead(status);
+    response.end(body);
   };
-  return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+  return async (request: WebRequest, response: WebResponse): Promise<boolean> => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     if (path === '/health') {
       send(response, 200, 'application/json', JSON.stringify({ status: 'ok' }));
@@ -86,25 +84,6 @@ export function demoPages({ access }: DemoPagesOptions) {
     }
     const asset = FILES[path];
     if (!asset) return false;
-    if (path === '/demo') {
-      try {
-        await access.check({
-          transport: 'http',
-          headers: request.headers,
-          url: request.url,
-          peer: request.socket.remoteAddress,
-        });
-      } catch (error) {
-        const failure = ChatError.from(error);
-        send(
-          response,
-          failure.httpStatus,
-          'text/plain; charset=utf-8',
-          `${failure.code}: ${failure.message}\n`,
-        );
-        return true;
-      }
-    }
     send(response, 200, asset.type, await readFile(await asset.file()));
     return true;
   };

@@ -10,15 +10,21 @@
  * rate limit) in one interceptor; a refusal is the same ChatError as elsewhere, with its gRPC code
  * and ErrorInfo/RetryInfo details. CORS: an Origin the check admits (same origin or one of
  * ALLOWED_ORIGINS) gets Connect's CORS headers, so the lab's page on another port can call.
+ *
+ * TLS: with TLS_CERT_FILE + TLS_KEY_FILE (config.tls, read and checked once at start-up, the
+ * grpc-js server's pair) the listener is `http2.createSecureServer` with `allowHTTP1`, as the
+ * Fastify servers are: ALPN picks h2 for a browser and http/1.1 for the others; without them
+ * plaintext HTTP/1.1.
+ *
+ * Telemetry, as on grpc-js: each message's protobuf size plus its 5-byte prefix counted as bytes
+ * in and out (GetServerStats excepted), each failed call counted by its code (a refusal of the
+ * access check too; a reply's `error` event ChatService has counted), and the caller's
+ * `traceparent` header the parent of the turn's span. Turns and streams ChatService counts.
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { create } from '@bufbuild/protobuf';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import { create, type DescMessage, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import {
   Code,
   ConnectError,
@@ -40,6 +46,7 @@ import {
   type FinishReason,
   type Logger,
   originAllowed,
+  type Stats,
 } from '@gtp/core';
 import {
   ChatService as ChatServiceDesc,
@@ -56,6 +63,13 @@ import { demoPages } from './web-pages.ts';
 /** The gRPC-Web / Connect listener's port when none is given (DESIGN.md's `grpc-web 8005`). */
 export const GRPC_WEB_DEFAULT_PORT = 8005;
 
+/** A request and its response on either listener: node:http's, or node:http2's compatibility API. */
+export type WebRequest = IncomingMessage | Http2ServerRequest;
+export type WebResponse = ServerResponse | Http2ServerResponse;
+
+/** Message sizes as on grpc-js (src/proto.ts): the protobuf payload plus the 5-byte frame prefix. */
+const FRAME_PREFIX_BYTES = 5;
+
 const FINISH: Record<FinishReason, PbFinishReason> = {
   stop: PbFinishReason.STOP,
   cancelled: PbFinishReason.CANCELLED,
@@ -69,10 +83,8 @@ export function chatEventToEs(event: ChatEvent, seq: number): StreamMessageRespo
       case 'start':
         return { case: 'start' as const, value: { sessionId: event.sessionId, messageId: event.messageId } };
       case 'delta':
-        return {
-          case: 'delta' as const,
-          value: { messageId: event.messageId, index: event.index, text: event.text },
-        };
+        // Only the text: the call is one reply and the message has its seq (src/messages.ts).
+        return { case: 'delta' as const, value: { text: event.text } };
       case 'done':
         return {
           case: 'done' as const,
@@ -120,7 +132,41 @@ export interface WebServerOptions {
   /** The grpc-js server's resume graces (src/resume-grace.ts): a closed StreamMessage keeps its reply for a while. */
   graces?: ResumeGraces;
   /** Answers GET requests that are not RPCs; default: the demo page and its assets (src/web-pages.ts). */
-  pages?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+  pages?: (request: WebRequest, response: WebResponse) => Promise<boolean>;
+}
+
+/**
+ * Each message's protobuf size plus the frame prefix, in and out, as grpc-js's counting
+ * (de)serialisers do: the API's bytes, so GetServerStats (the stats call itself) is left out.
+ */
+function byteCounter(stats: Pick<Stats, 'addBytesReceived' | 'addBytesSent'>): Interceptor {
+  const sizeOf = <D extends DescMessage>(schema: D, message: MessageShape<D>) =>
+    FRAME_PREFIX_BYTES + toBinary(schema, message).byteLength;
+  async function* counted<D extends DescMessage>(
+    schema: D,
+    messages: AsyncIterable<MessageShape<D>>,
+    add: (bytes: number) => void,
+  ) {
+    for await (const message of messages) {
+      add(sizeOf(schema, message));
+      yield message;
+    }
+  }
+  const received = (bytes: number) => stats.addBytesReceived(bytes);
+  const sent = (bytes: number) => stats.addBytesSent(bytes);
+  return (next) => async (request) => {
+    if (request.method.name === 'GetServerStats') return next(request);
+    const { input, output } = request.method;
+    if (!request.stream) received(sizeOf(input, request.message));
+    const response = await next(
+      request.stream ? { ...request, message: counted(input, request.message, received) } : request,
+    );
+    if (!response.stream) {
+      sent(sizeOf(output, response.message));
+      return response;
+    }
+    return { ...response, message: counted(output, response.message, sent) };
+  };
 }
 
 /** The gRPC-Web + Connect server: `listen()` resolves with its base URL; `close()` ends it. */
@@ -130,8 +176,30 @@ export function createWebServer({
   access,
   logger,
   graces,
-  pages = demoPages({ access }),
+  pages = demoPages(),
 }: WebServerOptions) {
+  const stats = chat.stats;
+  /** A reply's error events ChatService counted and logged already: not reported twice. */
+  const reportedByChat = new WeakSet<ChatError>();
+  const fromReply = (event: Extract<ChatEvent, { type: 'error' }>) => {
+    const failure = ChatError.fromBody(event.error);
+    reportedByChat.add(failure);
+    return failure;
+  };
+  /** A failed call, once: counted by its code and logged (as src/failures.ts on grpc-js), then sent. */
+  const fail = (error: unknown): ConnectError => {
+    if (error instanceof ConnectError) return error;
+    const failure = ChatError.from(error);
+    if (!reportedByChat.has(failure)) {
+      stats.recordError(failure.code);
+      const fields = { transport: 'grpc-web', code: failure.code };
+      if (failure.httpStatus >= 500) logger.error({ ...fields, err: error }, failure.message);
+      else logger.info(fields, failure.message);
+    }
+    return toConnectError(failure);
+  };
+  /** The caller's request headers: the `traceparent` (and `tracestate`) a turn continues. */
+  const traceContextOf = (ctx: HandlerContext) => Object.fromEntries(ctx.requestHeader);
   const requireSessionId = (sessionId: string) => {
     if (!sessionId) throw new ChatError('invalid_request', 'session_id is required');
     return sessionId;
@@ -144,7 +212,7 @@ export function createWebServer({
       try {
         return await run(...args);
       } catch (error) {
-        throw toConnectError(error);
+        throw fail(error);
       }
     };
 
@@ -196,11 +264,12 @@ export function createWebServer({
         let text = '';
         const events = chat.reply(requireSessionId(req.sessionId), req.text, {
           signal: ctx.signal,
+          traceContext: traceContextOf(ctx),
           ...callerOf(ctx),
         });
         for await (const event of events) {
           if (event.type === 'delta') text += event.text;
-          if (event.type === 'error') throw ChatError.fromBody(event.error);
+          if (event.type === 'error') throw fromReply(event);
           if (event.type === 'done') {
             const { messageId, finishReason, usage, timings } = event;
             return { messageId, text, finishReason: FINISH[finishReason], usage, timings };
@@ -216,16 +285,17 @@ export function createWebServer({
             signal: ctx.signal,
             ...(graces ? { graces } : {}),
             deadlinePassed: () => (ctx.timeoutMs() ?? 1) <= 0,
+            traceContext: traceContextOf(ctx),
             ...callerOf(ctx),
           })) {
-            if (event.type === 'error') failure = ChatError.fromBody(event.error);
+            if (event.type === 'error') failure = fromReply(event);
             yield chatEventToEs(event, seq);
           }
         } catch (error) {
-          throw toConnectError(error);
+          throw fail(error);
         }
         // A failed reply also fails the call (its status in the trailers), as on grpc-js.
-        if (failure) throw toConnectError(failure);
+        if (failure) throw fail(failure);
       },
       async *resumeStream(req, ctx: HandlerContext) {
         try {
@@ -254,7 +324,7 @@ export function createWebServer({
             }
           }
         } catch (error) {
-          throw toConnectError(error);
+          throw fail(error);
         }
       },
       // The Stop: closing a StreamMessage call leaves its reply the resume grace.
@@ -285,14 +355,16 @@ export function createWebServer({
       });
       request.contextValues.set(accessKey, result);
     } catch (error) {
-      throw toConnectError(error);
+      // Refused before any handler: counted by its code, as grpc-js's access interceptor does.
+      throw fail(error);
     }
     return next(request);
   };
 
   const rpc = connectNodeAdapter({
     routes,
-    interceptors: [accessInterceptor],
+    // The bytes first: a refused call's request was received too.
+    interceptors: [byteCounter(stats), accessInterceptor],
     // A browser (and curl) may call the Connect protocol without its version header.
     requireConnectProtocolHeader: false,
     // BODY_LIMIT_BYTES, as on the other servers.
@@ -301,7 +373,7 @@ export function createWebServer({
   });
 
   /** CORS for the Origins the access check admits (same origin needs none; others are refused there). */
-  const corsHeaders = (request: IncomingMessage, response: ServerResponse) => {
+  const corsHeaders = (request: WebRequest, response: WebResponse) => {
     const origin = request.headers.origin;
     if (!origin || !originAllowed(origin, request.headers.host, config.allowedOrigins)) return;
     response.setHeader('access-control-allow-origin', origin);
@@ -309,7 +381,7 @@ export function createWebServer({
     response.setHeader('access-control-expose-headers', cors.exposedHeaders.join(', '));
   };
 
-  const server: Server = createHttpServer(async (request, response) => {
+  const handle = async (request: WebRequest, response: WebResponse) => {
     corsHeaders(request, response);
     if (request.method === 'OPTIONS') {
       // The preflight: which methods and headers a cross-origin page may use.
@@ -324,6 +396,21 @@ export function createWebServer({
     }
     if (request.method === 'GET' && (await pages(request, response).catch(() => false))) return;
     rpc(request, response);
+  };
+  // TLS: HTTP/2 with HTTP/1.1 for the clients that offer only it (ALPN), the grpc-js server's
+  // certificate; plaintext: HTTP/1.1. The sockets are kept for closeAll() (an HTTP/2 server has
+  // no closeAllConnections).
+  const tls = config.tls;
+  const server = tls
+    ? createSecureServer(
+        { allowHTTP1: true, key: tls.key, cert: tls.cert },
+        (req, res) => void handle(req, res),
+      )
+    : createHttpServer((req, res) => void handle(req, res));
+  const sockets = new Set<Socket>();
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
 
   return {
@@ -333,17 +420,17 @@ export function createWebServer({
         server.listen(port, host, () => resolve());
       });
       const { port: bound } = server.address() as AddressInfo;
-      const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+      const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
       logger.info({ url }, 'gRPC-Web and Connect listening');
       return url;
     },
     async close(): Promise<void> {
-      server.closeIdleConnections();
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
     /** For shutdown: cut what is still open after the streams ended. */
     closeAll(): void {
-      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
     },
   };
 }
