@@ -87,6 +87,18 @@ describe('Connect protocol (JSON over plain HTTP, fetch)', () => {
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
     await evil.arrayBuffer();
   });
+
+  it('the demo page and its files are open, as OPEN_UI_PATHS on the HTTP servers; the calls are not', async () => {
+    const base = await start({ authToken: 'secret' });
+    for (const path of ['/demo', '/demo.js', '/ui/ui.js', '/ui/ui.css', '/favicon.svg', '/health']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).toBe(200);
+      await res.arrayBuffer();
+    }
+    const call = await post(`${base}/genai.chat.v1.ChatService/ListSessions`, {});
+    expect(call.status).toBe(401);
+    await call.arrayBuffer();
+  });
 });
 
 describe('gRPC-Web from Node (connect-node transport, generated client)', () => {
