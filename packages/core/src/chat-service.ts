@@ -26,7 +26,7 @@ import {
   type TurnResult,
 } from './session-store.ts';
 import { Stats, type StatsSnapshot } from './stats.ts';
-import { startTracing, type TraceCarrier, tracedModel } from './tracing.ts';
+import { startTracing, type TraceCarrier, tracedModel, tracingStarted } from './tracing.ts';
 import { instrumentTurn } from './turn-telemetry.ts';
 
 export interface ChatServiceOptions {
@@ -152,6 +152,8 @@ export class ChatService {
     overrides: Partial<ChatServiceOptions> = {},
   ): Promise<ChatService> {
     const logger = overrides.logger ?? createLogger(config, { protocol });
+    // With OTEL_EXPORTER_OTLP_ENDPOINT the SDK loads now, so a server listens with tracing on.
+    if (startTracing(config, protocol)) await tracingStarted();
     if (!config.redisUrl || overrides.store) {
       const chat = ChatService.fromConfig(config, protocol, { ...overrides, logger });
       await chat.ready();
@@ -500,7 +502,8 @@ export class ChatService {
     const startedAt = performance.now();
     let ttftMs: number | undefined;
     let partial = '';
-    let index = 0;
+    /** Deltas yielded: the output tokens when the model reports none. */
+    let pieces = 0;
     let ended = false;
     let stream: AsyncGenerator<string, ModelStreamResult> | undefined;
     const timings = () => {
@@ -561,7 +564,8 @@ export class ChatService {
           if (!chunk) continue;
           ttftMs ??= performance.now() - startedAt;
           partial += chunk;
-          yield { type: 'delta', messageId, index: index++, text: chunk };
+          pieces += 1;
+          yield { type: 'delta', text: chunk };
         }
       } catch (error) {
         if (!controller.signal.aborted) {
@@ -594,7 +598,7 @@ export class ChatService {
           type: 'done',
           messageId,
           finishReason: 'cancelled',
-          usage: { inputTokens: 0, outputTokens: index },
+          usage: { inputTokens: 0, outputTokens: pieces },
           timings: timings(),
         };
         return;
@@ -617,7 +621,7 @@ export class ChatService {
         type: 'done',
         messageId,
         finishReason: result.finishReason,
-        usage: result.usage ?? { inputTokens: 0, outputTokens: index },
+        usage: result.usage ?? { inputTokens: 0, outputTokens: pieces },
         timings: t,
       };
     } finally {

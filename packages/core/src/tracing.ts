@@ -7,10 +7,8 @@ import {
   type TextMapGetter,
   trace,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { ErrorBody } from './events.ts';
 import type { ModelProvider, ModelStreamOptions, ModelStreamResult } from './model/types.ts';
 
@@ -19,7 +17,8 @@ import type { ModelProvider, ModelStreamOptions, ModelStreamResult } from './mod
  * (`chat.turn`) with the model call as its child (`model.stream`) and the first token as an event,
  * exported over OTLP/HTTP. A caller's W3C trace context (`traceparent`, `tracestate`) continues
  * through the server: from HTTP headers, gRPC metadata, or the WebSocket `send` frame.
- * Without an endpoint the OpenTelemetry API is a no-op, and this module costs nothing.
+ * Without an endpoint the OpenTelemetry API is a no-op, and this module costs nothing: the SDK,
+ * the exporter and the propagator (~250 modules, ~15 MiB) are imported only when tracing starts.
  */
 
 export const TRACER_NAME = 'genai-transports';
@@ -31,7 +30,8 @@ export const FIRST_TOKEN_EVENT = 'first_token';
 /** Where a trace context can come from: HTTP headers, gRPC metadata, the fields of a frame. */
 export type TraceCarrier = Readonly<Record<string, unknown>>;
 
-const propagator = new W3CTraceContextPropagator();
+/** Set once tracing has started: without it there is nothing a caller's context could continue. */
+let propagator: W3CTraceContextPropagator | undefined;
 const getter: TextMapGetter<TraceCarrier> = {
   keys: (carrier) => Object.keys(carrier),
   get(carrier, key) {
@@ -48,7 +48,7 @@ export function extractTraceContext(
   carrier: TraceCarrier | undefined,
   base: Context = context.active(),
 ): Context {
-  return carrier ? propagator.extract(base, carrier, getter) : base;
+  return carrier && propagator ? propagator.extract(base, carrier, getter) : base;
 }
 
 /** Run `fn` with the caller's trace context (from a carrier) as the active one. */
@@ -60,32 +60,59 @@ export function tracer() {
   return trace.getTracer(TRACER_NAME);
 }
 
-let provider: { endpoint: string; provider: NodeTracerProvider } | undefined;
+let provider: { endpoint: string; started: Promise<NodeTracerProvider | undefined> } | undefined;
 
 /**
  * Start exporting spans to `otlpEndpoint` (the OTLP/HTTP base URL; spans go to `/v1/traces`,
  * as JSON). Once per process: the first server to start sets it; undefined: tracing stays off.
+ * The SDK loads asynchronously: `tracingStarted()` resolves once spans are recorded (a turn
+ * waits for it, and `ChatService.create` does before a server listens).
  */
 export function startTracing(config: { otlpEndpoint?: string | undefined }, protocol: string): boolean {
   const endpoint = config.otlpEndpoint;
   if (!endpoint) return false;
   if (provider) return true;
-  const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
-  const tracerProvider = new NodeTracerProvider({
-    resource: resourceFromAttributes({
-      'service.name': process.env.OTEL_SERVICE_NAME ?? `genai-transports-${protocol}`,
-    }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
-  });
-  // Global: the AsyncLocalStorage context manager and the W3C propagator with it.
-  tracerProvider.register();
-  provider = { endpoint, provider: tracerProvider };
+  provider = { endpoint, started: registerProvider(endpoint, protocol) };
   return true;
 }
 
+async function registerProvider(endpoint: string, protocol: string): Promise<NodeTracerProvider | undefined> {
+  try {
+    const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, sdk] =
+      await Promise.all([
+        import('@opentelemetry/core'),
+        import('@opentelemetry/exporter-trace-otlp-http'),
+        import('@opentelemetry/resources'),
+        import('@opentelemetry/sdk-trace-node'),
+      ]);
+    const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
+    const tracerProvider = new sdk.NodeTracerProvider({
+      resource: resourceFromAttributes({
+        'service.name': process.env.OTEL_SERVICE_NAME ?? `genai-transports-${protocol}`,
+      }),
+      spanProcessors: [new sdk.BatchSpanProcessor(exporter)],
+    });
+    // Global: the AsyncLocalStorage context manager and the W3C propagator with it.
+    tracerProvider.register();
+    propagator = new W3CTraceContextPropagator();
+    return tracerProvider;
+  } catch (error) {
+    console.error(`tracing not started: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+/** Resolves once tracing, if it was started, records spans (at once when it is off). */
+export async function tracingStarted(): Promise<void> {
+  await provider?.started;
+}
+
+/** Whether a turn must wait for tracingStarted() (tracing is starting, not yet started). */
+export const tracingPending = (): boolean => provider !== undefined && propagator === undefined;
+
 /** Send the spans still buffered (tests; shutdown). */
 export async function flushTracing(): Promise<void> {
-  await provider?.provider.forceFlush();
+  await (await provider?.started)?.forceFlush();
 }
 
 /** Mark a span as failed with the error body a turn ended with. */

@@ -9,6 +9,8 @@ import {
   type TraceCarrier,
   TURN_SPAN_NAME,
   tracer,
+  tracingPending,
+  tracingStarted,
 } from './tracing.ts';
 
 /**
@@ -27,16 +29,20 @@ export function instrumentTurn(
   carrier: TraceCarrier | undefined,
   run: () => AsyncGenerator<ChatEvent, void>,
 ): AsyncGenerator<ChatEvent, void> {
-  return turn(stats, protocol, sessionId, extractTraceContext(carrier), run);
+  return turn(stats, protocol, sessionId, carrier, context.active(), run);
 }
 
 async function* turn(
   stats: Stats,
   protocol: string,
   sessionId: string,
-  parent: Context,
+  carrier: TraceCarrier | undefined,
+  base: Context,
   run: () => AsyncGenerator<ChatEvent, void>,
 ): AsyncGenerator<ChatEvent, void> {
+  // The OpenTelemetry SDK loads on demand: the first turns after start wait for it.
+  if (tracingPending()) await tracingStarted();
+  const parent = extractTraceContext(carrier, base);
   const span = tracer().startSpan(
     TURN_SPAN_NAME,
     { kind: SpanKind.SERVER, attributes: { 'gtp.protocol': protocol, 'gtp.session.id': sessionId } },

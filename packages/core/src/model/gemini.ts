@@ -1,4 +1,4 @@
-import { ApiError, type Content, FinishReason as GeminiFinishReason, GoogleGenAI } from '@google/genai';
+import type { ApiError, Content, GoogleGenAI } from '@google/genai';
 import { SYSTEM_PROMPT } from '../constants.ts';
 import { ChatError, isAbortError } from '../errors.ts';
 import type { Message, ModelInfo } from '../events.ts';
@@ -20,10 +20,18 @@ export function toContents(history: readonly Message[]): Content[] {
   return history.map((m) => ({ role: m.role, parts: [{ text: m.text || '(reply interrupted)' }] }));
 }
 
+/**
+ * The SDK (~20 MiB and ~100 modules with google-auth-library) is loaded on the first reply, so a
+ * server on the simulated model, or one that only imports @gtp/core, never pays for it.
+ */
+let sdk: Promise<typeof import('@google/genai')> | undefined;
+const loadSdk = () => (sdk ??= import('@google/genai'));
+
 /** Gemini through the official SDK, streaming with `generateContentStream`. */
 export class GeminiModel implements ModelProvider {
   readonly info: ModelInfo;
-  readonly #ai: GoogleGenAI;
+  readonly #options: GeminiModelOptions;
+  #ai: GoogleGenAI | undefined;
   readonly #systemPrompt: string;
   readonly #maxOutputTokens: number | undefined;
 
@@ -31,10 +39,16 @@ export class GeminiModel implements ModelProvider {
     this.info = { provider: 'gemini', id: options.modelId };
     this.#systemPrompt = options.systemPrompt ?? SYSTEM_PROMPT;
     this.#maxOutputTokens = options.maxOutputTokens;
-    this.#ai = new GoogleGenAI({
-      apiKey: options.apiKey,
-      ...(options.baseUrl ? { httpOptions: { baseUrl: options.baseUrl } } : {}),
+    this.#options = options;
+  }
+
+  async #client(): Promise<GoogleGenAI> {
+    const { GoogleGenAI } = await loadSdk();
+    this.#ai ??= new GoogleGenAI({
+      apiKey: this.#options.apiKey,
+      ...(this.#options.baseUrl ? { httpOptions: { baseUrl: this.#options.baseUrl } } : {}),
     });
+    return this.#ai;
   }
 
   async *stream(
@@ -42,10 +56,12 @@ export class GeminiModel implements ModelProvider {
     options: ModelStreamOptions = {},
   ): AsyncGenerator<string, ModelStreamResult> {
     const { signal } = options;
-    let finish: GeminiFinishReason | undefined;
+    let finish: string | undefined;
     let usage: ModelStreamResult['usage'];
+    const { FinishReason: GeminiFinishReason } = await loadSdk();
     try {
-      const chunks = await this.#ai.models.generateContentStream({
+      const ai = await this.#client();
+      const chunks = await ai.models.generateContentStream({
         model: this.info.id,
         contents: toContents(history),
         // The SDK aborts the upstream fetch with this signal: cancellation reaches Google.
@@ -90,10 +106,14 @@ function serverKeyRejected(status: number, detail: string, cause: unknown): Chat
   );
 }
 
+/** The SDK's ApiError, known without loading the SDK (it may not be loaded yet). */
+const isApiError = (error: unknown): error is ApiError =>
+  error instanceof Error && error.name === 'ApiError' && typeof (error as ApiError).status === 'number';
+
 export function geminiError(error: unknown, modelId: string): ChatError {
   if (error instanceof ChatError) return error;
   if (isAbortError(error)) return new ChatError('model_error', 'Gemini request aborted', { cause: error });
-  if (error instanceof ApiError) {
+  if (isApiError(error)) {
     let body: GoogleErrorBody = {};
     try {
       body = JSON.parse(error.message) as GoogleErrorBody;
