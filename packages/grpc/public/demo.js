@@ -5,24 +5,14 @@
 import { fromBinary, toJsonString } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
+// The page's design (/ui/ui.js) is not bundled: the server serves it to every demo. AUTH_TOKEN:
+// open /demo?access_token=<token>; ui.js reads it and every call sends `authorization: Bearer`.
+import * as ui from '/ui/ui.js';
 import { ChatService, FinishReason, Role } from '../generated/es/genai/chat/v1/chat_pb.js';
 
-// AUTH_TOKEN: open /demo?access_token=<token>; every call sends it as `authorization: Bearer`.
-const token =
-  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
-const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
 const { $ } = ui;
-
-const transcript = new ui.Transcript($('transcript'));
-const metrics = new ui.Metrics($('metrics'));
-const wire = new ui.Wire($('wire'));
-const form = ui.composer({
-  form: $('form'),
-  input: $('input'),
-  send: $('send'),
-  stop: $('stop'),
-  onSend: send,
-});
+const page = ui.demoPage({ onSend: send });
+const { transcript, metrics, wire, form } = page;
 
 /** Method name (the last part of the URL path) → its descriptor, to decode the frames shown. */
 const METHODS = new Map(ChatService.methods.map((m) => [m.name, m]));
@@ -253,25 +243,16 @@ async function showHistory() {
   );
 }
 
-function sessionGone(
-  message = 'This session no longer exists on the server (it restarted or the session expired).',
-) {
+function sessionGone(options) {
   state.sessionId = undefined;
   sync();
-  ui.setState('gone', 'session gone');
-  transcript.markStale();
-  ui.showBanner(message, {
-    kind: 'bad',
-    actions: [{ label: 'Start a new session', primary: true, run: () => newSession({ keep: true }) }],
-  });
+  page.sessionGone(() => newSession({ keep: true }), options);
 }
 
 function useSession(id) {
   state.sessionId = id;
   ui.hideBanner();
-  ui.setSessionInUrl(id);
-  $('session').textContent = ui.shortId(id);
-  $('session').title = id;
+  page.showSession(id);
   ui.setState('open', 'ready');
   sync();
 }
@@ -280,23 +261,18 @@ async function newSession({ keep = false } = {}) {
   try {
     const { session } = await client.createSession({});
     useSession(session.id);
-    if (keep) transcript.divider('new session');
-    else transcript.clear();
-    metrics.reset();
-    $('input').focus();
+    page.sessionStarted({ keep });
   } catch (error) {
     const failure = ConnectError.from(error);
-    ui.showBanner(`Cannot create a session: ${Code[failure.code]}: ${failure.rawMessage}`, {
-      kind: 'bad',
-      actions: [{ label: 'Try again', run: () => newSession({ keep }) }],
-    });
+    page.failed(`Cannot create a session: ${Code[failure.code]}: ${failure.rawMessage}`, () =>
+      newSession({ keep }),
+    );
   }
 }
 $('new').addEventListener('click', () => void newSession());
 
 // Start: the session in the link (its history), or a new one.
 const wanted = ui.sessionFromUrl();
-transcript.clear();
 if (!wanted) await newSession();
 else {
   try {
@@ -304,11 +280,7 @@ else {
     useSession(wanted);
     await showHistory();
   } catch (error) {
-    if (ConnectError.from(error).code === Code.NotFound) {
-      sessionGone(
-        'The session in this link does not exist (any more): the server restarted or the session expired.',
-      );
-      transcript.clear('Nothing to show for this link.');
-    } else await newSession();
+    if (ConnectError.from(error).code === Code.NotFound) sessionGone({ stale: true });
+    else await newSession();
   }
 }

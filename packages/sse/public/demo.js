@@ -1,20 +1,10 @@
 // AUTH_TOKEN: open /demo?access_token=<token>. fetch() sends it as a header; EventSource cannot
 // set headers, so the stream URL carries it as ?access_token= (the server redacts it from its logs).
-const token =
-  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
-const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
-const { $, api } = ui;
+import * as ui from '/ui/ui.js';
 
-const transcript = new ui.Transcript($('transcript'));
-const metrics = new ui.Metrics($('metrics'));
-const wire = new ui.Wire($('wire'));
-const form = ui.composer({
-  form: $('form'),
-  input: $('input'),
-  send: $('send'),
-  stop: $('stop'),
-  onSend: send,
-});
+const { $, api } = ui;
+const page = ui.demoPage({ onSend: send });
+const { transcript, metrics, wire, form } = page;
 const state = {
   sessionId: undefined,
   source: undefined,
@@ -205,9 +195,7 @@ async function showHistory() {
 }
 
 /** The session is gone (the server restarted: sessions live in its memory). Keep what was said. */
-function sessionGone(
-  message = 'This session no longer exists on the server: it restarted (sessions live in its memory) or the session expired. The conversation above stays here to read.',
-) {
+function sessionGone(options) {
   state.source?.close();
   state.gone = true;
   for (const { reply } of state.replies.values())
@@ -215,12 +203,7 @@ function sessionGone(
   state.running = undefined;
   state.pending = undefined;
   sync();
-  ui.setState('gone', 'session gone');
-  transcript.markStale();
-  ui.showBanner(message, {
-    kind: 'bad',
-    actions: [{ label: 'Start a new session', primary: true, run: () => newSession({ keep: true }) }],
-  });
+  page.sessionGone(() => newSession({ keep: true }), options);
 }
 
 async function newSession({ keep = false } = {}) {
@@ -229,18 +212,11 @@ async function newSession({ keep = false } = {}) {
     const session = await api('POST', '/sessions');
     useSession(session.id);
     state.replies.clear();
-    if (keep) transcript.divider('new session');
-    else transcript.clear();
-    metrics.reset();
+    page.sessionStarted({ keep });
     openStream();
-    $('input').focus();
   } catch (error) {
     if (error.network) await ui.untilReachable();
-    else
-      ui.showBanner(`Cannot create a session: ${error.message}`, {
-        kind: 'bad',
-        actions: [{ label: 'Try again', run: () => newSession({ keep }) }],
-      });
+    else page.failed(`Cannot create a session: ${error.message}`, () => newSession({ keep }));
   }
 }
 
@@ -251,9 +227,7 @@ function useSession(id) {
   state.pending = undefined;
   state.ids = [];
   ui.hideBanner();
-  ui.setSessionInUrl(id);
-  $('session').textContent = ui.shortId(id);
-  $('session').title = id;
+  page.showSession(id);
   sync();
 }
 
@@ -276,7 +250,6 @@ $('new').addEventListener('click', () => void newSession());
 
 // Start: the session in the link (its history, then its stream), or a new one.
 const wanted = ui.sessionFromUrl();
-transcript.clear();
 try {
   if (!wanted) await newSession();
   else {
@@ -288,14 +261,7 @@ try {
 } catch (error) {
   if (error.code === 'session_not_found') {
     state.sessionId = wanted;
-    sessionGone(
-      'The session in this link does not exist (any more): the server restarted or the session expired.',
-    );
-    transcript.clear('Nothing to show for this link.');
+    sessionGone({ stale: true });
   } else if (error.network) await ui.untilReachable().then(() => newSession());
-  else
-    ui.showBanner(`Cannot start: ${error.message}`, {
-      kind: 'bad',
-      actions: [{ label: 'Start a new session', run: () => newSession() }],
-    });
+  else page.failed(`Cannot start: ${error.message}`, () => newSession(), 'Start a new session');
 }

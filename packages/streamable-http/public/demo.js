@@ -1,19 +1,9 @@
 // AUTH_TOKEN: open /demo?access_token=<token>; the shared module reads it and sends it as a header.
-const token =
-  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
-const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
-const { $, api, authHeaders, errorOf } = ui;
+import * as ui from '/ui/ui.js';
 
-const transcript = new ui.Transcript($('transcript'));
-const metrics = new ui.Metrics($('metrics'));
-const wire = new ui.Wire($('wire'));
-const form = ui.composer({
-  form: $('form'),
-  input: $('input'),
-  send: $('send'),
-  stop: $('stop'),
-  onSend: send,
-});
+const { $, api, authHeaders, errorOf } = ui;
+const page = ui.demoPage({ onSend: send });
+const { transcript, metrics, wire, form } = page;
 const state = { sessionId: undefined, gone: false, controller: undefined, offline: false };
 window.demo = state; // the tests read it
 const sync = () =>
@@ -269,17 +259,10 @@ async function checkSession() {
 }
 
 /** The session is gone (the server restarted: sessions live in its memory). Keep what was said. */
-function sessionGone(
-  message = 'This session no longer exists on the server: it restarted (sessions live in its memory) or the session expired. The conversation above stays here to read.',
-) {
+function sessionGone(options) {
   state.gone = true;
   sync();
-  ui.setState('gone', 'session gone');
-  transcript.markStale();
-  ui.showBanner(message, {
-    kind: 'bad',
-    actions: [{ label: 'Start a new session', primary: true, run: () => newSession({ keep: true }) }],
-  });
+  page.sessionGone(() => newSession({ keep: true }), options);
 }
 
 async function newSession({ keep = false } = {}) {
@@ -287,17 +270,10 @@ async function newSession({ keep = false } = {}) {
     const session = await api('POST', '/sessions');
     wire.up('POST /sessions');
     useSession(session.id);
-    if (keep) transcript.divider('new session');
-    else transcript.clear();
-    metrics.reset();
-    $('input').focus();
+    page.sessionStarted({ keep });
   } catch (error) {
     if (error.network) void serverDown();
-    else
-      ui.showBanner(`Cannot create a session: ${error.message}`, {
-        kind: 'bad',
-        actions: [{ label: 'Try again', run: () => newSession({ keep }) }],
-      });
+    else page.failed(`Cannot create a session: ${error.message}`, () => newSession({ keep }));
   }
 }
 
@@ -305,9 +281,7 @@ function useSession(id) {
   state.sessionId = id;
   state.gone = false;
   ui.hideBanner();
-  ui.setSessionInUrl(id);
-  $('session').textContent = ui.shortId(id);
-  $('session').title = id;
+  page.showSession(id);
   ui.setState('open', 'ready');
   sync();
 }
@@ -326,7 +300,6 @@ $('new').addEventListener('click', () => void newSession());
 
 // Start: the session in the link (with its history), or a new one.
 const wanted = ui.sessionFromUrl();
-transcript.clear();
 try {
   if (!wanted) await newSession();
   else {
@@ -341,14 +314,7 @@ try {
 } catch (error) {
   if (error.code === 'session_not_found') {
     state.sessionId = wanted;
-    sessionGone(
-      'The session in this link does not exist (any more): the server restarted or the session expired.',
-    );
-    transcript.clear('Nothing to show for this link.');
+    sessionGone({ stale: true });
   } else if (error.network) void serverDown().then(() => (state.sessionId ? undefined : newSession()));
-  else
-    ui.showBanner(`Cannot start: ${error.message}`, {
-      kind: 'bad',
-      actions: [{ label: 'Start a new session', run: () => newSession() }],
-    });
+  else page.failed(`Cannot start: ${error.message}`, () => newSession(), 'Start a new session');
 }

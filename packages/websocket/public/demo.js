@@ -2,10 +2,10 @@
 // cannot set headers, so the token travels as a second subprotocol, `bearer.<base64url(token)>`
 // (base64url: a subprotocol must be token characters, which a token with / + = may not be),
 // offered next to the real one (the server answers with the real one); fetch() sends a header.
-const token =
-  new URLSearchParams(location.search).get('access_token') ?? sessionStorage.getItem('gtp.access_token');
-const ui = await import(`/ui/ui.js${token ? `?access_token=${encodeURIComponent(token)}` : ''}`);
+import * as ui from '/ui/ui.js';
+
 const { $, api } = ui;
+const token = ui.accessToken;
 const SUBPROTOCOL = 'genai-chat.v1';
 const base64url = (text) =>
   btoa(String.fromCharCode(...new TextEncoder().encode(text)))
@@ -16,16 +16,8 @@ const TYPING_IDLE_MS = 1500;
 const TYPING_STALE_MS = 5000;
 const MAX_BACKOFF_MS = 8000;
 
-const transcript = new ui.Transcript($('transcript'));
-const metrics = new ui.Metrics($('metrics'));
-const wire = new ui.Wire($('wire'));
-const form = ui.composer({
-  form: $('form'),
-  input: $('input'),
-  send: $('send'),
-  stop: $('stop'),
-  onSend: sendMessage,
-});
+const page = ui.demoPage({ onSend: sendMessage });
+const { transcript, metrics, wire, form } = page;
 const state = {
   socket: undefined,
   // The session lives in the URL (?session=; #<id> links from before still work).
@@ -126,20 +118,12 @@ async function onClose(socket, event, opened) {
   }
   if (!opened && state.attempt >= 2) {
     ui.setState('closed', 'refused');
-    ui.showBanner(
+    page.failed(
       `The server is up but refused the WebSocket handshake${token ? ' (is the token right?)' : ' (does it need ?access_token=…, or is this origin not allowed?)'}.`,
-      {
-        kind: 'bad',
-        actions: [
-          {
-            label: 'Try again',
-            run: () => {
-              ui.hideBanner();
-              state.attempt = 0;
-              connect();
-            },
-          },
-        ],
+      () => {
+        ui.hideBanner();
+        state.attempt = 0;
+        connect();
       },
     );
     return;
@@ -158,10 +142,7 @@ async function onJoined(frame) {
   state.gone = false;
   state.joinedOnce = true;
   ui.hideBanner();
-  ui.setSessionInUrl(state.sessionId);
-  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
-  $('session').textContent = ui.shortId(state.sessionId);
-  $('session').title = state.sessionId;
+  page.showSession(state.sessionId); // and drops an old #<id>
   ui.setState(state.running ? 'busy' : 'open', state.running ? 'streaming' : 'connected');
   sync();
   // Joined with `after`: what was missed follows on this socket, into the bubbles on screen.
@@ -268,11 +249,7 @@ function onError(frame, shown) {
     shown.reply.fail(`${frame.error.code}: ${frame.error.message}`);
     state.running = undefined;
   } else if (frame.error.code === 'session_not_found') {
-    return sessionGone(
-      state.joinedOnce
-        ? undefined
-        : 'The session in this link does not exist (any more): the server restarted or the session expired.',
-    );
+    return sessionGone({ stale: !state.joinedOnce });
   } else if (state.pending) {
     // The server refused the send (busy, too long, rate limited): not sent, the text back in the input.
     transcript.tag(state.pending.question, `not sent: ${frame.error.message}`, 'not-sent');
@@ -283,21 +260,14 @@ function onError(frame, shown) {
 }
 
 /** The session is gone (the server restarted: sessions live in its memory). Keep what was said. */
-function sessionGone(
-  message = 'This session no longer exists on the server: it restarted (sessions live in its memory) or the session expired. The conversation above stays here to read.',
-) {
+function sessionGone(options) {
   state.gone = true;
   state.running = undefined;
   state.lastSeq = undefined;
   for (const shown of state.replies.values())
     if (shown.reply.el.classList.contains('streaming')) shown.reply.fail('connection lost mid-reply');
   sync();
-  ui.setState('gone', 'session gone');
-  transcript.markStale();
-  ui.showBanner(message, {
-    kind: 'bad',
-    actions: [{ label: 'Start a new session', primary: true, run: () => newSession({ keep: true }) }],
-  });
+  page.sessionGone(() => newSession({ keep: true }), options);
 }
 
 function newSession({ keep = false } = {}) {
@@ -361,5 +331,4 @@ $('share').addEventListener('click', () => {
     .then(() => ui.announce('link copied: open it in another tab'));
 });
 
-transcript.clear();
 connect();

@@ -6,10 +6,16 @@
 // reply, as markdown rendered by marked with raw HTML escaped and then sanitised by DOMPurify into
 // a DOM fragment: never innerHTML of unsanitised text.
 
-// A page opened as ?access_token=<token> imports this module with the same query, so the token
-// reaches the vendored modules and the stylesheet too (the server checks it on every request).
+// AUTH_TOKEN: a page is opened as /demo?access_token=<token>; this module reads it (from its own
+// import URL, the page's, or, after a reload, this tab's sessionStorage) for the pages' calls.
+// The design's files need no token (the server's OPEN_UI_PATHS), only the API does.
+export const ACCESS_TOKEN_STORAGE_KEY = 'gtp.access_token';
 const query = new URL(import.meta.url).search;
-export const accessToken = new URLSearchParams(query).get('access_token') ?? undefined;
+export const accessToken =
+  new URLSearchParams(query).get('access_token') ??
+  new URLSearchParams(location.search).get('access_token') ??
+  sessionStorage.getItem(ACCESS_TOKEN_STORAGE_KEY) ??
+  undefined;
 export const authHeaders = accessToken ? { authorization: `Bearer ${accessToken}` } : {};
 /** A same-origin path with ?access_token= added, for what cannot send a header (EventSource). */
 export const withToken = (path) =>
@@ -18,9 +24,7 @@ export const withToken = (path) =>
     : path;
 
 // The token stays in this tab (sessionStorage, which a reload keeps and a shared link does not)
-// and leaves the address bar, so it is not in the history, a bookmark or a copied link. Each
-// demo.js reads it back from there on a reload.
-export const ACCESS_TOKEN_STORAGE_KEY = 'gtp.access_token';
+// and leaves the address bar, so it is not in the history, a bookmark or a copied link.
 if (accessToken) {
   sessionStorage.setItem(ACCESS_TOKEN_STORAGE_KEY, accessToken);
   const params = new URLSearchParams(location.search);
@@ -34,12 +38,6 @@ const [{ Marked }, { default: DOMPurify }] = await Promise.all([
   import(`./vendor/marked.js${query}`),
   import(`./vendor/purify.js${query}`),
 ]);
-if (accessToken) {
-  const link = document.createElement('link');
-  link.rel = 'stylesheet';
-  link.href = new URL(`./ui.css${query}`, import.meta.url).href;
-  document.head.append(link);
-}
 
 export const $ = (id) => document.getElementById(id);
 
@@ -447,6 +445,60 @@ export function composer({ form, input, send, stop, onSend }) {
     restore(text) {
       input.value = text;
       input.focus();
+    },
+  };
+}
+
+// ---- A demo page ------------------------------------------------------------------------------
+export const SESSION_GONE_TEXT =
+  'This session no longer exists on the server: it restarted (sessions live in its memory) or the session expired. The conversation above stays here to read.';
+export const STALE_LINK_TEXT =
+  'The session in this link does not exist (any more): the server restarted or the session expired.';
+
+/**
+ * What every demo page sets up the same way, on demo.html's elements: the transcript, the
+ * readouts, the wire panel, the form (`onSend(text)` sends a message), the session in the header
+ * and the address bar, and the banners of a session that is gone and of a call that failed. What
+ * the page does on the wire stays in its demo.js.
+ */
+export function demoPage({ onSend }) {
+  const transcript = new Transcript($('transcript'));
+  transcript.clear();
+  return {
+    transcript,
+    metrics: new Metrics($('metrics')),
+    wire: new Wire($('wire')),
+    form: composer({ form: $('form'), input: $('input'), send: $('send'), stop: $('stop'), onSend }),
+    /** The session this page uses: in the header, and in the address bar (a reload reopens it). */
+    showSession(id) {
+      setSessionInUrl(id);
+      $('session').textContent = shortId(id);
+      $('session').title = id;
+    },
+    /** A new session: under a divider (`keep`: the old transcript stays) or on a clean page. */
+    sessionStarted({ keep = false } = {}) {
+      if (keep) transcript.divider('new session');
+      else transcript.clear();
+      this.metrics.reset();
+      $('input').focus();
+    },
+
+    /**
+     * The session is gone (or a link's never was, `stale`): say so, keep the old transcript
+     * readable (dimmed), and offer `newSession()`, the way forward.
+     */
+    sessionGone(newSession, { stale = false, message = stale ? STALE_LINK_TEXT : SESSION_GONE_TEXT } = {}) {
+      setState('gone', 'session gone');
+      transcript.markStale();
+      showBanner(message, {
+        kind: 'bad',
+        actions: [{ label: 'Start a new session', primary: true, run: newSession }],
+      });
+      if (stale) transcript.clear('Nothing to show for this link.');
+    },
+    /** A call the page cannot go on without failed: say why, with the button that tries again. */
+    failed(text, retry, label = 'Try again') {
+      showBanner(text, { kind: 'bad', actions: [{ label, run: retry }] });
     },
   };
 }
