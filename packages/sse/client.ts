@@ -10,6 +10,10 @@
  *   then ends on the stream with `done` (finishReason "cancelled").
  * - A server-sent `event: error` and EventSource's own connection `error` share one name: the
  *   first is a MessageEvent with `data`, the second a bare Event. Tell them apart by `data`.
+ * - A `reset` (the Last-Event-ID is older than the log keeps) that replays nothing: the reply in
+ *   flight goes on live, and the text the client missed comes from the stored history when it
+ *   ends; a reply that ended while the stream was down has its `done` read from the log (one
+ *   GET with `Last-Event-ID: <newest - 1>`). Either way the screen shows exactly the stored reply.
  * - A reply whose stream cannot come back ends with a clear error and gives the prompt back: the
  *   stream down for STREAM_DOWN_GIVE_UP_MS, EventSource giving up (a 404 after a restart), or
  *   REPLY_SILENCE_MS without an event.
@@ -26,13 +30,15 @@ import {
   type ExtraCommand,
   HttpApi,
   HttpClientAdapter,
+  type LoggedEvent,
   type NoticeListener,
   type NoticeOptions,
+  resumableReply,
   resumedNotice,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
-import { Agent, type Dispatcher, EventSource } from 'undici';
+import { Agent, type Dispatcher, EventSource, request } from 'undici';
 
 /** The ChatEvent types, each sent as its own `event:` name (EventSource dispatches by it). */
 const CHAT_EVENT_TYPES = ['start', 'delta', 'done', 'error'] as const;
@@ -42,6 +48,11 @@ const CANCEL_CONFIRM_TIMEOUT_MS = 5_000;
 export const STREAM_DOWN_GIVE_UP_MS = 10_000;
 /** While a reply runs on an open stream, the longest silence (no event) before it is given up. */
 export const REPLY_SILENCE_MS = 60_000;
+/**
+ * After a `reset` that replays nothing, while the history says no reply is running any more: how
+ * long reading the reply's final event from the log may take.
+ */
+export const ENDED_WHILE_DOWN_GRACE_MS = 3_000;
 /** The field names, separators and newlines of one `event:`/`id:`/`data:` frame. */
 const FRAME_OVERHEAD_BYTES = 'event: \nid: \ndata: \n\n'.length;
 /** The key of the one "reconnecting" status line the shell updates in place. */
@@ -80,7 +91,8 @@ export class SseAdapter extends HttpClientAdapter {
   readonly demoUrl: string;
   readonly commands: readonly ExtraCommand[];
   readonly #dispatcher: Dispatcher;
-  readonly #queues = new Set<AsyncQueue<ChatEvent>>();
+  /** One per reply being waited for: every frame of the stream, with its seq (a `reset` too). */
+  readonly #queues = new Set<AsyncQueue<LoggedEvent>>();
   readonly #noticeListeners: NoticeListener[] = [];
   readonly #streamDownGiveUpMs: number;
   readonly #replySilenceMs: number;
@@ -210,7 +222,7 @@ export class SseAdapter extends HttpClientAdapter {
     const { signal } = options;
     await this.useSession(sessionId);
     // Listen before POSTing: the first events usually arrive before the 202 does.
-    const queue = new AsyncQueue<ChatEvent>();
+    const queue = new AsyncQueue<LoggedEvent>();
     this.#queues.add(queue);
     // A stream already down when the reply starts gets the same bound as one lost during it.
     if (this.#lostAt !== undefined) this.#armGiveUp();
@@ -250,24 +262,20 @@ export class SseAdapter extends HttpClientAdapter {
       // Ctrl+C: ask the server to stop. The reply then ends on the stream with `done` (cancelled).
       signal?.addEventListener('abort', cancel, { once: true });
       if (signal?.aborted) cancel();
-      let started = false;
-      let nextIndex = 0;
-      for (;;) {
-        const event = queue.take() ?? (await this.#nextEvent(queue));
-        if (!event) throw new ChatError('unavailable', 'the event stream was closed');
-        if (!('messageId' in event) || event.messageId !== messageId) continue;
-        // Resume never duplicates; a `reset` replays the reply from its start, so skip what we have.
-        if (event.type === 'start') {
-          if (started) continue;
-          started = true;
-        }
-        if (event.type === 'delta') {
-          if (event.index < nextIndex) continue;
-          nextIndex = event.index + 1;
-        }
-        yield event;
-        if (event.type === 'done' || event.type === 'error') return;
-      }
+      // The shared reader (the one NDJSON and WebSocket use) drops what a `reset` replays and,
+      // when a reset replays nothing (the reply's start is past the log's bound), takes the text
+      // it could not read from the stored history, so the screen shows exactly the stored reply.
+      yield* resumableReply({
+        first: this.#replyFrames(queue, sessionId, messageId),
+        // EventSource resumes in place (Last-Event-ID), never through a second call.
+        resume: () => {
+          throw new ChatError('internal', 'the SSE reply resumes on its reconnected EventSource');
+        },
+        history: () => this.api.history(sessionId),
+        dropped: () => false,
+        notice: (notice) => this.#notice(notice, { dim: true }),
+        signal,
+      });
     } finally {
       clearTimeout(giveUp);
       clearInterval(keepAlive);
@@ -277,14 +285,73 @@ export class SseAdapter extends HttpClientAdapter {
     }
   }
 
+  /**
+   * The frames of reply `messageId` from the session's stream, to its final event. A delta names
+   * no reply: it belongs to the reply whose `start` came before it (one reply at a time per
+   * session). A `reset` that replays nothing leaves the reply in flight going on live, without a
+   * new `start`; if the history says no reply runs any more, the reply ended while the stream
+   * was down and its end is no longer kept: its final event gets ENDED_WHILE_DOWN_GRACE_MS.
+   */
+  async *#replyFrames(
+    queue: AsyncQueue<LoggedEvent>,
+    sessionId: string,
+    messageId: string,
+  ): AsyncGenerator<LoggedEvent, void> {
+    let ours = false;
+    let started = false;
+    for (;;) {
+      const item = queue.take() ?? (await this.#nextFrame(queue));
+      if (!item) throw new ChatError('unavailable', 'the event stream was closed');
+      if ('reset' in item) {
+        if (!started) continue;
+        ours = !item.reset.replaying; // a replay starts again with the reply's `start`
+        yield item;
+        // While a turn runs its user message is the history's last; the frames wait in the queue.
+        if (!item.reset.replaying && (await this.#noTurnRunning(sessionId))) {
+          // It ended while the stream was down: its final event is the log's newest (or comes now).
+          const end = await this.#finalFromLog(sessionId, messageId, item.seq - 1);
+          if (end) {
+            yield end;
+            return;
+          }
+          throw new ChatError(
+            'unavailable',
+            'the reply ended while the event stream was down, and its end is no longer kept for resume; /history shows it as stored',
+          );
+        }
+        continue;
+      }
+      const { event } = item;
+      if (event.type === 'start') {
+        ours = event.messageId === messageId;
+        started ||= ours;
+      } else if (event.type !== 'delta') {
+        // `done` / `error` name their reply.
+        if (event.messageId !== messageId) continue;
+        yield item;
+        return;
+      }
+      if (ours) yield item;
+    }
+  }
+
   async close(): Promise<void> {
     this.#closeSource();
     this.untrace();
     await this.#dispatcher.close();
   }
 
-  /** The next event of a reply, bounded: an open stream that stays silent this long is given up. */
-  async #nextEvent(queue: AsyncQueue<ChatEvent>): Promise<ChatEvent | undefined> {
+  /** Whether the session's history ends with a model turn (or nothing): no reply is running. */
+  async #noTurnRunning(sessionId: string): Promise<boolean> {
+    try {
+      return (await this.api.history(sessionId)).at(-1)?.role !== 'user';
+    } catch {
+      return false; // cannot tell: the silence bound still applies
+    }
+  }
+
+  /** The next frame of a reply, bounded: an open stream that stays silent this long is given up. */
+  async #nextFrame(queue: AsyncQueue<LoggedEvent>): Promise<LoggedEvent | undefined> {
     try {
       return await queue.next({ timeoutMs: this.#replySilenceMs });
     } catch (error) {
@@ -294,6 +361,49 @@ export class SseAdapter extends HttpClientAdapter {
         `no event for ${this.#replySilenceMs / 1000} s: the reply cannot come back on this stream; /history shows what the server stored`,
       );
     }
+  }
+
+  /**
+   * The final event of reply `messageId` from the log: one more GET of the event stream with
+   * `Last-Event-ID: after` (the newest id the reset named, minus one), read until that reply's
+   * `done` / `chat-error`, for at most ENDED_WHILE_DOWN_GRACE_MS. Undefined when the log no longer
+   * has it (a `reset`, another reply's end, the bound passed).
+   */
+  async #finalFromLog(sessionId: string, messageId: string, after: number): Promise<LoggedEvent | undefined> {
+    const signal = AbortSignal.timeout(ENDED_WHILE_DOWN_GRACE_MS);
+    try {
+      const response = await request(`${this.target}/sessions/${encodeURIComponent(sessionId)}/events`, {
+        headers: { accept: 'text/event-stream', 'last-event-id': String(after) },
+        dispatcher: this.#dispatcher,
+        signal,
+      });
+      if (response.statusCode !== 200) {
+        await response.body.dump();
+        return undefined;
+      }
+      let buffered = '';
+      try {
+        for await (const chunk of response.body) {
+          this.api.countBytes((chunk as Buffer).length);
+          buffered += (chunk as Buffer).toString('utf8');
+          for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+            const block = parseFrame(buffered.slice(0, end));
+            buffered = buffered.slice(end + 2);
+            if (!block) continue; // retry:, a comment
+            if (block.type === 'reset') return undefined;
+            if (block.type !== 'done' && block.type !== 'chat-error') continue;
+            const event = JSON.parse(block.data) as ChatEvent & { messageId?: string };
+            if (event.messageId === messageId) return { seq: block.seq, event };
+            return undefined;
+          }
+        }
+      } finally {
+        response.body.destroy();
+      }
+    } catch {
+      // unreachable, timed out, not JSON: the log cannot give the end
+    }
+    return undefined;
   }
 
   #onFrame(type: string, data: string, id: string): void {
@@ -308,21 +418,18 @@ export class SseAdapter extends HttpClientAdapter {
       this.#notice(`ignored a malformed ${type} event`);
       return;
     }
+    const seq = Number(id) || 0;
     if (type === 'reset') {
       const { reason = '', replaying = false } = parsed as { reason?: string; replaying?: boolean };
-      this.#notice(`the server could not resume the stream (${reason}); /history shows the conversation`);
-      // No reply is running any more: a send() still waiting for one would wait forever.
-      if (!replaying) {
-        this.#failQueues(
-          new ChatError(
-            'unavailable',
-            'the stream could not be resumed and the reply has ended; /history shows it',
-          ),
-        );
-      }
+      // A reply of ours reads the reset (it fills what it missed from the history); otherwise say it.
+      if (this.#queues.size === 0)
+        this.#notice(`the server could not resume the stream (${reason}); /history shows the conversation`);
+      for (const queue of this.#queues) queue.push({ seq, reset: { reason, replaying } });
       return;
     }
-    for (const queue of this.#queues) queue.push(parsed as ChatEvent);
+    // A delta's data is its text alone, as a JSON string (`data: "Hel"`): the event name says the rest.
+    const event = type === 'delta' ? { type: 'delta' as const, text: String(parsed) } : (parsed as ChatEvent);
+    for (const queue of this.#queues) queue.push({ seq, event });
   }
 
   /** EventSource lost the stream and is retrying: one status line, updated per attempt. */
@@ -393,6 +500,18 @@ export class SseAdapter extends HttpClientAdapter {
   #notice(text: string, options?: NoticeOptions): void {
     for (const listener of this.#noticeListeners) listener(text, options);
   }
+}
+
+/** One `event:`/`id:`/`data:` block of an event stream; undefined for one with no `event:`. */
+function parseFrame(block: string): { type: string; seq: number; data: string } | undefined {
+  const fields = new Map<string, string>();
+  for (const line of block.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue; // a comment, or no field
+    fields.set(line.slice(0, colon), line.slice(colon + 1).replace(/^ /, ''));
+  }
+  const type = fields.get('event');
+  return type ? { type, seq: Number(fields.get('id')) || 0, data: fields.get('data') ?? '' } : undefined;
 }
 
 if (isMain(import.meta.url)) runClient('sse', (target, options) => new SseAdapter(target, options));

@@ -4,7 +4,7 @@
  * mid-reply; undici's EventSource reconnects with Last-Event-ID, the shell says so on one dim
  * line, and the screen shows exactly the stored reply, no token lost, none twice.
  */
-import type { ChatServer } from '@gtp/core';
+import { type ChatServer, ChatService, MemorySessionStore, SimulatedModel } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,4 +44,25 @@ describe('pnpm client sse: a connection cut mid-reply', () => {
     const run = await runShellThroughCut(new SseAdapter(`http://127.0.0.1:${proxy.port}`), proxy);
     expectResumedExactly(run, await storedReply(url, run.sessionId));
   });
+
+  // EventSource comes back after the server's `retry` (a second), so at PACED speed the reply has
+  // ended by then: its end is read from the log (Last-Event-ID: newest - 1), its middle from the
+  // history. At a slower pace it is still running: the rest comes live after the reset. The
+  // screen must show exactly the stored reply either way.
+  it.each([
+    ['the reply ended while the stream was down', PACED.simTokenDelayMs],
+    ['the reply still running when the stream is back', 100],
+  ])(
+    'past the log bound (reset, not replaying), %s: the missing middle comes from the history',
+    async (_, tokenDelayMs) => {
+      const chat = new ChatService({
+        store: new MemorySessionStore(),
+        model: new SimulatedModel({ ttftMs: 0, tokenDelayMs }),
+        replyLogSize: 4,
+      });
+      const { url, proxy } = await serve({ chat });
+      const run = await runShellThroughCut(new SseAdapter(`http://127.0.0.1:${proxy.port}`), proxy);
+      expectResumedExactly(run, await storedReply(url, run.sessionId));
+    },
+  );
 });
