@@ -1,8 +1,9 @@
 /**
  * The lab and the demos over HTTPS (issue 22): the five servers and the lab page started with
  * TLS_CERT_FILE/TLS_KEY_FILE only, Chromium trusting the certificate (ignoreHTTPSErrors, as a
- * development CA would be trusted). The race finishes on every browser lane — its HTTP lanes over
- * HTTP/2, the WebSocket lane over wss:// — and each demo sends a message and gets the reply.
+ * development CA would be trusted). The race finishes on every browser lane — its HTTP lanes and
+ * the gRPC-Web lane (the gRPC server's gRPC-Web listener, TLS with the same pair) over HTTP/2, the
+ * WebSocket lane over wss:// — and each demo sends a message and gets the reply.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,13 +58,13 @@ describe.skipIf(!chromiumAvailable)('the lab and the demos over HTTPS', () => {
         (window as unknown as { lab: { results: { lanes: { lane: string; outcome: string }[] } } }).lab
           .results,
     );
-    // The gRPC lane is left out: the gRPC-Web listener has no TLS yet (issue 22 stays open for
-    // it), so an HTTPS page may not call it (mixed content).
-    expect(run.lanes.filter((l) => l.lane !== 'grpc').map((l) => [l.lane, l.outcome])).toEqual([
+    // All five, the gRPC-Web lane too: its listener is HTTPS with the same certificate.
+    expect(run.lanes.map((l) => [l.lane, l.outcome])).toEqual([
       ['rest', 'done'],
       ['streamable-http', 'done'],
       ['sse', 'done'],
       ['websocket', 'done'],
+      ['grpc', 'done'],
     ]);
     const protocols = await page.evaluate(() =>
       (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((e) => e.nextHopProtocol),
