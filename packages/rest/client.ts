@@ -48,6 +48,8 @@ export class RestAdapter extends HttpClientAdapter {
       headersTimeout: REPLY_TIMEOUT_MS,
       bodyTimeout: REPLY_TIMEOUT_MS,
       connect: { ca: options.ca },
+      // https://: HTTP/2 when ALPN offers it, as a browser; http://: HTTP/1.1 (no cleartext h2).
+      allowH2: target.startsWith('https:'),
     });
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.

@@ -71,9 +71,10 @@ export interface SseAdapterOptions extends AdapterOptions {
  * `?access_token=` in the demo page), but undici's takes a `dispatcher`, and a dispatcher can,
  * so the token stays out of the URL, and out of access logs and proxies.
  */
-function dispatcherFor(token: string | undefined, ca?: Buffer): Dispatcher {
-  // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE).
-  const agent = new Agent({ connect: { ca } });
+function dispatcherFor(target: string, token: string | undefined, ca?: Buffer): Dispatcher {
+  // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE). https://: HTTP/2
+  // when ALPN offers it, so the EventSource and the POSTs share one connection; http://: HTTP/1.1.
+  const agent = new Agent({ connect: { ca }, allowH2: target.startsWith('https:') });
   if (!token) return agent;
   const authorization = `Bearer ${token}`;
   return agent.compose((dispatch) => (options, handler) => {
@@ -107,7 +108,7 @@ export class SseAdapter extends HttpClientAdapter {
   #giveUpTimer: NodeJS.Timeout | undefined;
 
   constructor(target: string, options: SseAdapterOptions = {}) {
-    const dispatcher = dispatcherFor(options.token, options.ca);
+    const dispatcher = dispatcherFor(target, options.token, options.ca);
     // The session routes come from HttpClientAdapter, over the same dispatcher as the stream
     // (so the token, and --trace, cover both).
     super(new HttpApi({ baseUrl: target, dispatcher }), options.trace);

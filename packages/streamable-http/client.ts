@@ -103,7 +103,12 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
     // an aborted one closes it (the server then waits its resume grace; the Stop is POST …/cancel).
     // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE).
-    const agent = new Agent({ bodyTimeout: IDLE_TIMEOUT_MS, connect: { ca: options.ca } });
+    // https://: HTTP/2 when ALPN offers it (replies multiplex on one connection); http://: HTTP/1.1.
+    const agent = new Agent({
+      bodyTimeout: IDLE_TIMEOUT_MS,
+      connect: { ca: options.ca },
+      allowH2: target.startsWith('https:'),
+    });
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
     // With --trace, undici's diagnostics channels show each request and every chunk as it arrives.

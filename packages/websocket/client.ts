@@ -111,7 +111,10 @@ export class WebSocketAdapter extends HttpClientAdapter {
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter; with
     // --trace their requests are traced through undici, and the socket's upgrade and frames here.
     // An https:// server's CA (--ca, TLS_CA_FILE): trusted by undici's pool and by the socket.
-    const dispatcher = options.ca ? new Agent({ connect: { ca: options.ca } }) : undefined;
+    // https://: the session routes over HTTP/2 when ALPN offers it (the socket is HTTP/1.1's upgrade).
+    const dispatcher = target.startsWith('https:')
+      ? new Agent({ connect: { ca: options.ca }, allowH2: true })
+      : undefined;
     super(
       new HttpApi({ baseUrl: target.replace(/\/+$/, ''), headers, ...(dispatcher ? { dispatcher } : {}) }),
       options.trace,
