@@ -128,6 +128,14 @@ describe('client shell (non-TTY)', () => {
     expect(out()).toContain('(no messages yet)');
   });
 
+  it('/stats says "1 turn", not "1 turns", after one reply', async () => {
+    const { input, shell, out } = setup();
+    const done = shell.run();
+    input.end('hello\n/stats\n');
+    await done;
+    expect(out()).toContain('(1 turn with a first token)');
+  });
+
   it('counts TTFT only for turns that produced a first token', async () => {
     const { input, shell, out } = setup(
       new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0, failAfterTokens: 0 }),

@@ -407,7 +407,7 @@ export class Shell {
         // TTFT only of turns that had a first token (a turn cancelled before it, or failed, has none).
         this.#print(
           ttft.count
-            ? `  ttft         p50 ${fmtMs(ttft.p50)} · p95 ${fmtMs(ttft.p95)} (${ttft.count} turns with a first token)`
+            ? `  ttft         p50 ${fmtMs(ttft.p50)} · p95 ${fmtMs(ttft.p95)} (${ttft.count} turn${ttft.count === 1 ? '' : 's'} with a first token)`
             : '  ttft         - (no turn had a first token yet)',
         );
         this.#print(`  total        p50 ${fmtMs(total.p50)} · p95 ${fmtMs(total.p95)}`);
