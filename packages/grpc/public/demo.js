@@ -122,6 +122,21 @@ const FINISH = {
 };
 const RESUME_TRIES = 3;
 
+/**
+ * The reply in flight, `{ messageId, startSeq }` (the seq of its `start`), kept in this tab's
+ * sessionStorage so that a reloaded page reads it again with ResumeStream (resumeAfterReload).
+ */
+const inflightKey = (id) => `grpc-web-inflight:${id}`;
+function remember(messageId, startSeq) {
+  if (!state.sessionId) return;
+  if (messageId)
+    sessionStorage.setItem(
+      inflightKey(state.sessionId),
+      JSON.stringify({ messageId, startSeq: Number(startSeq) }),
+    );
+  else sessionStorage.removeItem(inflightKey(state.sessionId));
+}
+
 /** Read one stream's events into the running reply; resolves when the call ends (or throws). */
 async function consume(stream, call) {
   for await (const { event, seq } of stream) {
@@ -130,6 +145,7 @@ async function consume(stream, call) {
     $('last-seq').textContent = String(seq);
     if (event.case === 'start') {
       call.messageId = event.value.messageId;
+      remember(call.messageId, seq);
       ui.setState('busy', 'streaming');
     } else if (event.case === 'delta') {
       if (event.value.index < call.nextIndex) continue; // already shown (a replay)
@@ -138,10 +154,12 @@ async function consume(stream, call) {
       metrics.token();
     } else if (event.case === 'done') {
       call.finished = true;
+      remember(undefined);
       call.reply.finish(FINISH[event.value.finishReason] ?? 'stop');
       metrics.done(event.value);
     } else if (event.case === 'error') {
       call.finished = true;
+      remember(undefined);
       call.reply.fail(`${event.value.error?.code}: ${event.value.error?.message}`);
     } else if (event.case === 'reset') {
       wire.info(`reset: ${event.value.reason}`);
@@ -241,6 +259,7 @@ async function showHistory() {
       interrupted: m.interrupted,
     })),
   );
+  return { messages };
 }
 
 function sessionGone(options) {
@@ -271,6 +290,47 @@ async function newSession({ keep = false } = {}) {
 }
 $('new').addEventListener('click', () => void newSession());
 
+/**
+ * A reply that was streaming when this page reloaded: the page has none of its text, so it reads
+ * the reply with ResumeStream from its start (after = the seq before its `start`), live to its end.
+ */
+async function resumeAfterReload(saved) {
+  metrics.start();
+  const after = BigInt(saved.startSeq - 1);
+  const call = {
+    controller: new AbortController(),
+    messageId: saved.messageId,
+    reply: transcript.model('', { streaming: true }),
+    lastSeq: after,
+    nextIndex: 0,
+    finished: false,
+    stopped: false,
+  };
+  state.running = call;
+  state.resumes += 1;
+  $('resumes').textContent = String(state.resumes);
+  sync();
+  ui.setState('busy', 'streaming');
+  wire.info(`the page reloaded mid-reply: ResumeStream after seq ${after}`);
+  try {
+    const stream = client.resumeStream(
+      { sessionId: state.sessionId, messageId: saved.messageId, after },
+      { signal: call.controller.signal },
+    );
+    await consume(stream, call);
+    if (!call.finished) call.reply.finish('cancelled');
+  } catch (error) {
+    const failure = ConnectError.from(error);
+    if (call.stopped || failure.code === Code.Canceled) call.reply.finish('cancelled');
+    else call.reply.fail(`${Code[failure.code]}: ${failure.rawMessage}`);
+    remember(undefined);
+  } finally {
+    if (state.running === call) state.running = undefined;
+    ui.setState('open', 'ready');
+    sync();
+  }
+}
+
 // Start: the session in the link (its history), or a new one.
 const wanted = ui.sessionFromUrl();
 if (!wanted) await newSession();
@@ -278,7 +338,12 @@ else {
   try {
     await client.getSession({ sessionId: wanted });
     useSession(wanted);
-    await showHistory();
+    const { messages } = await showHistory();
+    // A reply this tab was reading when it reloaded, and that has not been stored yet: read it.
+    const saved = JSON.parse(sessionStorage.getItem(inflightKey(wanted)) ?? 'null');
+    if (saved?.messageId && Number.isInteger(saved.startSeq) && messages.at(-1)?.role === Role.USER)
+      void resumeAfterReload(saved);
+    else remember(undefined); // it finished while the page reloaded
   } catch (error) {
     if (ConnectError.from(error).code === Code.NotFound) sessionGone({ stale: true });
     else await newSession();
