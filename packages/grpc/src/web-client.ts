@@ -1,8 +1,12 @@
 /**
  * A Node client of the gRPC-Web listener (src/web.ts) over connect-node's gRPC-Web transport and
  * the generated protobuf-es code: what `pnpm compare` measures as its gRPC-Web row, beside the
- * grpc-js client (client.ts). HTTP/1.1, as a browser's fetch would mostly use it; StreamMessage
- * for a reply (server streaming: no Chat, gRPC-Web has no bidi); aborting `send` aborts the call.
+ * grpc-js client (client.ts). StreamMessage for a reply (server streaming: no Chat, gRPC-Web has
+ * no bidi); aborting `send` aborts the call.
+ *
+ * `new GrpcWebAdapter(webUrl, { ca, token, httpVersion })`: http:// is HTTP/1.1 (what a browser
+ * uses there); https:// is HTTP/2 by default, as a browser negotiates it with the TLS listener,
+ * trusting `ca` (TLS_CA_FILE) besides the system's; `token` goes as `authorization: Bearer`.
  */
 import { type MessageShape, toBinary } from '@bufbuild/protobuf';
 import { type Client, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
@@ -49,6 +53,15 @@ function chatErrorOf(error: unknown): ChatError {
   return new ChatError(code, failure.rawMessage, { cause: error });
 }
 
+export interface GrpcWebAdapterOptions {
+  /** The CA of an https:// listener's certificate (PEM). */
+  ca?: Buffer | undefined;
+  /** AUTH_TOKEN or a JWT: sent as `authorization: Bearer <token>` on every call. */
+  token?: string | undefined;
+  /** Default: '2' for https://, '1.1' for http:// (connect-node has no cleartext HTTP/2 here). */
+  httpVersion?: '1.1' | '2';
+}
+
 export class GrpcWebAdapter implements ClientAdapter {
   readonly protocol = 'grpc' as const;
   readonly target: string;
@@ -56,7 +69,7 @@ export class GrpcWebAdapter implements ClientAdapter {
   readonly #client: Client<typeof ChatService>;
   #bytes = 0;
 
-  constructor(target: string) {
+  constructor(target: string, options: GrpcWebAdapterOptions = {}) {
     this.target = target;
     this.demoUrl = `${target}/demo`;
     // The payload received: each answer message as its frame (prefix + protobuf bytes).
@@ -81,9 +94,19 @@ export class GrpcWebAdapter implements ClientAdapter {
         })(),
       };
     };
+    const auth: Interceptor = (next) => (request) => {
+      if (options.token) request.header.set('authorization', `Bearer ${options.token}`);
+      return next(request);
+    };
+    const https = target.startsWith('https:');
     this.#client = createClient(
       ChatService,
-      createGrpcWebTransport({ baseUrl: target, httpVersion: '1.1', interceptors: [count] }),
+      createGrpcWebTransport({
+        baseUrl: target,
+        httpVersion: options.httpVersion ?? (https ? '2' : '1.1'),
+        interceptors: [auth, count],
+        ...(options.ca ? { nodeOptions: { ca: options.ca } } : {}),
+      }),
     );
   }
 

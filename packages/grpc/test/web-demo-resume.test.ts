@@ -6,14 +6,14 @@
  * the stored reply, once. And with AUTH_TOKEN the page itself is open: opened with
  * ?access_token=, the token leaves the address bar and the calls send it as a header.
  */
-import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
-import type { Browser, Page } from 'playwright-core';
+import { chromiumAvailable, launchChromium, screenshotPath, testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROFILES, startProxy } from '../../netem/src/index.ts';
 import { createServer, type GrpcChatServer } from '../server.ts';
 
-const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
 const TOKEN = 'web-demo-secret';
+type Browser = Awaited<ReturnType<typeof launchChromium>>;
+type Page = Awaited<ReturnType<Browser['newPage']>>;
 interface DemoState {
   sessionId: string;
   seqs: number[];
@@ -90,7 +90,8 @@ describe.skipIf(!chromiumAvailable)('the gRPC-Web demo resumes a reply (ResumeSt
     expect(await page.locator('#wire li.up', { hasText: '/ResumeStream' }).count()).toBe(1);
     expect(await page.locator('#wire li.up', { hasText: '/StreamMessage' }).count()).toBe(0);
     await showsStored(page, sessionId);
-    await page.screenshot({ path: `${SCREENSHOTS}grpc-web-resumed-reload.png` });
+    await page.screenshot({ path: screenshotPath('grpc-web-resumed-reload.png') });
+
     await page.close();
   }, 60_000);
 

@@ -16,6 +16,7 @@ import { makeDevCertificate, testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatService } from '../generated/es/genai/chat/v1/chat_pb.js';
 import { createServer, type GrpcChatServer } from '../server.ts';
+import { GrpcWebAdapter } from '../src/web-client.ts';
 
 describe('gRPC-Web and /metrics over TLS', () => {
   let dir: string;
@@ -89,6 +90,16 @@ describe('gRPC-Web and /metrics over TLS', () => {
       cases.push(event.case!);
     expect(cases[0]).toBe('start');
     expect(cases.at(-1)).toBe('done');
+  });
+
+  it("GrpcWebAdapter (the bench's gRPC-Web client) over https:// with the CA: HTTP/2, a whole turn", async () => {
+    const adapter = new GrpcWebAdapter(server.webUrl!, { ca });
+    const session = await adapter.createSession();
+    const events: string[] = [];
+    for await (const event of adapter.send(session.id, 'bench over tls')) events.push(event.type);
+    expect(events.at(-1)).toBe('done');
+    expect(adapter.bytesReceived()).toBeGreaterThan(0);
+    await adapter.close();
   });
 
   it('GET /metrics over HTTPS with the CA; another CA is refused on both listeners', async () => {
