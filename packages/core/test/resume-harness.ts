@@ -7,8 +7,9 @@
  */
 import { PassThrough } from 'node:stream';
 import { expect } from 'vitest';
-import type { NetworkProxy } from '../../netem/src/index.ts';
+import { type NetworkProxy, PROFILES, startProxy } from '../../netem/src/index.ts';
 import { type ClientAdapter, Shell } from '../src/cli/index.ts';
+import { type ChatServer, ChatService, MemorySessionStore, SimulatedModel } from '../src/index.ts';
 
 /** Paced, so that a cut lands in the middle of the reply (a reply is dozens of tokens). */
 export const PACED = { simTtftMs: 0, simTokenDelayMs: 15 };
@@ -92,3 +93,46 @@ export function expectResumedExactly(run: ShellRun, stored: string): void {
   expect(run.replyText, run.output).toBe(stored);
   expect(run.output).toMatch(/ {2}ttft .* · total /); // the reply ended with its done
 }
+
+const served: { server: ChatServer; proxy: NetworkProxy }[] = [];
+
+/**
+ * Start a server (`start()`, e.g. the package's createServer with `testConfig(PACED)`) on an
+ * ephemeral 127.0.0.1 port behind a loopback proxy that can cut its connections. `url` is the
+ * server's own address (to read what it stored), `proxy.port` the one the client talks to.
+ * `closeServed()` (in afterEach) closes them all.
+ */
+export async function serveBehindProxy(
+  start: () => Promise<ChatServer>,
+): Promise<{ url: string; proxy: NetworkProxy }> {
+  const server = await start();
+  const url = await server.listen({ port: 0, host: '127.0.0.1' });
+  const proxy = await startProxy({ target: { port: Number(new URL(url).port) }, profile: PROFILES.loopback });
+  served.push({ server, proxy });
+  return { url, proxy };
+}
+
+export async function closeServed(): Promise<void> {
+  const all = served.splice(0);
+  await Promise.all(all.map(({ proxy }) => proxy.close()));
+  await Promise.all(all.map(({ server }) => server.close()));
+}
+
+/** The reply the server stored last in session `id` (GET /sessions/:id/messages). */
+export async function storedReply(url: string, id: string): Promise<string> {
+  const response = await fetch(`${url}/sessions/${id}/messages`);
+  const { messages } = (await response.json()) as { messages: { role: string; text: string }[] };
+  expect(messages.at(-1)?.role).toBe('model');
+  return messages.at(-1)!.text;
+}
+
+/**
+ * A ChatService whose reply log keeps only 4 entries: a cut reply's resume point is already out
+ * of it (reset, not replaying), so the client must fill the missing middle from the history.
+ */
+export const chatWithSmallLog = (tokenDelayMs = PACED.simTokenDelayMs): ChatService =>
+  new ChatService({
+    store: new MemorySessionStore(),
+    model: new SimulatedModel({ ttftMs: 0, tokenDelayMs }),
+    replyLogSize: 4,
+  });

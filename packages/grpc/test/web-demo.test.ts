@@ -5,11 +5,10 @@
  * history marks the reply interrupted, and the page fits 390 px.
  */
 import type { ChatServer } from '@gtp/core';
-import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
+import { chromiumAvailable, launchChromium, screenshotPath, testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type GrpcChatServer } from '../server.ts';
 
-const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
 const XSS = '**bold** `code` <img src=x onerror="window.pwned=1">';
 type Browser = Awaited<ReturnType<typeof launchChromium>>;
 type Page = Awaited<ReturnType<Browser['newPage']>>;
@@ -85,7 +84,7 @@ describe.skipIf(!chromiumAvailable)('the gRPC-Web demo page (connect-web) in hea
     expect(stored.role).toBe('ROLE_MODEL');
     expect(stored.text).toContain('<img src=x onerror="window.pwned=1">');
     expect(await page.textContent('[data-metric="ttft"]')).toMatch(/^\d+ ms$/);
-    await page.screenshot({ path: `${SCREENSHOTS}grpc-web-demo.png` });
+    await page.screenshot({ path: screenshotPath('grpc-web-demo.png') });
     await page.close();
   });
 
@@ -115,7 +114,8 @@ describe.skipIf(!chromiumAvailable)('the gRPC-Web demo page (connect-web) in hea
     await page.keyboard.press('Enter');
     await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    await page.screenshot({ path: `${SCREENSHOTS}grpc-web-demo-390.png`, fullPage: true });
+    await page.screenshot({ path: screenshotPath('grpc-web-demo-390.png'), fullPage: true });
+
     await page.close();
   });
 });

@@ -3,12 +3,11 @@
  * their netem proxies: every lane finishes with its readouts filled; a lane whose connection is
  * dropped mid-reply shows whether its transport resumed; results are JSON; GET / links the lab.
  */
-import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
+import { chromiumAvailable, launchChromium, screenshotPath, testConfig } from '@gtp/core/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, startLab } from '../src/lab.ts';
 
-const SCREENSHOTS = new URL('../screenshots/', import.meta.url).pathname;
 const LANES = ['rest', 'streamable-http', 'sse', 'websocket', 'grpc'];
 /** The lanes that resume a dropped reply from the reply log (gRPC-Web with ResumeStream). */
 const RESUMING = ['sse', 'streamable-http', 'websocket', 'grpc'];
@@ -89,7 +88,7 @@ describe.skipIf(!chromiumAvailable)('the lab race page', () => {
     await page.click('#copy');
     const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
     expect(copied.lanes).toHaveLength(5);
-    await page.screenshot({ path: `${SCREENSHOTS}race.png`, fullPage: true });
+    await page.screenshot({ path: screenshotPath('race.png'), fullPage: true });
     await page.close();
   });
 
@@ -130,7 +129,8 @@ describe.skipIf(!chromiumAvailable)('the lab race page', () => {
     if (rest.events.some((e) => /dropped [1-9]/.test(e.text)))
       expect(rest.outcome).toMatch(/REST cannot resume/);
     else expect(rest.outcome).toBe('done'); // it had its answer before the drop
-    await page.screenshot({ path: `${SCREENSHOTS}race-dropped.png`, fullPage: true });
+    await page.screenshot({ path: screenshotPath('race-dropped.png'), fullPage: true });
+
     await page.close();
   });
 

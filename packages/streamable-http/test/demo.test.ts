@@ -5,105 +5,43 @@
  * mid-reply.
  */
 import { randomUUID } from 'node:crypto';
-import type { ChatServer } from '@gtp/core';
-import { chromiumAvailable, launchChromium, testConfig } from '@gtp/core/testing';
+import {
+  chromiumAvailable,
+  expectNoHorizontalOverflow,
+  expectOneExchangeAsStored,
+  expectSafeMarkdownReply,
+  expectSessionGoneThenNewSession,
+  expectStaleLinkOffersNewSession,
+  screenshotPath,
+  sendWithKeyboard,
+  useDemoServer,
+  XSS,
+} from '@gtp/core/testing';
 import { PROFILES, startProxy } from '@gtp/netem';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { createServer } from '../server.ts';
 
-const SCREENSHOTS = new URL('../../lab/screenshots/', import.meta.url).pathname;
-const XSS = '**bold** `code` <img src=x onerror="window.pwned=1">';
-
 describe.skipIf(!chromiumAvailable)('the NDJSON demo page in headless Chromium', () => {
-  let server: ChatServer;
-  let url: string;
-  let port: number;
-  let browser: Browser;
-  const errors: Error[] = [];
-
-  async function startServer(atPort = 0, simTokenDelayMs = 15) {
-    server = await createServer({ config: testConfig({ simTtftMs: 0, simTokenDelayMs }) });
-    url = await server.listen({ port: atPort, host: '127.0.0.1' });
-    port = Number(new URL(url).port);
-  }
-  beforeAll(async () => {
-    await startServer();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    expect(errors).toEqual([]); // no uncaught error in any page
-  });
-
-  async function open(path = '/demo', viewport = { width: 1200, height: 800 }): Promise<Page> {
-    const page = await browser.newPage({ viewport });
-    page.on('pageerror', (error) => errors.push(error));
-    await page.goto(`${url}${path}`);
-    await page.locator('#state[data-state="open"]').waitFor();
-    return page;
-  }
-  async function sendAndWait(page: Page, text: string) {
-    const before = await page.locator('.ui-bubble.model').count();
-    await page.fill('#input', text);
-    await page.click('#send');
-    await page.locator('.ui-bubble.model').nth(before).and(page.locator('[data-finish]')).waitFor();
-  }
-  const history = async (sessionId: string) =>
-    (
-      (await (await fetch(`${url}/sessions/${sessionId}/messages`)).json()) as {
-        messages: { role: string; text: string }[];
-      }
-    ).messages;
-  const sessionOf = (page: Page) =>
-    page.evaluate(() => (window as unknown as { demo: { sessionId: string } }).demo.sessionId);
+  const demo = useDemoServer({ create: (config) => createServer({ config }) });
+  const { open, sendAndWait, sessionOf } = demo;
 
   it('streams a reply as markdown; HTML stays literal text; readouts and the wire fill in', async () => {
     const page = await open();
     await sendAndWait(page, XSS);
-    const model = page.locator('.ui-bubble.model').last();
-    expect(await model.locator('strong').textContent()).toBe('bold');
-    expect(await model.locator('code').first().textContent()).toBe('code');
-    expect(await page.locator('#transcript img').count()).toBe(0);
-    expect(await model.textContent()).toContain('<img src=x onerror="window.pwned=1">');
-    expect(await page.locator('.ui-bubble.user .ui-body').textContent()).toBe(XSS);
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
-    // The page shows what the server stored.
-    const stored = (await history(await sessionOf(page))).at(-1)!;
-    expect(stored.role).toBe('model');
-    expect((await model.locator('.ui-body').textContent())?.replace(/\s+/g, ' ').trim()).toBe(
-      stored.text
-        .replace(/\*\*|`/g, '')
-        .replace(/\s+/g, ' ')
-        .trim(),
-    );
-    expect(await page.textContent('[data-metric="ttft"]')).toMatch(/^\d+ ms$/);
-    expect(await page.textContent('[data-metric="tps"]')).toMatch(/^\d+(\.\d)?$/);
-    expect(await page.textContent('[data-metric="bytes"]')).toMatch(/^\d+ B|KiB$/);
+    await expectSafeMarkdownReply(demo, page);
     expect(await page.locator('#wire li.down', { hasText: '"type":"delta"' }).count()).toBeGreaterThan(3);
     expect(await page.locator('#wire li.down', { hasText: '"type":"done"' }).count()).toBe(1);
-    expect(await page.textContent('#announce')).toContain('model:');
-    expect(new URL(page.url()).searchParams.get('session')).toBe(await sessionOf(page));
-    await page.screenshot({ path: `${SCREENSHOTS}ndjson-demo.png` });
+    await page.screenshot({ path: screenshotPath('ndjson-demo.png') });
     await page.emulateMedia({ colorScheme: 'dark' });
-    await page.screenshot({ path: `${SCREENSHOTS}ndjson-demo-dark.png` });
+    await page.screenshot({ path: screenshotPath('ndjson-demo-dark.png') });
     await page.close();
   });
 
   it('sends with the keyboard only, and fits 390 px without horizontal scrolling', async () => {
     const page = await open('/demo', { width: 390, height: 844 });
-    for (let i = 0; i < 20 && (await page.evaluate(() => document.activeElement?.id)) !== 'input'; i++) {
-      await page.keyboard.press('Tab');
-    }
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('input');
-    await page.keyboard.type(
-      'a long message with a veryveryveryveryveryveryveryveryveryverylongwordthatmustwrap',
-    );
-    await page.keyboard.press('Enter');
-    await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
-    await page.screenshot({ path: `${SCREENSHOTS}ndjson-demo-390.png`, fullPage: true });
+    await sendWithKeyboard(page);
+    await expectNoHorizontalOverflow(page);
+    await page.screenshot({ path: screenshotPath('ndjson-demo-390.png'), fullPage: true });
     await page.close();
   });
 
@@ -111,7 +49,7 @@ describe.skipIf(!chromiumAvailable)('the NDJSON demo page in headless Chromium',
     const page = await open();
     const sessionId = await sessionOf(page);
     // Another client keeps the session busy: the page's send gets 409 session_busy.
-    const other = await fetch(`${url}/sessions/${sessionId}/messages`, {
+    const other = await fetch(`${demo.url}/sessions/${sessionId}/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text: 'a long answer please' }),
@@ -126,46 +64,29 @@ describe.skipIf(!chromiumAvailable)('the NDJSON demo page in headless Chromium',
   });
 
   it('a stale link says the session is gone and offers a new one', async () => {
-    const page = await browser.newPage();
-    page.on('pageerror', (error) => errors.push(error));
-    await page.goto(`${url}/demo?session=${randomUUID()}`);
-    await page.locator('#banner', { hasText: 'does not exist' }).waitFor();
-    expect(await page.isDisabled('#send')).toBe(true);
-    await page.click('#banner button:has-text("Start a new session")');
-    await page.locator('#state[data-state="open"]').waitFor();
-    await sendAndWait(page, 'fresh start');
-    await page.close();
+    await expectStaleLinkOffersNewSession(demo, randomUUID());
   });
 
   it('a killed server: says so; restarted: the session is gone, the transcript stays, a new session works', async () => {
     const page = await open();
     await sendAndWait(page, 'before the restart');
-    await server.close();
+    await demo.stopServer();
     await page.fill('#input', 'while it is down');
     await page.click('#send');
     await page.locator('#banner', { hasText: 'cannot be reached' }).waitFor();
     await page.locator('#state[data-state="offline"]').waitFor();
     await page.locator('.ui-bubble.user.not-sent', { hasText: 'while it is down' }).waitFor();
-    await page.screenshot({ path: `${SCREENSHOTS}ndjson-server-down.png` });
-    await startServer(port); // a new process: its memory holds no sessions
-    await page.locator('#banner', { hasText: 'no longer exists' }).waitFor();
-    await page.locator('#state[data-state="gone"]').waitFor();
-    expect(await page.locator('.ui-bubble.user.stale', { hasText: 'before the restart' }).count()).toBe(1);
-    await page.click('#banner button:has-text("Start a new session")');
-    await sendAndWait(page, 'after the restart');
-    expect(await page.locator('.ui-bubble', { hasText: 'before the restart' }).count()).toBeGreaterThan(0);
+    await page.screenshot({ path: screenshotPath('ndjson-server-down.png') });
+    await demo.startServer(); // a new process on the same port: its memory holds no sessions
+    await expectSessionGoneThenNewSession(page, demo, 'before the restart');
     await page.close();
   });
 
   it('a reload mid-reply resumes it: the question once, the whole reply once, as stored', async () => {
     // Slow tokens (~5 s a reply) so the reply is still running when the reloaded page asks for
     // it, however long the reload takes on a loaded machine; the next test gets the usual pace.
-    await server.close();
-    await startServer(port, 150);
-    onTestFinished(async () => {
-      await server.close();
-      await startServer(port);
-    });
+    await demo.restartServer({ simTokenDelayMs: 150 });
+    onTestFinished(() => demo.restartServer());
     const page = await open();
     const sessionId = await sessionOf(page);
     await page.fill('#input', 'reload me');
@@ -176,25 +97,16 @@ describe.skipIf(!chromiumAvailable)('the NDJSON demo page in headless Chromium',
     await page.locator('.ui-bubble.model[data-finish="stop"]').waitFor();
     expect(await sessionOf(page)).toBe(sessionId); // the session came back from the URL
     expect(await page.locator('#wire li.up', { hasText: `/replies/` }).count()).toBeGreaterThan(0);
-    const stored = await history(sessionId);
-    expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
-    expect(await page.locator('.ui-bubble.user').count()).toBe(1);
-    expect(await page.locator('.ui-bubble.model').count()).toBe(1);
-    expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
-      stored[1]!.text.trim(),
-    );
-    await page.screenshot({ path: `${SCREENSHOTS}ndjson-resumed-reload.png` });
+    await expectOneExchangeAsStored(demo, page, sessionId);
+    await page.screenshot({ path: screenshotPath('ndjson-resumed-reload.png') });
     await page.close();
   });
 
   it('a connection cut mid-reply resumes from the last seq: exactly the stored text', async () => {
     // The page talks to the server through a loopback proxy that can reset every connection.
-    const proxy = await startProxy({ target: { port }, profile: PROFILES.loopback });
+    const proxy = await startProxy({ target: { port: demo.port }, profile: PROFILES.loopback });
     try {
-      const page = await browser.newPage();
-      page.on('pageerror', (error) => errors.push(error));
-      await page.goto(`http://127.0.0.1:${proxy.port}/demo`);
-      await page.locator('#state[data-state="open"]').waitFor();
+      const page = await open(`http://127.0.0.1:${proxy.port}/demo`);
       const sessionId = await sessionOf(page);
       await page.fill('#input', 'cut me');
       await page.click('#send');
@@ -205,13 +117,8 @@ describe.skipIf(!chromiumAvailable)('the NDJSON demo page in headless Chromium',
       const resumes = await page.locator('#wire li.up', { hasText: '/replies/' }).allTextContents();
       expect(resumes.length).toBeGreaterThan(0);
       expect(Number(/after=(\d+)/.exec(resumes[0]!)?.[1])).toBeGreaterThan(1);
-      const stored = await history(sessionId);
-      expect(stored.map((m) => m.role)).toEqual(['user', 'model']);
-      expect(await page.locator('.ui-bubble.model').count()).toBe(1);
+      await expectOneExchangeAsStored(demo, page, sessionId);
       expect(await page.locator('.ui-bubble.model .ui-tag').count()).toBe(0); // "resuming…" is gone
-      expect((await page.locator('.ui-bubble.model .ui-body').textContent())?.trim()).toBe(
-        stored[1]!.text.trim(),
-      );
       await page.close();
     } finally {
       await proxy.close();

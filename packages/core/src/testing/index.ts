@@ -45,6 +45,21 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
 }
 
 export { type DevCertificate, makeDevCertificate, OPENSSL_PATH } from '../dev-cert.ts';
+export {
+  type DemoServer,
+  expectNoHorizontalOverflow,
+  expectOneExchangeAsStored,
+  expectOversizedMessageRejected,
+  expectSafeMarkdownReply,
+  expectSessionGoneThenNewSession,
+  expectStaleLinkOffersNewSession,
+  SCREENSHOT_DIR,
+  type StoredMessage,
+  screenshotPath,
+  sendWithKeyboard,
+  useDemoServer,
+  XSS,
+} from './demo-page.ts';
 export { FakeGemini, type FakeGeminiRequest, type FakeGeminiScript } from './fake-gemini.ts';
 export { InProcessAdapter } from './in-process-adapter.ts';
 export { freePort, REDIS_SERVER_PATH, RedisServer, redisAvailable } from './redis-server.ts';
