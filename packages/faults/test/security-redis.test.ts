@@ -13,6 +13,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpJson } from '../src/http.ts';
 import { eventually, type Running, target } from '../src/targets.ts';
 
+/** The listing order: by createdAt (ms), and sessions made in the same millisecond by id. */
+const oldestFirst = (records: { id: string; createdAt: string }[]) =>
+  records
+    .map((r) => ({ key: `${r.createdAt}|${r.id}`, id: r.id }))
+    .sort((a, b) => (a.key < b.key ? -1 : 1))
+    .map((r) => r.id);
+
 describe.skipIf(!redisAvailable)('Redis: sessions by principal, shared rate limits', () => {
   let redis: RedisServer;
   let admin: RedisClient;
@@ -47,12 +54,13 @@ describe.skipIf(!redisAvailable)('Redis: sessions by principal, shared rate limi
     it("pages through one principal's sessions, oldest first, never another's, loading no history", async () => {
       const prefix = freshPrefix();
       const store = await open(prefix);
-      const alice: string[] = [];
+      const created: { id: string; createdAt: string }[] = [];
       for (let i = 0; i < 5; i++) {
         const record = await store.create('alice');
-        alice.push(record.id);
+        created.push(record);
         await store.appendTurn(record.id, { role: 'user', text: `question ${i}` });
       }
+      const alice = oldestFirst(created);
       const bobs = await store.create('bob');
 
       const seen: string[][] = [];
@@ -114,7 +122,7 @@ describe.skipIf(!redisAvailable)('Redis: sessions by principal, shared rate limi
       expect(await admin.zCard(index)).toBe(5); // the stale entries are still in the index
 
       const first = await store.page('alice', { limit: 3 });
-      expect(first.sessions.map((s) => s.id)).toEqual([kept[0]!.id, kept[1]!.id, last.id]);
+      expect(first.sessions.map((s) => s.id)).toEqual(oldestFirst([...kept, last]));
       expect(first.nextCursor).toBeUndefined();
       // The listing removed what it met that no longer exists.
       const entries = await admin.zRange(index, 0, -1);
