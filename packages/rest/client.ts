@@ -90,7 +90,7 @@ export class RestAdapter extends HttpClientAdapter {
 
     const reply = JSON.parse(body) as ChatReply;
     yield { type: 'start', sessionId, messageId: reply.messageId };
-    yield { type: 'delta', messageId: reply.messageId, index: 0, text: reply.text };
+    yield { type: 'delta', text: reply.text };
     yield {
       type: 'done',
       messageId: reply.messageId,

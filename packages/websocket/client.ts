@@ -80,6 +80,8 @@ export class WebSocketAdapter extends HttpClientAdapter {
   readonly #subscribers = new Set<Subscriber>();
   /** Text of replies other members started, by messageId, printed when they are done. */
   readonly #othersReplies = new Map<string, string>();
+  /** The reply another member started last: the deltas that follow are its text. */
+  #othersInFlight = '';
   #socket: WebSocket | undefined;
   #opening: Promise<WebSocket> | undefined;
   #joining: Promise<Session> | undefined;
@@ -171,6 +173,8 @@ export class WebSocketAdapter extends HttpClientAdapter {
     // it drops what a rejoin replays and fills a gap a reset leaves from the history.
     const events = new AsyncQueue<LoggedEvent>();
     let messageId: string | undefined;
+    /** The reply of the last `start` seen: a delta (text and seq only) belongs to it. */
+    let inFlight: string | undefined;
     /** Set while the connection is down mid-reply: when it went, the last seq we had. */
     let lost: { at: number; after: number | undefined; timer: NodeJS.Timeout } | undefined;
     const unsubscribe = this.#subscribe({
@@ -179,6 +183,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
           // The server answers our `send` with a `start` naming our connection, or an `error`.
           if (frame.type === 'start' && frame.connectionId === this.#connectionId) {
             messageId = frame.messageId;
+            inFlight = messageId;
             events.push({
               seq: frame.seq,
               event: { type: 'start', sessionId: frame.sessionId, messageId: frame.messageId },
@@ -196,12 +201,12 @@ export class WebSocketAdapter extends HttpClientAdapter {
           events.push({ seq: frame.seq, reset: { reason: frame.reason, replaying: frame.replaying } });
           return true;
         }
+        if (frame.type === 'start') inFlight = frame.messageId;
         if (
-          (frame.type === 'start' ||
-            frame.type === 'delta' ||
-            frame.type === 'done' ||
-            frame.type === 'error') &&
-          frame.messageId === messageId
+          frame.type === 'delta'
+            ? inFlight === messageId
+            : (frame.type === 'start' || frame.type === 'done' || frame.type === 'error') &&
+              frame.messageId === messageId
         ) {
           const { seq, ...event } = frame as typeof frame & { seq: number };
           events.push({ seq, event: event as ChatEvent });
@@ -612,10 +617,11 @@ export class WebSocketAdapter extends HttpClientAdapter {
         return;
       case 'start':
         this.#othersReplies.set(frame.messageId, '');
+        this.#othersInFlight = frame.messageId;
         return;
       case 'delta': {
-        const sofar = this.#othersReplies.get(frame.messageId) ?? '';
-        this.#othersReplies.set(frame.messageId, sofar + frame.text);
+        const sofar = this.#othersReplies.get(this.#othersInFlight);
+        if (sofar !== undefined) this.#othersReplies.set(this.#othersInFlight, sofar + frame.text);
         return;
       }
       case 'done': {

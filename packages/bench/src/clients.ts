@@ -108,7 +108,7 @@ class HttpFloorClient implements BenchClient {
     if (this.#kind === 'json') {
       const reply = (await res.body.json()) as { text: string };
       yield START;
-      yield { type: 'delta', messageId: 'floor', index: 0, text: reply.text };
+      yield { type: 'delta', text: reply.text };
       yield {
         type: 'done',
         messageId: 'floor',
@@ -122,7 +122,9 @@ class HttpFloorClient implements BenchClient {
       if (this.#kind === 'ndjson') {
         if (line) yield JSON.parse(line) as ChatEvent;
       } else if (line.startsWith('data: ')) {
-        yield JSON.parse(line.slice(6)) as ChatEvent;
+        // A delta's data is its text alone, a JSON string (`data: "Hel"`), as on the SSE server.
+        const data = JSON.parse(line.slice(6)) as ChatEvent | string;
+        yield typeof data === 'string' ? { type: 'delta', text: data } : data;
       }
     }
   }

@@ -103,7 +103,7 @@ export interface MatrixOptions {
 
 interface TurnRecord {
   sentAt: number;
-  deltas: { at: number; index: number; text: string }[];
+  deltas: { at: number; text: string }[];
   firstDeltaAt: number | null;
   doneAt: number | null;
   endedAt: number;
@@ -142,7 +142,7 @@ async function recordTurn(
           record.firstDeltaAt = at;
           record.roundTripsAtFirst = proxy.stats().roundTrips;
         }
-        record.deltas.push({ at, index: e.index, text: e.text });
+        record.deltas.push({ at, text: e.text });
         onDelta?.(at);
       } else if (e.type === 'error') {
         record.error = `${e.error.code}: ${e.error.message}`;
@@ -214,11 +214,21 @@ function countTokens(row: ConditionRow, protocol: Protocol, turn: TurnRecord, re
     row.tokensDuplicated = Math.max(0, row.tokensReceived - reference.length);
     return;
   }
+  // One delta per token, in order: each is the next token, a token again (a duplicate), or one
+  // further on (those between were lost). A delta carries no index (its seq orders it on the wire).
   const seen = new Set<number>();
   let duplicated = 0;
+  let next = 0;
   for (const d of turn.deltas) {
-    if (seen.has(d.index)) duplicated += 1;
-    else seen.add(d.index);
+    if (reference[next] === d.text) {
+      seen.add(next++);
+      continue;
+    }
+    const ahead = reference.indexOf(d.text, next);
+    if (ahead >= 0 && !reference.slice(Math.max(0, next - 8), next).includes(d.text)) {
+      seen.add(ahead);
+      next = ahead + 1;
+    } else duplicated += 1;
   }
   row.tokensReceived = turn.deltas.length;
   row.tokensLost = reference.filter((_, i) => !seen.has(i)).length;

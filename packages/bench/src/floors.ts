@@ -104,9 +104,15 @@ function httpFloor(kind: 'json' | 'ndjson' | 'sse'): http.Server {
         'content-type': kind === 'ndjson' ? 'application/x-ndjson' : 'text/event-stream',
       });
       res.write(frame({ type: 'start', sessionId: 'floor', messageId: 'floor' }));
-      let index = 0;
+      // A delta as the servers send it: its text and its place, nothing the start already said.
+      let seq = 1;
       for await (const text of benchTokens(request, abort.signal)) {
-        res.write(frame({ type: 'delta', messageId: 'floor', index: index++, text }));
+        seq += 1;
+        res.write(
+          kind === 'ndjson'
+            ? `{"seq":${seq},"type":"delta","text":${JSON.stringify(text)}}\n`
+            : `event: delta\nid: ${seq}\ndata: ${JSON.stringify(text)}\n\n`,
+        );
       }
       res.end(frame(done(request.tokens)));
     } catch {
@@ -124,10 +130,10 @@ function wsFloor(server: http.Server): WebSocketServer {
       abort = new AbortController();
       const request = parseBenchRequest(String((JSON.parse(String(data)) as { text?: unknown }).text));
       socket.send(JSON.stringify({ type: 'start', sessionId: 'floor', messageId: 'floor' }));
-      let index = 0;
+      let seq = 1;
       try {
         for await (const text of benchTokens(request, abort.signal)) {
-          socket.send(JSON.stringify({ type: 'delta', messageId: 'floor', index: index++, text }));
+          socket.send(JSON.stringify({ seq: ++seq, type: 'delta', text }));
         }
         socket.send(JSON.stringify(done(request.tokens)));
       } catch {
@@ -173,10 +179,9 @@ async function grpcFloor(): Promise<FloorServer> {
     call.on('cancelled', () => abort.abort());
     const request = parseBenchRequest(call.request.text);
     call.write({ start: { sessionId: 'floor', messageId: 'floor' } });
-    let index = 0;
     try {
       for await (const text of benchTokens(request, abort.signal)) {
-        call.write({ delta: { messageId: 'floor', index: index++, text } });
+        call.write({ delta: { text } });
       }
       call.write({
         done: {

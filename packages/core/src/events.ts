@@ -58,10 +58,13 @@ export const StartEventSchema = z.object({
 });
 export type StartEvent = z.infer<typeof StartEventSchema>;
 
+/**
+ * The next piece of the reply text. It carries nothing the stream already said: it belongs to the
+ * reply whose `start` came before it (one reply at a time per session), and each transport orders
+ * it by its sequence id (the reply log's `seq`) or by its stream's own order.
+ */
 export const DeltaEventSchema = z.object({
   type: z.literal('delta'),
-  messageId: z.string(),
-  index: z.number().int(),
   text: z.string(),
 });
 export type DeltaEvent = z.infer<typeof DeltaEventSchema>;

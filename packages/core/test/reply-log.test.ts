@@ -32,12 +32,7 @@ const start = (sessionId: string, messageId: string = randomUUID()): StartEvent 
   sessionId,
   messageId,
 });
-const delta = (messageId: string, index: number): ChatEvent => ({
-  type: 'delta',
-  messageId,
-  index,
-  text: `t${index} `,
-});
+const delta = (index: number): ChatEvent => ({ type: 'delta', text: `t${index} ` });
 const done = (messageId: string): ChatEvent => ({
   type: 'done',
   messageId,
@@ -50,7 +45,7 @@ const done = (messageId: string): ChatEvent => ({
 async function* replyRest(messageId: string, deltas: number, delayMs = 0): AsyncGenerator<ChatEvent> {
   for (let i = 0; i < deltas; i++) {
     if (delayMs > 0) await sleep(delayMs);
-    yield delta(messageId, i);
+    yield delta(i);
   }
   yield done(messageId);
 }
@@ -117,11 +112,11 @@ describe('replayPlan', () => {
   const m1 = 'm1';
   const m2 = 'm2';
   const kept = [
-    logged(1, start('s', m1)),
-    logged(2, delta(m1, 0)),
-    logged(3, done(m1)),
-    logged(4, start('s', m2)),
-    logged(5, delta(m2, 0)),
+    logged(1, start('s', m1), m1),
+    logged(2, delta(0), m1),
+    logged(3, done(m1), m1),
+    logged(4, start('s', m2), m2),
+    logged(5, delta(0), m2),
   ];
   const seqs = (plan: { events: readonly LoggedEvent[] }) => plan.events.map((e) => e.seq);
 
@@ -167,7 +162,7 @@ describe('replayPlan', () => {
   });
 
   it('a reply longer than the log: no in-flight replay without its start', () => {
-    const long = [logged(7, delta(m2, 3)), logged(8, delta(m2, 4))];
+    const long = [logged(7, delta(3), m2), logged(8, delta(4), m2)];
     const plan = replayPlan(long, 1, 2);
     expect(plan.reset).toBeDefined();
     expect(plan.events).toEqual([]);
@@ -207,7 +202,7 @@ describe('MemoryReplyLog', () => {
       const { rest, push } = manualRest();
       const { seq, finished } = await log.pump(s, start(s, m), rest);
       expect(seq).toBe(1);
-      for (let i = 0; i < 3; i++) push(delta(m, i));
+      for (let i = 0; i < 3; i++) push(delta(i));
       await until(async () => {
         const probe = recorder();
         await log.subscribe(s, probe.listener, 0);
@@ -217,7 +212,7 @@ describe('MemoryReplyLog', () => {
       const fromOne = recorder();
       await log.subscribe(s, fresh.listener);
       await log.subscribe(s, fromOne.listener, 2);
-      for (let i = 3; i < 6; i++) push(delta(m, i));
+      for (let i = 3; i < 6; i++) push(delta(i));
       push(done(m));
       await finished;
       expectConsecutive(fresh.events, 1);
@@ -353,8 +348,8 @@ describe.skipIf(!redisAvailable)('RedisReplyLog', () => {
     const s = randomUUID();
     const m = randomUUID();
     // The "dead" producer: it wrote a start and a delta and a lease that it never renews.
-    await admin.xAdd(streamKey(s), '1-0', { type: 'start', data: JSON.stringify(start(s, m)) });
-    await admin.xAdd(streamKey(s), '2-0', { type: 'delta', data: JSON.stringify(delta(m, 0)) });
+    await admin.xAdd(streamKey(s), '1-0', { type: 'start', reply: m, data: JSON.stringify(start(s, m)) });
+    await admin.xAdd(streamKey(s), '2-0', { type: 'delta', reply: m, data: JSON.stringify(delta(0)) });
     await admin.set(`${streamKey(s)}:lease`, 'a dead instance', { PX: 600 });
     const onA = recorder();
     const onB = recorder();

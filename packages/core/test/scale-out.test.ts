@@ -43,7 +43,8 @@ describe.skipIf(!redisAvailable)('several instances on one Redis (REDIS_URL)', (
       const events: ChatEvent[] = [];
       for await (const e of b.reply(id, 'a long one')) {
         events.push(e);
-        if (e.type === 'delta' && e.index === 1) expect(await a.cancelReply(id)).toBe(true);
+        if (e.type === 'delta' && events.filter((x) => x.type === 'delta').length === 2)
+          expect(await a.cancelReply(id)).toBe(true);
       }
       expect(events.at(-1)).toMatchObject({ type: 'done', finishReason: 'cancelled' });
       const history = await a.history(id);

@@ -67,7 +67,7 @@ export function fromPb(event: PbEvent): ChatEvent | undefined {
     case 'start':
       return { type: 'start', ...event.start! };
     case 'delta':
-      return { type: 'delta', ...event.delta! };
+      return { type: 'delta', text: event.delta!.text };
     case 'done':
       return {
         type: 'done',

@@ -198,13 +198,20 @@ export function pumpSse(res: http.IncomingMessage, queue: EventQueue): void {
       buffer = buffer.slice(end + 2);
       let type = 'message';
       let data = '';
+      let id = '';
       for (const line of frame.split('\n')) {
         if (line.startsWith('event:')) type = line.slice(6).trim();
+        else if (line.startsWith('id:')) id = line.slice(3).trim();
         else if (line.startsWith('data:')) data += line.slice(5).trimStart();
       }
       // A ChatEvent `error` is `event: chat-error` (EventSource keeps `error` for the connection).
-      if (data && ['start', 'delta', 'done', 'chat-error'].includes(type))
-        queue.push(JSON.parse(data) as FaultEvent);
+      // A delta's data is its text alone, a JSON string (`data: "Hel"`); its id is its seq.
+      if (data && ['start', 'delta', 'done', 'chat-error'].includes(type)) {
+        const parsed = JSON.parse(data) as unknown;
+        queue.push(
+          (type === 'delta' ? { type: 'delta', text: parsed, seq: Number(id) } : parsed) as FaultEvent,
+        );
+      }
       end = buffer.indexOf('\n\n');
     }
   }).then(() => queue.end());

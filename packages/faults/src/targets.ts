@@ -155,7 +155,7 @@ function postClient(base: string, token: string | undefined, streams: boolean): 
               events.end(); // the connection broke mid-answer
               return;
             }
-            events.push({ type: 'delta', messageId: answer.messageId, index: 0, text: answer.text });
+            events.push({ type: 'delta', text: answer.text });
             const { text: _text, ...rest } = answer;
             events.push({ type: 'done', ...rest });
             events.end();

@@ -267,11 +267,12 @@ describe.skipIf(!redisAvailable)('the reply lifecycle across instances (Redis)',
         const outcome = last!.type === 'error' ? `error ${last!.error.code}` : last!.type;
         outcomes.add(outcome);
         line[listener.name] = `${outcome} at ${Math.round(listener.endedAt! - killedAt)} ms`;
-        // Whatever it got, it got it in order and once: delta indexes 0, 1, 2… without a hole.
-        const indexes = listener.events
+        // Whatever it got, it got it in order and once: delta seqs n, n+1, n+2… without a hole.
+        const seqs = listener.events
           .filter((e) => e.type === 'delta')
-          .map((e) => (e as { index: number }).index);
-        expect(indexes).toEqual(indexes.map((_, i) => i));
+          .map((e) => (e as { seq?: number }).seq);
+        expect(seqs[0]).toBeTypeOf('number');
+        expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
       }
       // Every listener saw the same ending: the log is one.
       expect(outcomes.size, JSON.stringify(line)).toBe(1);

@@ -148,8 +148,8 @@ async function consume(stream, call) {
       remember(call.messageId, seq);
       ui.setState('busy', 'streaming');
     } else if (event.case === 'delta') {
-      if (event.value.index < call.nextIndex) continue; // already shown (a replay)
-      call.nextIndex = event.value.index + 1;
+      if (seq <= call.shownSeq) continue; // already shown (a replay): a delta is known by its seq
+      call.shownSeq = seq;
       call.reply.append(event.value.text);
       metrics.token();
     } else if (event.case === 'done') {
@@ -175,7 +175,7 @@ async function send(text) {
     messageId: undefined,
     reply: transcript.model('', { streaming: true }),
     lastSeq: 0n,
-    nextIndex: 0,
+    shownSeq: 0n,
     finished: false,
     stopped: false,
   };
@@ -302,7 +302,7 @@ async function resumeAfterReload(saved) {
     messageId: saved.messageId,
     reply: transcript.model('', { streaming: true }),
     lastSeq: after,
-    nextIndex: 0,
+    shownSeq: after,
     finished: false,
     stopped: false,
   };

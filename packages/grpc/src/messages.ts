@@ -50,13 +50,18 @@ export function finishReasonFromProto(reason: PbFinishReason): FinishReason {
   return FINISH_FROM_PB[reason] ?? 'stop';
 }
 
-/** `{type:"delta", …}` → `{delta: {…}}`: the type becomes the name of the oneof member. */
+/**
+ * `{type:"delta", …}` → `{delta: {…}}`: the type becomes the name of the oneof member. A delta
+ * carries only its text: on StreamMessage and ResumeStream the call is one reply and each message
+ * has its `seq`, so DeltaEvent's `message_id` and `index` stay empty (0 bytes on the wire). The
+ * Chat stream, which multiplexes sessions, fills them itself (src/chat-call.ts).
+ */
 export function chatEventToProto(event: ChatEvent): PbChatEvent {
   switch (event.type) {
     case 'start':
       return { start: { sessionId: event.sessionId, messageId: event.messageId } };
     case 'delta':
-      return { delta: { messageId: event.messageId, index: event.index, text: event.text } };
+      return { delta: { text: event.text } };
     case 'done':
       return {
         done: {
@@ -79,12 +84,7 @@ export function chatEventFromProto(
     case 'start':
       return { type: 'start', sessionId: event.start!.sessionId, messageId: event.start!.messageId };
     case 'delta':
-      return {
-        type: 'delta',
-        messageId: event.delta!.messageId,
-        index: event.delta!.index,
-        text: event.delta!.text,
-      };
+      return { type: 'delta', text: event.delta!.text };
     case 'done': {
       const done = event.done!;
       return {

@@ -46,6 +46,7 @@ import {
   type FinishReason,
   type Logger,
   originAllowed,
+  type ResumeGraces,
   type Stats,
 } from '@gtp/core';
 import {
@@ -57,7 +58,6 @@ import {
 } from '../generated/es/genai/chat/v1/chat_pb.js';
 import { errorDetails } from './error-details.ts';
 import { readReplyFromLog, streamReply } from './reply-reader.ts';
-import type { ResumeGraces } from './resume-grace.ts';
 import { demoPages } from './web-pages.ts';
 
 /** The gRPC-Web / Connect listener's port when none is given (DESIGN.md's `grpc-web 8005`). */
@@ -129,7 +129,7 @@ export interface WebServerOptions {
   config: Config;
   access: AccessCheck;
   logger: Logger;
-  /** The grpc-js server's resume graces (src/resume-grace.ts): a closed StreamMessage keeps its reply for a while. */
+  /** The grpc-js server's resume graces (core's ResumeGraces): a closed StreamMessage keeps its reply for a while. */
   graces?: ResumeGraces;
   /** Answers GET requests that are not RPCs; default: the demo page and its assets (src/web-pages.ts). */
   pages?: (request: WebRequest, response: WebResponse) => Promise<boolean>;

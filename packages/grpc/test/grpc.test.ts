@@ -134,7 +134,11 @@ describe('gRPC server: the session RPCs, SendMessage and StreamMessage', () => {
     expect(kinds[0]).toBe('start');
     expect(kinds.at(-1)).toBe('done');
     expect(kinds.slice(1, -1).every((k) => k === 'delta')).toBe(true);
-    expect(messages.slice(1, -1).map((m) => m.delta!.index)).toEqual([...Array(kinds.length - 2).keys()]);
+    // A delta is its text: the call is one reply and each message has its seq, so DeltaEvent's
+    // message_id and index stay empty (not on the wire); the seqs are consecutive.
+    for (const m of messages.slice(1, -1)) expect(m.delta).toMatchObject({ messageId: '', index: 0 });
+    const seqs = messages.map((m) => Number((m as unknown as { seq: string }).seq));
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
     expect(messages.at(-1)!.done!.finishReason).toBe('FINISH_REASON_STOP');
   });
 
@@ -436,6 +440,16 @@ describe('gRPC bidi Chat: send, cancel, typing, ping on one stream', () => {
     await ended;
     const kinds = received.map((m) => m.event);
     expect(kinds.filter((k) => k === 'start')).toHaveLength(2);
+    // The Chat stream multiplexes sessions and has no seq: each delta names its reply and place.
+    const starts = received.filter((m) => m.event === 'start').map((m) => m.start!.messageId);
+    for (const messageId of starts) {
+      const pieces = received.filter((m) => m.event === 'delta' && m.delta!.messageId === messageId);
+      expect(pieces.length).toBeGreaterThan(0);
+      expect(pieces.map((m) => m.delta!.index)).toEqual([...pieces.keys()]);
+    }
+    expect(
+      received.filter((m) => m.event === 'delta').every((m) => starts.includes(m.delta!.messageId)),
+    ).toBe(true);
     expect(kinds.filter((k) => k === 'done')).toHaveLength(2);
     const history = await call<{ messages: { text: string }[] }>((cb) =>
       client.getHistory({ sessionId: session.id }, cb),

@@ -13,7 +13,7 @@ const state = {
   reconnects: 0,
   /** Every event id received, in order: the tests check it for gaps and duplicates. */
   ids: [],
-  /** messageId → { reply, nextIndex } for the replies on screen. */
+  /** messageId → { reply, shownSeq } for the replies on screen. */
   replies: new Map(),
   /** The reply running in this session (whoever asked): Stop cancels it. */
   running: undefined,
@@ -115,13 +115,15 @@ function onEvent(type, ev) {
     return;
   }
   if (type === 'start') return onStart(event);
-  const shown = state.replies.get(event.messageId);
+  // A delta is its text alone (data: "Hel"): it belongs to the reply in flight, its id orders it.
+  const shown = state.replies.get(type === 'delta' ? state.running : event.messageId);
   if (!shown) return;
   if (shown.mine) metrics.addBytes(bytes);
   if (type === 'delta') {
-    if (event.index < shown.nextIndex) return; // already shown (a replay)
-    shown.nextIndex = event.index + 1;
-    shown.reply.append(event.text);
+    const seq = Number(ev.lastEventId);
+    if (seq <= shown.shownSeq) return; // already shown (a replay)
+    shown.shownSeq = seq;
+    shown.reply.append(event);
     if (shown.mine) metrics.token();
   } else if (type === 'done') {
     shown.reply.finish(event.finishReason);
@@ -150,7 +152,7 @@ function onStart(event) {
   state.running = event.messageId;
   state.replies.set(event.messageId, {
     reply: transcript.model('', { streaming: true }),
-    nextIndex: 0,
+    shownSeq: 0,
     mine,
   });
   ui.setState('busy', 'streaming');

@@ -6,9 +6,13 @@
  *
  *     retry: 2000              reconnection delay the EventSource should use, ms
  *
- *     event: delta             the event's type (EventSource dispatches it by this name)
- *     id: 42                   remembered by the EventSource, sent back as Last-Event-ID
- *     data: {"type":"delta",…} the payload; JSON.stringify never emits a newline
+ *     event: start             the event's type (EventSource dispatches it by this name)
+ *     id: 41                   remembered by the EventSource, sent back as Last-Event-ID
+ *     data: {"type":"start",…} the payload; JSON.stringify never emits a newline
+ *
+ *     event: delta             a piece of the reply: its data is the text alone, a JSON string;
+ *     id: 42                   the event name says what it is, the id orders it, and the reply
+ *     data: "Hel"              is the one whose `start` came before it (README, "On the wire")
  *
  *     : heartbeat              a comment: ignored by EventSource, keeps proxies from timing out
  */
@@ -68,7 +72,7 @@ export class SseStream implements ReplyListener {
 
   /** One event of the reply log: its seq is the frame's `id:`. */
   send({ seq, type, data }: LoggedEvent): void {
-    this.#write(frame(type, seq, data));
+    this.#write(frame(type, seq, type === 'delta' ? deltaData(data) : data));
   }
 
   reset(latestSeq: number, reason: string, replaying: boolean): void {
@@ -113,6 +117,17 @@ export class SseStream implements ReplyListener {
     this.#closed = true;
     this.#options.onClose?.();
   }
+}
+
+/** How the reply log serialises a delta (`{type, text}`, in that order: ChatService builds it so). */
+const DELTA_PREFIX = '{"type":"delta","text":';
+
+/**
+ * A delta's `data:`, its text as a JSON string, cut out of the log's JSON rather than encoded
+ * again: `{"type":"delta","text":"Hel"}` → `"Hel"`. Anything else is sent whole.
+ */
+export function deltaData(data: string): string {
+  return data.startsWith(DELTA_PREFIX) && data.endsWith('}') ? data.slice(DELTA_PREFIX.length, -1) : data;
 }
 
 /** `data` is one line of JSON (JSON.stringify never emits a newline), serialised by the reply log once. */

@@ -43,12 +43,10 @@ describe('SseAdapter (undici EventSource)', () => {
     for await (const event of client.send(session.id, 'survive a drop')) {
       events.push(event);
       // Drop the stream in the middle of the reply; EventSource reconnects with Last-Event-ID.
-      if (event.type === 'delta' && event.index === 3) {
+      if (event.type === 'delta' && events.filter((e) => e.type === 'delta').length === 4) {
         expect(await reconnect.run([], { sessionId: session.id })).toMatch(/^dropped 1 stream/);
       }
     }
-    const indices = events.flatMap((e) => (e.type === 'delta' ? [e.index] : []));
-    expect(indices).toEqual(indices.map((_, i) => i));
     expect(events.at(-1)).toMatchObject({ type: 'done', finishReason: 'stop' });
     const text = events.map((e) => (e.type === 'delta' ? e.text : '')).join('');
     expect((await history(url, session.id)).at(-1)).toEqual({ role: 'model', text });
@@ -72,7 +70,7 @@ describe('SseAdapter (undici EventSource)', () => {
     const events: ChatEvent[] = [];
     for await (const event of client.send(session.id, 'stop me', { signal: controller.signal })) {
       events.push(event);
-      if (event.type === 'delta' && event.index === 2) controller.abort();
+      if (event.type === 'delta' && events.filter((e) => e.type === 'delta').length === 3) controller.abort();
     }
     expect(events.at(-1)).toMatchObject({ type: 'done', finishReason: 'cancelled' });
     const text = events.map((e) => (e.type === 'delta' ? e.text : '')).join('');

@@ -39,11 +39,21 @@ export class SseReader {
     return reader;
   }
 
-  /** The ChatEvents (and resets) with their ids, in arrival order. */
+  /**
+   * The ChatEvents (and resets) with their ids, in arrival order. A delta's data is its text
+   * alone, a JSON string (`data: "Hel"`): it is read back as the ChatEvent `{type: 'delta', text}`.
+   */
   get events(): { id: number; type: string; data: ChatEvent }[] {
     return this.frames
       .filter((f) => f.event !== undefined && f.data !== undefined)
-      .map((f) => ({ id: Number(f.id), type: f.event!, data: JSON.parse(f.data!) as ChatEvent }));
+      .map((f) => {
+        const data = JSON.parse(f.data!) as ChatEvent | string;
+        return {
+          id: Number(f.id),
+          type: f.event!,
+          data: typeof data === 'string' ? { type: 'delta' as const, text: data } : data,
+        };
+      });
   }
 
   get lastId(): string | undefined {

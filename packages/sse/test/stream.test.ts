@@ -62,7 +62,12 @@ describe('GET /sessions/:id/events', () => {
     expect(events.map((e) => e.type)).toEqual(['start', ...Array(events.length - 2).fill('delta'), 'done']);
     for (const e of events) {
       expect(e.type).toBe(e.data.type); // `event:` is the ChatEvent's type
-      expect('messageId' in e.data && e.data.messageId).toBe(messageId);
+      if (e.type !== 'delta') expect('messageId' in e.data && e.data.messageId).toBe(messageId);
+    }
+    // A delta is `event: delta`, its `id:` and its text as a JSON string: nothing said twice.
+    for (const f of reader.frames.filter((f) => f.event === 'delta')) {
+      expect(Object.keys(f)).toEqual(['event', 'id', 'data', 'at']);
+      expect(typeof JSON.parse(f.data!)).toBe('string');
     }
     expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
 

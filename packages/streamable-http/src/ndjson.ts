@@ -2,7 +2,7 @@
  * The NDJSON wire format: its media type, one ChatEvent per line, and the resume offset.
  *
  *     {"seq":12,"type":"start","messageId":"…"}
- *     {"seq":13,"type":"delta","messageId":"…","text":"Hel"}
+ *     {"seq":13,"type":"delta","text":"Hel"}          a delta: its text, ordered by seq; its reply is the start's
  *     {"seq":14,"type":"done","messageId":"…","finishReason":"stop"}
  */
 import type { ChatEvent, LoggedEvent } from '@gtp/core';

@@ -110,6 +110,7 @@ describe('client disconnect', () => {
       const id = await createSession(url);
       const controller = new AbortController();
       let received = '';
+      let deltas = 0;
       // A raw request whose connection closes after three tokens (the client's Ctrl+C would also
       // POST /cancel: test/cancel.test.ts); nobody resumes it.
       const reading = (async () => {
@@ -125,7 +126,7 @@ describe('client disconnect', () => {
             const event = JSON.parse(line) as ChatEvent;
             if (event.type !== 'delta') continue;
             received += event.text;
-            if (event.index === 2) controller.abort();
+            if (++deltas === 3) controller.abort();
           }
         }
       })();

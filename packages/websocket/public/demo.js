@@ -25,7 +25,7 @@ const state = {
   connectionId: undefined,
   gone: false,
   attempt: 0,
-  /** messageId → { reply, nextIndex, mine, joinedLate } */
+  /** messageId → { reply, shownSeq, mine, joinedLate } */
   replies: new Map(),
   running: undefined,
   /** The message this page sent that has not started a reply yet: { question, text }. */
@@ -174,8 +174,16 @@ async function showHistory({ keep = false } = {}) {
     sync();
   }
 }
+/** The key of a reply shown from its tail (its start was no longer in the log): its id is unknown. */
+const TAIL = 'tail';
 function onFrame(frame, bytes) {
-  const shown = frame.messageId && state.replies.get(frame.messageId);
+  // A delta carries its text and seq only: it belongs to the reply in flight (the last start).
+  const shown =
+    frame.type === 'delta'
+      ? state.replies.get(state.running)
+      : frame.messageId &&
+        (state.replies.get(frame.messageId) ??
+          (state.running === TAIL ? state.replies.get(TAIL) : undefined));
   if (shown?.mine) metrics.addBytes(bytes);
   switch (frame.type) {
     case 'joined':
@@ -195,7 +203,7 @@ function onFrame(frame, bytes) {
       state.running = frame.messageId;
       state.replies.set(frame.messageId, {
         reply: transcript.model('', { streaming: true }),
-        nextIndex: 0,
+        shownSeq: frame.seq,
         mine,
         // Not started by this page: at its end, the transcript is set from the history, so a
         // question it did not see (another member's, or one before a reconnect) shows too.
@@ -210,16 +218,17 @@ function onFrame(frame, bytes) {
         // The reply's start is not in the log any more (a reset): its tail follows.
         current = {
           reply: transcript.model('', { streaming: true }),
-          nextIndex: frame.index,
+          shownSeq: frame.seq - 1,
           mine: false,
           joinedLate: true,
         };
-        state.replies.set(frame.messageId, current);
-        state.running = frame.messageId;
+        state.replies.delete(TAIL);
+        state.replies.set(TAIL, current);
+        state.running = TAIL;
         sync();
       }
-      if (frame.index < current.nextIndex) return; // a replay of what is shown
-      current.nextIndex = frame.index + 1;
+      if (frame.seq <= current.shownSeq) return; // a replay of what is shown
+      current.shownSeq = frame.seq;
       current.reply.append(frame.text);
       if (current.mine) metrics.token();
       return;

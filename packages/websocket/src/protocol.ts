@@ -113,7 +113,9 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
     seq,
     connectionId: connectionId.describe('the member whose send started the reply'),
   }).describe('A reply starts (every member receives the reply stream, whoever asked)'),
-  DeltaEventSchema.extend({ seq }).describe('The next piece of the reply text (index counts from 0)'),
+  DeltaEventSchema.extend({ seq }).describe(
+    'The next piece of the reply text: the reply is the one whose start came before it (one at a time per session), seq orders it',
+  ),
   DoneEventSchema.extend({ seq }).describe(
     'The reply ended: why, tokens used, time to first token and total',
   ),

@@ -94,7 +94,7 @@ describe('WebSocket resume after a cut connection', () => {
     const asker = await connect(url);
     const { session } = await asker.join();
     asker.send({ type: 'send', text: PROMPT });
-    await asker.next('delta', (f) => f.index === 5);
+    for (let i = 0; i < 6; i++) await asker.next('delta');
     const reloaded = await connect(url);
     reloaded.send({ type: 'join', sessionId: session.id });
     await reloaded.next('done');

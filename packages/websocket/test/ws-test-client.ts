@@ -84,7 +84,10 @@ export class TestClient {
     await this.next('pong', (f) => f.ts === ts);
   }
 
-  /** The rest of one reply: its text and its final frame (done or error). */
+  /**
+   * The rest of one reply, after its `start` was taken: its text and its final frame (done or
+   * error). A delta carries no messageId: the deltas after the start are the reply's.
+   */
   async reply(
     messageId: string,
   ): Promise<{ text: string; deltas: number; end: FrameOf<'done'> | FrameOf<'error'> }> {
@@ -92,7 +95,7 @@ export class TestClient {
     let deltas = 0;
     for (;;) {
       const frame = await this.take(
-        (f) => (f.type === 'delta' || f.type === 'done' || f.type === 'error') && f.messageId === messageId,
+        (f) => f.type === 'delta' || ((f.type === 'done' || f.type === 'error') && f.messageId === messageId),
       );
       if (frame.type === 'delta') {
         text += frame.text;

@@ -40,8 +40,8 @@ export interface ResumableReplyOptions {
  * One reply read across dropped connections: yields its ChatEvents once each, in order, whatever
  * was replayed. When a connection drops mid-reply it resumes after the last seq it had, with
  * backoff, and says so once. A `reset` with `replaying: true` replays the reply from its start
- * (what was already yielded is skipped by delta index); with `replaying: false`, or any gap in
- * the indexes, the text it could not read is taken from the stored history when the reply ends,
+ * (what was already yielded is skipped by its seq); with `replaying: false`, or any gap in the
+ * seqs (a reply's events are consecutive in the log), the text it could not read is taken from the stored history when the reply ends,
  * so the text yielded is always the stored text.
  *
  * The backoff is a few lines by hand (the WebSocket client's formula) rather than p-retry: a
@@ -51,7 +51,8 @@ export async function* resumableReply(options: ResumableReplyOptions): AsyncGene
   const { signal } = options;
   let messageId: string | undefined;
   let lastSeq = 0;
-  let nextIndex = 0;
+  /** The seq of the last event of the reply yielded in order (its start, then each delta). */
+  let shownSeq = 0;
   let text = '';
   /** Some deltas could not be read (a reset without replay, a gap): fill in from history at the end. */
   let fromHistory = false;
@@ -68,18 +69,19 @@ export async function* resumableReply(options: ResumableReplyOptions): AsyncGene
         if (event.type === 'start') {
           if (messageId !== undefined) continue; // replayed
           messageId = event.messageId;
+          shownSeq = item.seq;
           yield event;
         } else if (event.type === 'delta') {
-          if (event.index < nextIndex) continue; // replayed
-          if (event.index > nextIndex) fromHistory = true; // a gap: the history has it
+          if (item.seq <= shownSeq) continue; // replayed
+          if (item.seq > shownSeq + 1) fromHistory = true; // a gap: the history has it
           if (fromHistory) continue;
-          nextIndex = event.index + 1;
+          shownSeq = item.seq;
           text += event.text;
           yield event;
         } else {
           if (event.type === 'done' && fromHistory && messageId !== undefined) {
             const rest = await storedRest(options, text);
-            if (rest) yield { type: 'delta', messageId, index: nextIndex, text: rest };
+            if (rest) yield { type: 'delta', text: rest };
           }
           yield event;
           return;

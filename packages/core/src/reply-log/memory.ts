@@ -52,9 +52,9 @@ class SessionLog {
   }
 
   /** Give the event the next sequence number, keep it, and hand it to every listener. */
-  publish(event: ChatEvent): number {
+  publish(event: ChatEvent, messageId: string): number {
     this.#lastSeq += 1;
-    const item = logged(this.#lastSeq, event);
+    const item = logged(this.#lastSeq, event, messageId);
     this.#ring[this.#next] = item;
     this.#next = (this.#next + 1) % this.#ring.length;
     this.#count = Math.min(this.#count + 1, this.#ring.length);
@@ -107,19 +107,19 @@ export class MemoryReplyLog implements ReplyLog {
   async pump(sessionId: string, start: StartEvent, rest: AsyncIterator<ChatEvent>): Promise<PumpHandle> {
     const log = this.#log(sessionId);
     if (log.pumping) throw new Error(`session ${sessionId} already has a reply in flight`);
-    const seq = log.publish(start);
+    const seq = log.publish(start, start.messageId);
     const run = async () => {
       try {
         for (let sent = 1; ; sent++) {
           if (sent % EVENTS_PER_TURN === 0) await nextTurn();
           const step = await rest.next();
           if (step.done) break;
-          log.publish(step.value);
+          log.publish(step.value, start.messageId);
           if (isFinal(step.value)) break;
         }
       } catch (error) {
         // ChatService turns failures into an error event; this is the belt to those braces.
-        log.publish(pumpFailure(start, error));
+        log.publish(pumpFailure(start, error), start.messageId);
       } finally {
         await rest.return?.(undefined).catch(() => undefined);
         log.pumping = undefined;

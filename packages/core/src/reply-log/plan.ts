@@ -5,8 +5,9 @@ import type { LoggedEvent, ReplyListener } from './types.ts';
 /** Lets timers and I/O run before a pump goes on. */
 export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export function logged(seq: number, event: ChatEvent): LoggedEvent {
-  return { seq, type: event.type, data: JSON.stringify(event) };
+/** An event of reply `messageId` as the log keeps it. */
+export function logged(seq: number, event: ChatEvent, messageId: string): LoggedEvent {
+  return { seq, type: event.type, messageId, data: JSON.stringify(event) };
 }
 
 /** True for the event type that ends a reply. */
@@ -28,13 +29,9 @@ export function pumpFailure(start: StartEvent, error: unknown): ErrorEvent {
   };
 }
 
-/** The messageId of a logged event (every ChatEvent of a reply carries it). */
-export function messageIdOf(item: LoggedEvent): string | undefined {
-  try {
-    return (JSON.parse(item.data) as { messageId?: string }).messageId;
-  } catch {
-    return undefined;
-  }
+/** The messageId of the reply a logged event belongs to. */
+export function messageIdOf(item: LoggedEvent): string {
+  return item.messageId;
 }
 
 /**

@@ -2,7 +2,8 @@
  * The reply log of several server instances (REDIS_URL): each session's events in a Redis
  * Stream, so that a listener on any instance gets every reply and resumes anywhere.
  *
- *   gtp:log:<sessionId>         stream  one entry per event: fields `type` and `data` (the JSON)
+ *   gtp:log:<sessionId>         stream  one entry per event: fields `type`, `reply` (the messageId
+ *                                       of the reply it belongs to) and `data` (the JSON)
  *   gtp:log:<sessionId>:lease   string  the instance producing the reply in flight; expires
  *                                       LEASE_TTL_MS after its last renewal
  *
@@ -108,7 +109,7 @@ end
 `;
 
 const scripts = {
-  // KEYS: stream, lease. ARGV: seq, type, data, maxlen, ttlMs, leaseMs, owner.
+  // KEYS: stream, lease. ARGV: seq, type, data, maxlen, ttlMs, leaseMs, owner, reply.
   // Returns -1 when appended, else the newest seq (the append was not the next one: refused).
   appendEvent: defineScript({
     NUMBER_OF_KEYS: 2,
@@ -116,7 +117,7 @@ const scripts = {
 local seq = tonumber(ARGV[1])
 local n = newest(KEYS[1])
 if n ~= seq - 1 then return n end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[1] .. '-0', 'type', ARGV[2], 'data', ARGV[3])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[1] .. '-0', 'type', ARGV[2], 'reply', ARGV[8], 'data', ARGV[3])
 expire(KEYS[1], ARGV[5])
 if ARGV[2] == 'done' or ARGV[2] == 'error' then
   redis.call('DEL', KEYS[2])
@@ -126,7 +127,7 @@ end
 return -1`,
     parseCommand(parser: CommandParser, keys: [string, string], item: LoggedEvent, ...args: string[]) {
       parser.pushKeys(keys);
-      parser.push(String(item.seq), item.type, item.data, ...args);
+      parser.push(String(item.seq), item.type, item.data, ...args, item.messageId);
     },
     transformReply: (reply: unknown) => Number(reply),
   }),
@@ -138,16 +139,15 @@ return -1`,
 local n, fields = newest(KEYS[1])
 if n == 0 then return 0 end
 if tonumber(ARGV[1]) >= 0 and n ~= tonumber(ARGV[1]) then return 0 end
-local kind, data
+local kind, reply
 for i = 1, #fields, 2 do
-  if fields[i] == 'type' then kind = fields[i + 1] elseif fields[i] == 'data' then data = fields[i + 1] end
+  if fields[i] == 'type' then kind = fields[i + 1] elseif fields[i] == 'reply' then reply = fields[i + 1] end
 end
 if kind == 'done' or kind == 'error' then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local ok, event = pcall(cjson.decode, data or '{}')
 local failure = { type = 'error', error = { code = 'unavailable', message = ARGV[2] } }
-if ok and type(event) == 'table' and event.messageId then failure.messageId = event.messageId end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], (n + 1) .. '-0', 'type', 'error', 'data', cjson.encode(failure))
+if reply then failure.messageId = reply end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], (n + 1) .. '-0', 'type', 'error', 'reply', reply or '', 'data', cjson.encode(failure))
 expire(KEYS[1], ARGV[4])
 return n + 1`,
     parseCommand(parser: CommandParser, keys: [string, string], ...args: string[]) {
@@ -333,7 +333,7 @@ export class RedisReplyLog implements ReplyLog {
       failed = false;
     };
     const append = async (event: ChatEvent) => {
-      const item = logged(seq, event);
+      const item = logged(seq, event, start.messageId);
       seq += 1;
       this.#appended.set(sessionId, item.seq);
       window.push({ item, result: send(item) });
@@ -668,6 +668,7 @@ function entryToEvent(entry: StreamEntry): LoggedEvent {
   return {
     seq: entryNumber(entry.id),
     type: entry.message.type as LoggedEvent['type'],
+    messageId: entry.message.reply ?? '',
     data: entry.message.data ?? '{}',
   };
 }

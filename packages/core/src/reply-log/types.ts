@@ -14,6 +14,11 @@ export interface LoggedEvent {
   seq: number;
   /** The ChatEvent's type (SSE: the frame's `event:` field). */
   type: ChatEvent['type'];
+  /**
+   * The reply it belongs to (its `start`'s messageId): kept beside the JSON, not in it, since a
+   * delta on the wire does not repeat it.
+   */
+  messageId: string;
   /** The ChatEvent as JSON, shared by every listener and the log. */
   data: string;
 }
