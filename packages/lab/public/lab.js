@@ -243,7 +243,7 @@ async function runNdjson(base, view, start) {
 function runSse(base, view, start) {
   return new Promise((resolve, reject) => {
     let source;
-    let nextIndex = 0;
+    let shownSeq = 0; // the seq of the last delta shown: a replay repeats seqs
     let fromHistory = false;
     let id;
     void (async () => {
@@ -278,12 +278,12 @@ function runSse(base, view, start) {
           if (type === 'reset') {
             // Last-Event-ID is older than the log: the reply follows from its start, or is in the history.
             if (event.replaying) {
-              nextIndex = 0;
+              shownSeq = 0;
               view.setText('');
             } else fromHistory = true;
-          } else if (type === 'delta' && event.index >= nextIndex && !fromHistory) {
-            nextIndex = event.index + 1;
-            view.token(event.text);
+          } else if (type === 'delta' && Number(ev.lastEventId) > shownSeq && !fromHistory) {
+            shownSeq = Number(ev.lastEventId);
+            view.token(event); // a delta's data is its text, a JSON string
           } else if (type === 'done') {
             source.close();
             const outcome = view.resumed ? 'done, resumed' : 'done';
@@ -323,7 +323,7 @@ function runWebSocket(base, view, start) {
     let finished = false;
     let sessionId;
     let lastSeq;
-    let nextIndex = 0;
+    let shownSeq = 0; // the seq of the last delta shown: a replay repeats seqs
     let sent = false;
     let resumed = false;
     let fromHistory = false;
@@ -355,11 +355,11 @@ function runWebSocket(base, view, start) {
         view.bytes(new TextEncoder().encode(ev.data).byteLength);
         if (frame.type === 'reset') {
           if (frame.replaying) {
-            nextIndex = 0;
+            shownSeq = 0;
             view.setText('');
           } else fromHistory = true;
-        } else if (frame.type === 'delta' && frame.index >= nextIndex && !fromHistory) {
-          nextIndex = frame.index + 1;
+        } else if (frame.type === 'delta' && frame.seq > shownSeq && !fromHistory) {
+          shownSeq = frame.seq;
           view.token(frame.text);
         } else if (frame.type === 'done') {
           finished = true;
@@ -411,7 +411,7 @@ async function runGrpcWeb(base, view, start) {
   await start();
   let messageId;
   let after = 0n;
-  let nextIndex = 0;
+  let shownSeq = 0n; // the seq of the last delta shown: a replay repeats seqs
   let outcome = 'lost';
   let fromHistory = false;
   let resumed = false;
@@ -421,11 +421,11 @@ async function runGrpcWeb(base, view, start) {
       if (event.case === 'start') messageId = event.value.messageId;
       else if (event.case === 'reset') {
         if (event.value.replaying) {
-          nextIndex = 0;
+          shownSeq = 0n;
           view.setText('');
         } else fromHistory = true;
-      } else if (event.case === 'delta' && event.value.index >= nextIndex && !fromHistory) {
-        nextIndex = event.value.index + 1;
+      } else if (event.case === 'delta' && seq > shownSeq && !fromHistory) {
+        shownSeq = seq;
         view.token(event.value.text);
       } else if (event.case === 'done')
         outcome = event.value.finishReason === FinishReason.STOP ? 'done' : 'done, not finished';
