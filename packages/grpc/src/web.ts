@@ -117,6 +117,13 @@ export function toConnectError(error: unknown): ConnectError {
 
 const accessKey = createContextKey<Access | undefined>(undefined);
 const peerKey = createContextKey<string | undefined>(undefined);
+const authorityKey = createContextKey<string | undefined>(undefined);
+
+/** The Host of a request: the `host` header on HTTP/1.1, the `:authority` pseudo-header on HTTP/2. */
+const authorityOf = (request: WebRequest): string | undefined => {
+  const value = request.headers.host ?? request.headers[':authority'];
+  return Array.isArray(value) ? value[0] : value;
+};
 
 const callerOf = (context: HandlerContext) => {
   const access = context.values.get(accessKey);
@@ -349,7 +356,12 @@ export function createWebServer({
     try {
       const result = await access.check({
         transport: 'http',
-        headers: Object.fromEntries(request.header),
+        // connect's headers leave HTTP/2's pseudo-headers out: the Host (`:authority`) is added
+        // back, or an Origin could not be matched against it.
+        headers: {
+          ...Object.fromEntries(request.header),
+          ':authority': request.contextValues.get(authorityKey),
+        },
         url: new URL(request.url).pathname,
         peer: request.contextValues.get(peerKey),
       });
@@ -369,13 +381,16 @@ export function createWebServer({
     requireConnectProtocolHeader: false,
     // BODY_LIMIT_BYTES, as on the other servers.
     readMaxBytes: config.bodyLimitBytes,
-    contextValues: (request) => createContextValues().set(peerKey, request.socket.remoteAddress),
+    contextValues: (request) =>
+      createContextValues()
+        .set(peerKey, request.socket.remoteAddress)
+        .set(authorityKey, authorityOf(request)),
   });
 
   /** CORS for the Origins the access check admits (same origin needs none; others are refused there). */
   const corsHeaders = (request: WebRequest, response: WebResponse) => {
     const origin = request.headers.origin;
-    if (!origin || !originAllowed(origin, request.headers.host, config.allowedOrigins)) return;
+    if (!origin || !originAllowed(origin, authorityOf(request), config.allowedOrigins)) return;
     response.setHeader('access-control-allow-origin', origin);
     response.setHeader('vary', 'Origin');
     response.setHeader('access-control-expose-headers', cors.exposedHeaders.join(', '));

@@ -12,7 +12,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-node';
 import { loadConfig } from '@gtp/core';
-import { makeDevCertificate, testConfig } from '@gtp/core/testing';
+import { chromiumAvailable, launchChromium, makeDevCertificate, testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatService } from '../generated/es/genai/chat/v1/chat_pb.js';
 import { createServer, type GrpcChatServer } from '../server.ts';
@@ -54,6 +54,28 @@ describe('gRPC-Web and /metrics over TLS', () => {
         session.close();
         resolve({ status, body });
       });
+    });
+
+  /** A Connect JSON CreateSession over HTTP/2 with these extra headers: its HTTP status. */
+  const createOverH2 = (headers: Record<string, string>) =>
+    new Promise<number>((resolve, reject) => {
+      const session = h2Connect(server.webUrl!, { ca });
+      session.once('error', reject);
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/genai.chat.v1.ChatService/CreateSession',
+        'content-type': 'application/json',
+        ...headers,
+      });
+      let status = 0;
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.resume();
+      stream.once('error', reject);
+      stream.on('end', () => {
+        session.close();
+        resolve(status);
+      });
+      stream.end('{}');
     });
 
   /** The protocol ALPN settles on when a client offers `offered`, trusting `trusted`. */
@@ -110,9 +132,50 @@ describe('gRPC-Web and /metrics over TLS', () => {
       await expect(alpn(url, ['h2'], otherCa)).rejects.toThrow(/self.signed|unable to verify|certificate/i);
   });
 
+  it('over HTTP/2 the Host is :authority: the same Origin passes, a foreign Host or Origin is refused', async () => {
+    const own = new URL(server.webUrl!).host;
+    expect(await createOverH2({ origin: server.webUrl! })).toBe(200);
+    expect(await createOverH2({ origin: 'https://evil.example' })).toBe(403);
+    // DNS rebinding: a name that is not this server's (ALLOWED_HOSTS), sent as :authority.
+    expect(await createOverH2({ ':authority': 'evil.example' })).toBe(403);
+    expect(own).toMatch(/^127\.0\.0\.1:/);
+  });
+
   it('the demo page over HTTPS (HTTP/2)', async () => {
     const res = await get(server.webUrl!, '/demo');
     expect(res.status).toBe(200);
     expect(res.body).toContain('<html');
   });
+
+  it.skipIf(!chromiumAvailable)(
+    'the demo in Chromium over HTTPS: its calls over h2, a reply streams',
+    async () => {
+      const browser = await launchChromium();
+      try {
+        // The development CA trusted as a browser would once it is installed (ignoreHTTPSErrors).
+        const context = await browser.newContext({ ignoreHTTPSErrors: true });
+        const page = await context.newPage();
+        const errors: Error[] = [];
+        page.on('pageerror', (error) => errors.push(error));
+        await page.goto(`${server.webUrl}/demo`);
+        await page.locator('#state[data-state="open"]').waitFor();
+        await page.fill('#input', 'hello over https');
+        await page.click('#send');
+        const reply = page.locator('.ui-bubble.model[data-finish="stop"]');
+        await reply.waitFor();
+        expect(await reply.textContent()).toContain('hello over https');
+        const protocols = await page.evaluate(() =>
+          (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+            .filter((e) => e.name.includes('ChatService/'))
+            .map((e) => e.nextHopProtocol),
+        );
+        expect(protocols.length).toBeGreaterThan(0);
+        expect(new Set(protocols)).toEqual(new Set(['h2']));
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
 });
