@@ -1,22 +1,29 @@
 /**
  * `pnpm serve <protocol>` and `pnpm client <protocol>`: run a protocol's server or client.
  *
- * One process. package.json starts this file as `exec node --import tsx scripts/run.ts …`: `exec`
- * makes pnpm's `sh -c` become node (dash does not do that by itself), and `--import tsx` loads the
- * TypeScript hooks in that same process instead of the tsx CLI's wrapper. The protocol's module is
- * then imported here rather than spawned, so the chain is pnpm → node. pnpm forwards SIGTERM and
- * SIGINT to its child and waits for it; runServer ends the streams in flight and exits 0, and pnpm
- * exits with that code.
+ * One process. package.json starts `exec node scripts/launch.mjs …`, which runs this file from a
+ * bundle of it and the protocols' modules (built from these sources when one changed: see
+ * launch.mjs), so no TypeScript transpiler is loaded at run time. `exec` makes pnpm's `sh -c`
+ * become node (dash does not do that by itself). The protocol's module is imported here rather
+ * than spawned, so the chain is pnpm → node. pnpm forwards SIGTERM and SIGINT to its child and
+ * waits for it; runServer ends the streams in flight and exits 0, and pnpm exits with that code.
+ * From source, without the bundle: `node --import tsx scripts/run.ts serve <protocol>`.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Config, ENV_DESCRIPTIONS, type Env, loadConfig } from '../packages/core/src/config.ts';
 import { DEFAULT_PORTS, PROTOCOLS, type Protocol } from '../packages/core/src/constants.ts';
-import { type ChatServer, runMain, runServer } from '../packages/core/src/runtime.ts';
+import type { ChatServer } from '../packages/core/src/runtime.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 type Command = 'serve' | 'client';
+/**
+ * Where scripts/launch.mjs put the bundle this file is part of (esbuild's `define`); undefined
+ * when it runs from source (`node --import tsx scripts/run.ts …`).
+ */
+declare const GTP_BUILT: string | undefined;
+const BUILT = typeof GTP_BUILT === 'string' ? GTP_BUILT : undefined;
 
 const envTable = (entries: [string, string][]): string => {
   const width = Math.max(...entries.map(([name]) => name.length));
@@ -71,12 +78,16 @@ function moduleOf(protocol: Protocol, command: Command): string {
   return file;
 }
 
+/** What to import for a protocol's module: its source, or its built copy under the launcher. */
+const built = (file: string): string =>
+  BUILT ? join(BUILT, file.slice(ROOT.length).replace(/\.ts$/, '.mjs')) : file;
+
 /** Every protocol's server.ts exports this. */
 interface ServerModule {
   createServer(options: { config: Config }): Promise<ChatServer>;
 }
 
-function serve(args: string[]): void {
+async function serve(args: string[]): Promise<void> {
   let parsed: ReturnType<typeof parseServeArgs>;
   try {
     parsed = parseServeArgs(args);
@@ -90,9 +101,11 @@ function serve(args: string[]): void {
   }
   if (parsed.positionals.length > 1) fail(`unexpected argument "${parsed.positionals[1]}"`, 'serve');
   const file = moduleOf(protocolOf(name, 'serve'), 'serve');
+  // Imported here, not at the top: a client does not load what only a server needs.
+  const { runMain, runServer } = await import('../packages/core/src/runtime.ts');
   runMain(async () => {
     const config = loadConfig();
-    const { createServer } = (await import(file)) as ServerModule;
+    const { createServer } = (await import(built(file))) as ServerModule;
     await runServer(await createServer({ config }), config);
   });
 }
@@ -111,11 +124,12 @@ async function client(args: string[]): Promise<void> {
   const file = moduleOf(protocolOf(name, 'client'), 'client');
   // client.ts runs its main when it is the script (isMain): make it the script, with its own
   // arguments, exactly as `node --import tsx packages/<p>/client.ts …` would see them.
+  // (The built copy keeps the source's import.meta.url, so `file` is still the script's name.)
   process.argv = [process.argv[0]!, file, ...rest];
-  await import(file);
+  await import(built(file));
 }
 
 const [command, ...args] = process.argv.slice(2);
-if (command === 'serve') serve(args);
+if (command === 'serve') await serve(args);
 else if (command === 'client') await client(args);
 else fail(`unknown command "${command ?? ''}": serve or client`);

@@ -127,9 +127,11 @@ describe('pnpm serve sse: a signal to the process the user started', () => {
       const port = Number(new URL(url).port);
       const pnpmPid = started.child.pid!;
       const chain = descendants(pnpmPid);
-      // pnpm → node (the server, in-process): no shell, no tsx CLI, no second node in between.
+      // pnpm → node (the server, in-process): no shell, no tsx, no second node in between (the
+      // launcher runs the built scripts/run.ts in its own process; esbuild, when it had to build,
+      // has exited by the time the server listens).
       const commands = chain.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
-      expect(commands[0], commands.join('\n')).toMatch(/^node --import tsx scripts\/run\.ts serve sse/);
+      expect(commands[0], commands.join('\n')).toMatch(/^node scripts\/launch\.mjs serve sse/);
       expect(
         commands.filter((c) => /\bnode\b/.test(c) || /\bsh\b/.test(c)),
         commands.join('\n'),
