@@ -9,7 +9,7 @@
  * - errors as status codes (ChatError.grpcStatus) with a message that says why;
  * - a client whose deadline passes, or who calls CancelReply, stops the model (the partial reply
  *   is kept); a StreamMessage call that closes early leaves its reply a resume grace
- *   (src/resume-grace.ts) for ResumeStream, since gRPC cannot tell a cancel from a lost connection;
+ *   (core's ResumeGraces) for ResumeStream, since gRPC cannot tell a cancel from a lost connection;
  * - one server interceptor for every call: the shared access check (src/interceptors.ts);
  * - grpc.health.v1 following Redis (src/health.ts), reflection, keepalive, message size limits,
  *   and a graceful shutdown: NOT_SERVING, replies end with `done`, streams end, server stops.
@@ -31,6 +31,8 @@ import {
   isMain,
   type Logger,
   loadConfig,
+  RESUME_GRACE_MS,
+  ResumeGraces,
   runMain,
   runServer,
   writeWithBackpressure,
@@ -47,7 +49,6 @@ import { bindServer, SideListeners } from './src/listeners.ts';
 import { chatEventToProto, logItemToProto } from './src/messages.ts';
 import { ChatServiceClient, countingService, packageDefinition } from './src/proto.ts';
 import { type LoggedChatEvent, readReplyFromLog, streamReply } from './src/reply-reader.ts';
-import { RESUME_GRACE_MS, ResumeGraces } from './src/resume-grace.ts';
 import { serverOptions } from './src/server-options.ts';
 import { sessionRpcs } from './src/session-rpcs.ts';
 import { toServiceError } from './src/status.ts';

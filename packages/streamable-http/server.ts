@@ -19,8 +19,8 @@
  * - A browser demo at GET /demo (public/demo.html): fetch + the body's reader, no library.
  *
  * Beside it, in src/: the line format (ndjson.ts), one response reading a reply from the log with
- * its reset line and slow-reader limit (reply-reader.ts), the grace after a disconnect
- * (resume-grace.ts), and the routes' OpenAPI description (openapi.ts).
+ * its reset line and slow-reader limit (reply-reader.ts), and the routes' OpenAPI description
+ * (openapi.ts). The grace after a disconnect is core's (ResumeGraces, shared with gRPC).
  *
  * Run it:   pnpm serve streamable-http   (http://127.0.0.1:8002, PORT overrides)
  * Try it:   pnpm client streamable-http       or the `curl -N` calls in README.md,
@@ -36,6 +36,8 @@ import {
   type Config,
   isMain,
   loadConfig,
+  RESUME_GRACE_MS,
+  ResumeGraces,
   runMain,
   runServer,
 } from '@gtp/core';
@@ -43,18 +45,14 @@ import { createHttpApp, httpChatServer } from '@gtp/core/http';
 import { NDJSON_CONTENT_TYPE, parseAfter } from './src/ndjson.ts';
 import { cancelRouteSchema, DESCRIPTION, messageRouteSchema, resumeRouteSchema } from './src/openapi.ts';
 import { ReplyReader } from './src/reply-reader.ts';
-import { Graces, RESUME_GRACE_MS } from './src/resume-grace.ts';
 
+export { RESUME_GRACE_MS } from '@gtp/core';
 export { loggedLine, NDJSON_CONTENT_TYPE, parseAfter, toLine } from './src/ndjson.ts';
 export { MAX_QUEUED_BYTES } from './src/reply-reader.ts';
-export { RESUME_GRACE_MS } from './src/resume-grace.ts';
 
 /** How long POST …/cancel waits for a reply of this instance to stop (it answers 204 then), and how often it looks. */
 const CANCEL_WAIT_MS = 2_000;
 const CANCEL_POLL_MS = 5;
-
-/** The broker channel on which a resume says "someone reads reply <messageId> again" to every instance. */
-const ATTACHED_CHANNEL = 'ndjson:attached';
 
 export interface StreamableHttpServerOptions {
   /** Defaults to the environment (`loadConfig()`). */
@@ -84,16 +82,11 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
   const readers = new Set<ReplyReader>();
   app.addHook('preClose', async () => {
     await chat.log.settle();
-    graces.clear();
+    await graces.close();
     for (const reader of readers) reader.end();
   });
-  const graces = new Graces(options.resumeGraceMs ?? RESUME_GRACE_MS);
-  const unsubscribeAttached = await chat.broker.subscribe(ATTACHED_CHANNEL, (messageId) =>
-    graces.attached(messageId),
-  );
-  app.addHook('onClose', async () => {
-    await unsubscribeAttached().catch(() => undefined);
-  });
+  // A reply whose client went waits for a resume on any instance (core's ResumeGraces).
+  const graces = await ResumeGraces.create(chat.broker, options.resumeGraceMs ?? RESUME_GRACE_MS);
   const disconnected = new ChatError('internal', 'the client disconnected and did not resume the reply');
 
   /** 200 and the NDJSON head, written by us: from here on Fastify no longer touches the response. */
@@ -150,14 +143,13 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
       const controller = new AbortController();
       // startReply() throws ChatError for an unknown session, a bad text, a busy session (history
       // untouched), BEFORE we commit to a 200: the app's error handler answers with the status.
-      const { start, seq } = await chat.startReply(sessionId, request.body.text, {
+      const { start, seq, finished } = await chat.startReply(sessionId, request.body.text, {
         signal: controller.signal,
         principal: request.access.principal,
       });
       openStream(reply);
       const reader = new ReplyReader(reply.raw, start.messageId, stats, {
-        onDetached: () => graces.start(reader, () => controller.abort(disconnected)),
-        onEnded: () => graces.forget(reader),
+        onDetached: () => graces.hold(start.messageId, finished, () => controller.abort(disconnected)),
       });
       await readReply(reader, sessionId, seq - 1);
       request.log.info(
@@ -173,18 +165,15 @@ export async function createServer(options: StreamableHttpServerOptions = {}): P
     // `?after=<seq>`, or the `Last-Event-ID` header (the same number); none: from the start.
     const { after: afterQuery } = request.query as { after?: string };
     const after = parseAfter(afterQuery) ?? parseAfter(request.headers['last-event-id']);
-    // Every instance stops the grace of this reply: someone reads it again.
-    await chat.broker.publish(ATTACHED_CHANNEL, messageId).catch(() => undefined);
-    openStream(reply);
-    const reader = new ReplyReader(reply.raw, messageId, stats, {
-      onDetached: () =>
-        graces.start(
-          reader,
-          () => void chat.cancelReply(sessionId, disconnected.message).catch(() => undefined),
-        ),
-      onEnded: () => graces.forget(reader),
-    });
-    await readReply(reader, sessionId, after ?? 0);
+    // While this reads, the reply's grace pauses on whichever instance runs it; once this reader
+    // ends too (its client gone again, or the reply over), the grace starts again.
+    await graces.resumed(messageId);
+    try {
+      openStream(reply);
+      await readReply(new ReplyReader(reply.raw, messageId, stats), sessionId, after ?? 0);
+    } finally {
+      void graces.stopped(messageId);
+    }
   });
 
   // The Stop: closing the stream only starts the grace. 204 once the reply has stopped here (the

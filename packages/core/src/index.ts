@@ -15,6 +15,7 @@ export * from './model/index.ts';
 export * from './ndjson.ts';
 export * from './rate-limit.ts';
 export * from './reply-log/index.ts';
+export * from './resume-grace.ts';
 export * from './runtime.ts';
 export * from './session-store.ts';
 export * from './stats.ts';

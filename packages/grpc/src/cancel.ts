@@ -1,7 +1,7 @@
 /**
  * Cancellation as an AbortSignal: the signal of a call fires when its client goes away (it
  * cancelled, its deadline passed, or the connection died). SendMessage and Chat stop the model on
- * it; StreamMessage only stops reading and leaves the reply its resume grace (src/resume-grace.ts)
+ * it; StreamMessage only stops reading and leaves the reply its resume grace (core's ResumeGraces)
  * unless the deadline passed (deadlinePassed). grpc-js reports a closed call as `cancelled`, but
  * sometimes only as the call closing early (grpc-node#2583), so both are handled.
  */

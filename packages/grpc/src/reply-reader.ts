@@ -11,9 +11,9 @@ import {
   isFinalType,
   messageIdOf,
   type ReplyListener,
+  type ResumeGraces,
   type StartReplyOptions,
 } from '@gtp/core';
-import type { ResumeGraces } from './resume-grace.ts';
 
 /** A `reset`: the log no longer holds the reply from the point asked (its text is in the history). */
 export interface LogReset {

@@ -1,6 +1,6 @@
 /**
  * Stop versus a lost connection on StreamMessage: gRPC reports both as CANCELLED, so a closed
- * call keeps its reply for the resume grace (src/resume-grace.ts) and CancelReply is the Stop.
+ * call keeps its reply for the resume grace (core's ResumeGraces) and CancelReply is the Stop.
  * Real servers on loopback, grpc-js and Connect (gRPC-Web transport) clients, @gtp/netem's proxy
  * to cut the connection mid-reply.
  */

@@ -2,6 +2,8 @@
  * The OpenAPI description of the two NDJSON routes (served at /openapi.json and /docs); the routes
  * themselves are in server.ts.
  */
+
+import { RESUME_GRACE_MS } from '@gtp/core';
 import {
   ChatEventSchema,
   ErrorResponseSchema,
@@ -10,7 +12,6 @@ import {
   sessionErrors,
 } from '@gtp/core/http';
 import { z } from 'zod';
-import { RESUME_GRACE_MS } from './resume-grace.ts';
 
 export const DESCRIPTION = `The Streamable HTTP server of genai-transports: one POST whose answer streams.
 

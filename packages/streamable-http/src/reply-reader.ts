@@ -18,15 +18,14 @@ export const MAX_QUEUED_BYTES = 1024 * 1024;
 
 /**
  * One response reading one reply from the log: it writes that reply's events as lines (a session's
- * log also holds its other replies) and ends with the reply's final event. When the client goes
- * before that, it stays subscribed, detached, writing nothing, so that it sees the reply end.
+ * log also holds its other replies) and ends with the reply's final event, or when the client goes
+ * before that (`onDetached`: the reply itself may wait for a resume, core's ResumeGraces).
  */
 export class ReplyReader implements ReplyListener {
   readonly #res: ServerResponse;
   readonly messageId: string;
   readonly #stats: Stats;
-  readonly #onDetached: () => void;
-  readonly #onEnded: () => void;
+  readonly #onDetached: (() => void) | undefined;
   /** Lines that arrive during the replay, written after the reset line (if any) at caughtUp. */
   #replay: string[] | undefined = [];
   #reset: { latestSeq: number; reason: string } | undefined;
@@ -36,27 +35,23 @@ export class ReplyReader implements ReplyListener {
   });
   unsubscribe: () => void = () => undefined;
   closed = false;
-  /** Set when the client went away before the end. */
-  detached = false;
   lastType: string | undefined;
 
   constructor(
     res: ServerResponse,
     messageId: string,
     stats: Stats,
-    options: { onDetached: () => void; onEnded: () => void },
+    options: { onDetached?: () => void } = {},
   ) {
     this.#res = res;
     this.messageId = messageId;
     this.#stats = stats;
     this.#onDetached = options.onDetached;
-    this.#onEnded = options.onEnded;
     res.once('close', () => {
       if (this.closed) return;
-      // The client went before the end: keep watching, detached, for a resume or the final event.
-      this.detached = true;
-      this.#resolve();
-      this.#onDetached();
+      // The client went before the end: stop reading (a resume reads from its last seq).
+      this.end();
+      this.#onDetached?.();
     });
   }
 
@@ -64,9 +59,7 @@ export class ReplyReader implements ReplyListener {
     if (this.closed) return;
     if (messageIdOf(item) !== this.messageId) return; // another reply of the session
     this.lastType = item.type;
-    if (this.detached) {
-      if (isFinalType(item.type)) this.end();
-    } else if (this.#replay) {
+    if (this.#replay) {
       this.#replay.push(loggedLine(item)); // written, and the reader ended, at caughtUp
     } else {
       this.#write(loggedLine(item));
@@ -120,7 +113,6 @@ export class ReplyReader implements ReplyListener {
     this.unsubscribe();
     if (!this.#res.writableEnded) this.#res.end();
     this.#resolve();
-    this.#onEnded();
   }
 
   #write(line: string): void {

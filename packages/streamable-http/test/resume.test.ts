@@ -3,7 +3,14 @@
  * after N bytes), the client resumes with GET /sessions/:id/replies/:messageId?after=<last seq>,
  * and the text it read equals the stored reply: no token lost, none duplicated.
  */
-import { type ChatServer, ChatService, LineSplitter, MemorySessionStore, SimulatedModel } from '@gtp/core';
+import {
+  type ChatServer,
+  ChatService,
+  LineSplitter,
+  MemorySessionStore,
+  REPLY_READERS_CHANNEL,
+  SimulatedModel,
+} from '@gtp/core';
 import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
 import { type NetworkProxy, PROFILES, startProxy, withConditions } from '@gtp/netem';
 import { request } from 'undici';
@@ -172,6 +179,53 @@ describe('NDJSON resume after a cut connection', () => {
     const before = await sendAndGetCut(await cutting(url), id);
     const rest = await resume(url, id, before[0]!.messageId!, before.at(-1)!.seq);
     expect(rest.at(-1)).toMatchObject({ type: 'done', finishReason: 'stop' });
+  });
+
+  it('a second reader that comes and goes does not cancel the reply its first reader still reads', async () => {
+    // A grace far shorter than the reply: were the second reader's leaving to start it, the
+    // reply would be cancelled long before its end.
+    const chat = new ChatService({
+      store: new MemorySessionStore(),
+      model: new SimulatedModel({ ttftMs: 0, tokenDelayMs: 40 }),
+    });
+    const url = await serve({ chat, resumeGraceMs: 50 });
+    const id = await createSession(url);
+    const post = await request(`${url}/sessions/${id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: PROMPT }),
+    });
+    const read: Line[] = [];
+    let started!: (messageId: string) => void;
+    const messageId = new Promise<string>((resolve) => {
+      started = resolve;
+    });
+    const reading = (async () => {
+      const splitter = new LineSplitter();
+      for await (const chunk of post.body as AsyncIterable<Buffer>) {
+        for (const line of splitter.push(chunk)) {
+          read.push(JSON.parse(line) as Line);
+          if (read.at(-1)!.type === 'start') started(read.at(-1)!.messageId!);
+        }
+      }
+    })();
+    const replyId = await messageId;
+    // The server says when the second reader is gone (the grace's "stopped" announcement).
+    let gone!: () => void;
+    const stopped = new Promise<void>((resolve) => {
+      gone = resolve;
+    });
+    const unsubscribe = await chat.broker.subscribe(REPLY_READERS_CHANNEL, (message) => {
+      if (message === `stopped:${replyId}`) gone();
+    });
+    const second = await request(`${url}/sessions/${id}/replies/${replyId}?after=0`);
+    expect(second.statusCode).toBe(200);
+    for await (const _ of second.body) break; // one chunk, then the connection is dropped
+    await Promise.race([stopped, reading]);
+    await reading;
+    await unsubscribe();
+    await chat.close();
+    expect(read.at(-1)).toMatchObject({ type: 'done', finishReason: 'stop' });
   });
 });
 

@@ -20,7 +20,13 @@
  * theirs. The reply itself runs on the instance whose member asked, into the reply log (a Redis
  * Stream with REDIS_URL), which every member reads wherever it is connected.
  */
-import { abortReason, type ChatService, type LoggedEvent, type ReplyListener } from '@gtp/core';
+import {
+  abortReason,
+  type ChatService,
+  type LoggedEvent,
+  RESUME_GRACE_MS,
+  type ReplyListener,
+} from '@gtp/core';
 import type { Presence } from './presence.ts';
 import type { ServerFrame } from './protocol.ts';
 
@@ -111,9 +117,10 @@ const NOBODY_LEFT = 'every member left the session';
 /**
  * When the last member leaves mid-reply, the reply waits this long for someone to (re)join
  * before it is cancelled: a member whose connection dropped comes back with `join {after}` and
- * misses nothing; a session everybody really left stops costing tokens.
+ * misses nothing; a session everybody really left stops costing tokens. The same grace as a
+ * resume's on NDJSON and gRPC (core's RESUME_GRACE_MS).
  */
-export const LEAVE_GRACE_MS = 10_000;
+export const LEAVE_GRACE_MS = RESUME_GRACE_MS;
 
 export class Room {
   readonly sessionId: string;

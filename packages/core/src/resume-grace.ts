@@ -1,18 +1,21 @@
 /**
- * The resume grace of StreamMessage: a call that closes before its reply ended does not stop the
- * reply at once. gRPC cannot tell a client that cancelled from one whose connection broke (both
- * are CANCELLED on the server), so the reply goes on for RESUME_GRACE_MS, and a ResumeStream
- * call for it (on grpc-js or Connect, on any instance: announced on the broker) keeps it going to
- * its end. Nobody resumes in time: the reply is cancelled. A client that means Stop calls
- * CancelReply, which stops it at once.
+ * The resume grace: a reply whose reader went away before its end does not stop at once. A
+ * server cannot tell a client that meant to leave from one whose connection broke (a closed
+ * NDJSON response, a CANCELLED gRPC call), so the reply goes on for RESUME_GRACE_MS, and a reader
+ * that resumes it (GET …/replies/:messageId, ResumeStream; on any instance, announced on the
+ * broker) keeps it going to its end. Nobody resumes in time: the reply is cancelled. A client
+ * that means Stop says so (POST …/cancel, CancelReply), which stops it at once.
  */
-import type { Broker } from '@gtp/core';
+import type { Broker } from './broker.ts';
 
-/** A reply whose call closed waits this long for a ResumeStream, as NDJSON's RESUME_GRACE_MS. */
+/**
+ * A reply whose reader went away waits this long for a resume before it is cancelled: a mobile
+ * client that drops and reconnects loses nothing, and a client that really left stops costing tokens.
+ */
 export const RESUME_GRACE_MS = 10_000;
 
-/** The broker channel on which ResumeStream says "resumed:<messageId>" / "detached:<messageId>". */
-const READERS_CHANNEL = 'grpc:reply-readers';
+/** The broker channel on which readers say "resumed:<messageId>" / "stopped:<messageId>". */
+export const REPLY_READERS_CHANNEL = 'reply-readers';
 
 interface Held {
   cancel: () => void;
@@ -20,14 +23,15 @@ interface Held {
 }
 
 /**
- * The replies of this instance whose StreamMessage call closed early, each with its grace timer;
- * ResumeStream calls (anywhere) pause the timer while they read, and re-arm it if they break too.
+ * The replies of this instance whose first reader went away early, each with its grace timer;
+ * resuming readers (anywhere) pause the timer while they read, and re-arm it when the last one
+ * goes away too.
  */
 export class ResumeGraces {
   readonly #graceMs: number;
   readonly #broker: Broker;
   readonly #held = new Map<string, Held>();
-  /** ResumeStream calls reading a reply now, on any instance, by messageId (counted before a hold too). */
+  /** Resuming readers reading a reply now, on any instance, by messageId (counted before a hold too). */
   readonly #readers = new Map<string, number>();
   #unsubscribe: (() => Promise<void>) | undefined;
 
@@ -36,22 +40,22 @@ export class ResumeGraces {
     this.#graceMs = graceMs;
   }
 
-  /** Graces that hear about ResumeStream readers on every instance sharing `broker`. */
+  /** Graces that hear about resuming readers on every instance sharing `broker`. */
   static async create(broker: Broker, graceMs = RESUME_GRACE_MS): Promise<ResumeGraces> {
     const graces = new ResumeGraces(broker, graceMs);
-    graces.#unsubscribe = await broker.subscribe(READERS_CHANNEL, (message) => graces.#heard(message));
+    graces.#unsubscribe = await broker.subscribe(REPLY_READERS_CHANNEL, (message) => graces.#heard(message));
     return graces;
   }
 
   /**
-   * The StreamMessage call of reply `messageId` closed before the reply's end: `cancel` it unless
-   * a ResumeStream reads it within the grace. `finished` settles when the reply has ended.
+   * The reader of reply `messageId` went away before the reply's end: `cancel` it unless a
+   * resuming reader reads it within the grace. `finished` settles when the reply has ended.
    */
   hold(messageId: string, finished: Promise<void>, cancel: () => void): void {
     const held: Held = { cancel, timer: undefined };
     this.#held.set(messageId, held);
     if (!this.#readers.has(messageId)) this.#arm(messageId, held);
-    // Ended by itself (done, an error, CancelReply): nothing left to wait for.
+    // Ended by itself (done, an error, a Stop): nothing left to wait for.
     const release = () => {
       clearTimeout(held.timer);
       if (this.#held.get(messageId) === held) this.#held.delete(messageId);
@@ -59,17 +63,17 @@ export class ResumeGraces {
     finished.then(release, release);
   }
 
-  /** A ResumeStream starts reading `messageId`: its grace pauses, wherever it runs. */
+  /** A reader resumes `messageId`: its grace pauses, wherever the reply runs. */
   resumed(messageId: string): Promise<void> {
     return this.#announce(`resumed:${messageId}`);
   }
 
-  /** That ResumeStream ended (the reply's end, or its call closed): with no reader left, the grace starts again. */
+  /** That reader ended (the reply's end, or it went away too): with no reader left, the grace starts again. */
   stopped(messageId: string): Promise<void> {
     return this.#announce(`stopped:${messageId}`);
   }
 
-  /** Shutdown: no grace outlives the server (close() cancels the replies anyway). */
+  /** Shutdown: no grace outlives the server (it cancels the replies anyway). */
   async close(): Promise<void> {
     for (const held of this.#held.values()) clearTimeout(held.timer);
     this.#held.clear();
@@ -79,7 +83,7 @@ export class ResumeGraces {
 
   async #announce(message: string): Promise<void> {
     // The broker delivers to this instance too; with it away, at least this instance hears.
-    await this.#broker.publish(READERS_CHANNEL, message).catch(() => this.#heard(message));
+    await this.#broker.publish(REPLY_READERS_CHANNEL, message).catch(() => this.#heard(message));
   }
 
   #heard(message: string): void {
