@@ -4,39 +4,24 @@
  * mid-reply; undici's EventSource reconnects with Last-Event-ID, the shell says so on one dim
  * line, and the screen shows exactly the stored reply, no token lost, none twice.
  */
-import { type ChatServer, ChatService, MemorySessionStore, SimulatedModel } from '@gtp/core';
+import type { ChatService } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
-import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { expectResumedExactly, PACED, runShellThroughCut } from '../../core/test/resume-harness.ts';
-import { type NetworkProxy, PROFILES, startProxy } from '../../netem/src/index.ts';
+import { afterEach, describe, it } from 'vitest';
+import {
+  chatWithSmallLog,
+  closeServed,
+  expectResumedExactly,
+  PACED,
+  runShellThroughCut,
+  serveBehindProxy,
+  storedReply,
+} from '../../core/test/resume-harness.ts';
 import { SseAdapter } from '../client.ts';
 import { createServer } from '../server.ts';
 
-const servers: ChatServer[] = [];
-const proxies: NetworkProxy[] = [];
-afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function serve(
-  options: Parameters<typeof createServer>[0] = {},
-): Promise<{ url: string; proxy: NetworkProxy }> {
-  const server = await createServer({ config: testConfig(PACED), ...options });
-  servers.push(server);
-  const url = await server.listen({ port: 0, host: '127.0.0.1' });
-  const proxy = await startProxy({ target: { port: Number(new URL(url).port) }, profile: PROFILES.loopback });
-  proxies.push(proxy);
-  return { url, proxy };
-}
-
-async function storedReply(url: string, id: string): Promise<string> {
-  const response = await request(`${url}/sessions/${id}/messages`);
-  const { messages } = (await response.body.json()) as { messages: { role: string; text: string }[] };
-  expect(messages.at(-1)?.role).toBe('model');
-  return messages.at(-1)!.text;
-}
+afterEach(closeServed);
+const serve = (chat?: ChatService) =>
+  serveBehindProxy(() => createServer({ config: testConfig(PACED), chat }));
 
 describe('pnpm client sse: a connection cut mid-reply', () => {
   it('resumes with EventSource and Last-Event-ID; the screen shows exactly the stored reply', async () => {
@@ -55,12 +40,8 @@ describe('pnpm client sse: a connection cut mid-reply', () => {
   ])(
     'past the log bound (reset, not replaying), %s: the missing middle comes from the history',
     async (_, tokenDelayMs) => {
-      const chat = new ChatService({
-        store: new MemorySessionStore(),
-        model: new SimulatedModel({ ttftMs: 0, tokenDelayMs }),
-        replyLogSize: 4,
-      });
-      const { url, proxy } = await serve({ chat });
+      const { url, proxy } = await serve(chatWithSmallLog(tokenDelayMs));
+
       const run = await runShellThroughCut(new SseAdapter(`http://127.0.0.1:${proxy.port}`), proxy);
       expectResumedExactly(run, await storedReply(url, run.sessionId));
     },
