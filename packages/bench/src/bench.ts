@@ -6,7 +6,8 @@
  * of the same wire, and writes packages/bench/results/latest.{json,md} and SVG charts.
  *
  *   pnpm bench            full run (~15 minutes on 2 cores)
- *   pnpm bench --quick    CI-sized run (smaller N; well under 2 minutes)
+ *   pnpm bench --quick    CI-sized run (smaller N; about 2 minutes), written to results/tmp/
+ *   pnpm bench --only startup   start-up and footprint of the root commands alone
  *   pnpm bench --protocols grpc,websocket --no-floors
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -28,9 +29,9 @@ import {
   pinToCore,
   restoreCpus,
 } from './pinning.ts';
-import { loadProtocols, PACKAGES_DIR, parseProtocols } from './protocols.ts';
+import { grpcWebModule, loadProtocols, PACKAGES_DIR, parseProtocols } from './protocols.ts';
 import { updateReadmes } from './readmes.ts';
-import { renderCharts, renderMarkdown } from './report.ts';
+import { renderCharts, renderMarkdown, renderStartup } from './report.ts';
 import type { HostOptions, HostReady } from './server-host.ts';
 import { measureStartup, type StartupResult } from './startup.ts';
 import { inBatches, microsPerToken, OPEN_PARALLELISM, runStreams } from './streams.ts';
@@ -70,15 +71,20 @@ export interface Sizes {
   storedTurns: number;
 }
 
+/**
+ * CI-sized: every figure of the full run, each from fewer samples (it must fit in about two
+ * minutes on a busy 2-core machine; most of that is starting the 12 fresh server processes the
+ * memory figures need).
+ */
 export const QUICK_SIZES: Sizes = {
   connectSamples: 5,
-  warmTurns: 40,
+  warmTurns: 20,
   throughputTokens: 1_000,
   throughputReplies: 1,
   ratioPairs: 2,
   pacedReplies: 1,
-  idleConnections: 200,
-  activeStreams: 20,
+  idleConnections: 100,
+  activeStreams: 10,
   capacityStart: 25,
   capacityMax: 100,
   capacityPrecision: 1,
@@ -86,7 +92,7 @@ export const QUICK_SIZES: Sizes = {
   cpuStreams: 50,
   cpuTokens: 10,
   cpuPairs: 1,
-  storedSessions: 500,
+  storedSessions: 200,
   storedTurns: 10,
 };
 
@@ -238,6 +244,8 @@ export interface BenchOptions {
   quick?: boolean;
   protocols?: readonly Protocol[];
   floors?: boolean;
+  /** The gRPC-Web row (the gRPC server's gRPC-Web listener) when grpc is measured (default true). */
+  grpcWeb?: boolean;
   /** Start-up and footprint of the root commands (default: full runs only). */
   startup?: boolean;
   /** Pin the server host and this process to separate cores (default true). */
@@ -504,6 +512,8 @@ export function evaluateTargets(
   for (const row of result.protocols) {
     const floor = result.floors.find((f) => f.floorOf === row.protocol);
     const streaming = row.protocol !== 'rest';
+    // gRPC-Web has no floor of its own and no root command (it is the gRPC server's listener).
+    const ownRoot = (PROTOCOLS as readonly string[]).includes(row.protocol);
     const capNote = [
       unpinned,
       row.capacity?.atCeiling ? `≥ the ceiling of ${row.capacity.streams}` : undefined,
@@ -610,6 +620,13 @@ export function evaluateTargets(
       (v) => v <= L.idleServerMiB,
       start ? undefined : 'start-up not measured on this run',
     );
+    if (!ownRoot) {
+      // Only what applies: there is no floor to divide by and no command of its own to start.
+      const inapplicable = (t: Target) =>
+        t.protocol === row.protocol &&
+        (t.name.includes('floor') || t.name.startsWith('client at') || t.name.startsWith('idle server'));
+      targets.splice(0, targets.length, ...targets.filter((t) => !inapplicable(t)));
+    }
   }
   return targets;
 }
@@ -701,7 +718,7 @@ interface Contender {
  * the other, alternating which goes first, so both meet the shared machine in the same state.
  */
 async function pairedCapacity(
-  pair: [Contender, Contender],
+  pair: [Contender] | [Contender, Contender],
   host: HostProcess,
   sizes: Sizes,
   progress: (line: string) => void,
@@ -710,7 +727,7 @@ async function pairedCapacity(
   const searches = pair.map(() => new CapacitySearch(options));
   const steps: CapacityStep[][] = [[], []];
   for (let round = 0; searches.some((s) => !s.done); round++) {
-    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    const order = (round % 2 === 0 ? [0, 1] : [1, 0]).filter((i) => i < pair.length);
     for (const i of order) {
       const n = searches[i]!.next();
       if (n === undefined) continue;
@@ -749,7 +766,11 @@ async function pairedCapacity(
     };
   });
   const [mine, theirs] = pair.map((who) => who.row.capacity!.streams);
-  pair[0].row.capacityRatio = theirs! > 0 ? round2(mine! / theirs!) : null;
+  if (theirs === undefined) {
+    progress(`${pair[0].name.padEnd(16)} capacity ${mine} streams/core (no floor)`);
+    return;
+  }
+  pair[0].row.capacityRatio = theirs > 0 ? round2(mine! / theirs) : null;
   progress(
     `${pair[0].name.padEnd(16)} capacity ${mine} streams/core vs floor ${theirs}: ${pair[0].row.capacityRatio}×`,
   );
@@ -757,7 +778,7 @@ async function pairedCapacity(
 
 /** CPU per token at a fixed load, server and floor alternating; ratio = median of the pair ratios. */
 async function pairedCpu(
-  pair: [Contender, Contender],
+  pair: [Contender] | [Contender, Contender],
   host: HostProcess,
   sizes: Sizes,
   progress: (line: string) => void,
@@ -766,7 +787,7 @@ async function pairedCpu(
   const percents: [number[], number[]] = [[], []];
   const ratios: number[] = [];
   for (let p = 0; p < sizes.cpuPairs; p++) {
-    const order = p % 2 === 0 ? [0, 1] : [1, 0];
+    const order = (p % 2 === 0 ? [0, 1] : [1, 0]).filter((i) => i < pair.length);
     const perToken: number[] = [0, 0];
     for (const i of order) {
       const who = pair[i]!;
@@ -784,7 +805,7 @@ async function pairedCpu(
       runs[i]!.push(perToken[i]!);
       percents[i]!.push(trial.serverCpuPercent);
     }
-    if (perToken[1]! > 0) ratios.push(perToken[0]! / perToken[1]!);
+    if (pair.length > 1 && perToken[1]! > 0) ratios.push(perToken[0]! / perToken[1]!);
   }
   pair.forEach((who, i) => {
     who.row.cpuPerToken = {
@@ -800,7 +821,9 @@ async function pairedCpu(
   for (const who of pair) who.row.capacityFromCpu = capacityFromCpu(who.row);
   progress(
     `${pair[0].name.padEnd(16)} CPU per token at ${sizes.cpuStreams} streams: ${pair[0].row.cpuPerToken?.microsPerToken} µs ` +
-      `vs floor ${pair[1].row.cpuPerToken?.microsPerToken} µs: ${pair[0].row.cpuRatio}× (median of ${ratios.length} pairs)`,
+      (pair[1]
+        ? `vs floor ${pair[1].row.cpuPerToken?.microsPerToken} µs: ${pair[0].row.cpuRatio}× (median of ${ratios.length} pairs)`
+        : '(no floor)'),
   );
 }
 
@@ -832,7 +855,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
   const loadAtStart = os.loadavg().map(round2);
   const quick = options.quick ?? false;
   const sizes: Sizes = { ...(quick ? QUICK_SIZES : FULL_SIZES), ...options.sizes };
-  const progress = options.onProgress ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const progress =
+    options.onProgress ??
+    ((line: string) =>
+      process.stderr.write(`[${Math.round((performance.now() - startedAt) / 1000)} s] ${line}\n`));
   const wanted = options.protocols ?? [...PROTOCOLS];
   // Only protocols whose client loads here are worth starting in the host.
   const { modules, skipped } = await loadProtocols(wanted);
@@ -908,6 +934,38 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
         row.errors.push(`CPU per token: ${(error as Error).message}`);
       }
     }
+    // gRPC-Web: the gRPC server's own gRPC-Web listener, with connect-node's gRPC-Web client
+    // (packages/grpc/src/web-client.ts). No floor: there is no bare-Node gRPC-Web server to set
+    // beside it, so its ratios are n/a; its absolute figures sit next to gRPC's.
+    const grpcServer = ready.servers.find((s) => s.protocol === 'grpc');
+    const grpcModule = modules.find((m) => m.protocol === 'grpc');
+    const webTarget = grpcServer?.webTarget;
+    if (webTarget && grpcModule && options.grpcWeb !== false) {
+      const web = await grpcWebModule(grpcModule);
+      const subject: Subject = {
+        name: 'grpc-web',
+        port: portOf(webTarget),
+        isStreaming: true,
+        make: () => new AdapterClient(web.createAdapter, webTarget),
+        idleHost: {
+          options: { protocols: ['grpc'], floors: [] },
+          make: (r) => new AdapterClient(web.createAdapter, r.servers[0]!.webTarget!),
+        },
+      };
+      const row = await measureSubject(subject, sizes, host, meter, progress);
+      rows.push(row);
+      const solo: [Contender] = [{ name: 'grpc-web', row, make: subject.make, isStreaming: true }];
+      try {
+        await pairedCapacity(solo, host, sizes, progress);
+      } catch (error) {
+        row.errors.push(`capacity: ${(error as Error).message}`);
+      }
+      try {
+        await pairedCpu(solo, host, sizes, progress);
+      } catch (error) {
+        row.errors.push(`CPU per token: ${(error as Error).message}`);
+      }
+    }
   } finally {
     await host.stop();
     meter.close();
@@ -965,11 +1023,17 @@ if (isMain(import.meta.url)) {
         protocols: { type: 'string' },
         'no-floors': { type: 'boolean', default: false },
         'report-only': { type: 'boolean', default: false },
+        only: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
     if (values.help) {
-      console.log('usage: pnpm bench [--quick] [--protocols rest,sse,…] [--no-floors] [--report-only]');
+      console.log(
+        'usage: pnpm bench [--quick] [--protocols rest,sse,…] [--no-floors] [--report-only] [--only startup]',
+      );
+      console.log(
+        '  --only startup  start-up and footprint of the root commands alone → results/tmp/startup.json',
+      );
       console.log(
         '  --report-only  rewrite latest.md and the charts from results/latest.json, measuring nothing',
       );
@@ -988,6 +1052,26 @@ if (isMain(import.meta.url)) {
       return;
     }
     const protocols = parseProtocols(values.protocols);
+    if (values.only !== undefined) {
+      if (values.only !== 'startup') throw new Error(`--only ${values.only}: only "startup" runs alone`);
+      const startedAt = performance.now();
+      const startup = await measureStartup(protocols, {
+        progress: (line) =>
+          process.stderr.write(`[${Math.round((performance.now() - startedAt) / 1000)} s] ${line}\n`),
+      });
+      const dir = join(RESULTS_DIR, 'tmp');
+      await mkdir(dir, { recursive: true });
+      const out = {
+        generatedAt: new Date().toISOString(),
+        machine: machineInfo(),
+        loadAverage: os.loadavg(),
+        startup,
+      };
+      await writeFile(join(dir, 'startup.json'), `${JSON.stringify(out, null, 2)}\n`);
+      console.log(renderStartup(startup));
+      console.log(`wrote ${join(dir, 'startup.json')}`);
+      process.exit(0);
+    }
     const args = [
       values.quick ? '--quick' : '',
       values.protocols ? `--protocols ${values.protocols}` : '',
@@ -998,8 +1082,10 @@ if (isMain(import.meta.url)) {
       protocols,
       floors: !values['no-floors'],
       command: ['pnpm bench', ...args].filter(Boolean).join(' '),
-      // A partial run (some protocols, or no floors) must not replace the committed results.
-      ...(values.protocols || values['no-floors'] ? { outDir: join(RESULTS_DIR, 'tmp') } : {}),
+      // A quick or partial run (some protocols, or no floors) must not replace the committed results.
+      ...(values.quick || values.protocols || values['no-floors']
+        ? { outDir: join(RESULTS_DIR, 'tmp') }
+        : {}),
     });
     console.log(renderMarkdown(result));
     // Only a full run of all five speaks for the READMEs; a quick or partial run does not.

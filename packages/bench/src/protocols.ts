@@ -113,11 +113,18 @@ export type SubjectModule = Omit<ProtocolModule, 'protocol'> & { protocol: Subje
 export async function grpcWebModule(grpc: ProtocolModule): Promise<SubjectModule> {
   const { GrpcWebAdapter } = (await import(
     pathToFileURL(join(PACKAGES_DIR, 'grpc', 'src', 'web-client.ts')).href
-  )) as { GrpcWebAdapter: new (target: string) => ClientAdapter };
+  )) as {
+    GrpcWebAdapter: new (target: string, options?: { ca?: Buffer | string; token?: string }) => ClientAdapter;
+  };
   return {
     protocol: 'grpc-web',
     adapterName: 'GrpcWebAdapter',
-    createAdapter: (target) => new GrpcWebAdapter(target),
+    // The CA and token pass through, so compare --tls reaches the TLS listener.
+    createAdapter: (target, options) =>
+      new GrpcWebAdapter(target, {
+        ...(options?.ca ? { ca: options.ca } : {}),
+        ...(options?.token ? { token: options.token } : {}),
+      }),
     async createServer(options) {
       const server = await grpc.createServer(options);
       const listen = server.listen.bind(server);

@@ -1,6 +1,7 @@
 /** latest.md and the SVG charts, both made from the BenchResult alone. */
 import type { BenchResult, BenchRow, Target } from './bench.ts';
 import { describeMachine } from './machine.ts';
+import type { StartupResult } from './startup.ts';
 
 const pair = (v: { p50: number; p99: number } | null) => (v ? `${v.p50} / ${v.p99}` : 'n/a');
 const num = (v: number | null | undefined, unit = '') =>
@@ -46,9 +47,16 @@ function capacitySteps(rows: BenchRow[]): string[] {
 function startupTable(result: BenchResult): string[] {
   const s = result.startup;
   if (!s)
-    return [
-      'Not measured on this run (quick runs skip it; `tsx packages/bench/src/startup.ts` measures it alone).',
-    ];
+    return ['Not measured on this run (quick runs skip it; `pnpm bench --only startup` measures it alone).'];
+  return startupLines(s);
+}
+
+/** The start-up table alone (`pnpm bench --only startup`). */
+export function renderStartup(s: StartupResult): string {
+  return startupLines(s).join('\n');
+}
+
+function startupLines(s: StartupResult): string[] {
   const lines = [
     ...(s.note ? [s.note, ''] : []),
     '| protocol | `pnpm serve` → listening, ms | idle server RSS, MiB | all processes of `pnpm serve`, MiB | `pnpm client` → first prompt, ms | plain-JS build: → listening ms, idle RSS MiB |',
@@ -299,5 +307,22 @@ export function renderCharts(result: BenchResult): Record<string, string> {
       })),
       note,
     ),
+    ...(result.startup
+      ? {
+          'startup.svg': barChart(
+            '`pnpm serve` idle RSS (grey: the same server bundled with its dependencies)',
+            'MiB',
+            result.startup.rows.map((r) => ({
+              label: r.protocol,
+              value: r.serverRssMiB,
+              floor: r.plain?.rssMiB ?? null,
+            })),
+            note.replace(
+              'grey: bare-Node floor',
+              `target ≤ 60 MiB; bare node ${result.startup?.baseline?.nodeRssMiB ?? 'n/a'} MiB`,
+            ),
+          ),
+        }
+      : {}),
   };
 }

@@ -19,7 +19,8 @@ export interface HostOptions {
 
 export interface HostReady {
   type: 'ready';
-  servers: { protocol: Protocol; target: string }[];
+  /** `webTarget`: the gRPC server's gRPC-Web listener (the bench's grpc-web row). */
+  servers: { protocol: Protocol; target: string; webTarget?: string }[];
   floors: { kind: FloorKind; target: string }[];
   skipped: { protocol: Protocol; reason: string }[];
 }
@@ -85,7 +86,9 @@ async function main(): Promise<void> {
     try {
       const chat = ChatService.fromConfig(config, m.protocol, { model: new BenchModel() });
       const server = await m.createServer({ config, chat });
-      servers.push({ protocol: m.protocol, target: await server.listen({ port: 0, host: '127.0.0.1' }) });
+      const target = await server.listen({ port: 0, host: '127.0.0.1' });
+      const { webUrl } = server as { webUrl?: string };
+      servers.push({ protocol: m.protocol, target, ...(webUrl ? { webTarget: webUrl } : {}) });
       closers.push(() => server.close());
     } catch (error) {
       skipped.push({ protocol: m.protocol, reason: `createServer failed: ${(error as Error).message}` });

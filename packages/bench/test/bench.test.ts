@@ -100,4 +100,54 @@ describe('pnpm bench', () => {
     const svg = await readFile(join(dir, 'ttft.svg'), 'utf8');
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, 180_000);
+
+  it('measures gRPC-Web as a row of its own, on the gRPC server\'s gRPC-Web listener', async () => {
+    const result = await runBench({
+      quick: true,
+      protocols: ['grpc'],
+      floors: false,
+      outDir: null,
+      onProgress: () => undefined,
+      sizes: {
+        connectSamples: 2,
+        warmTurns: 3,
+        throughputTokens: 50,
+        throughputReplies: 1,
+        pacedReplies: 1,
+        idleConnections: 5,
+        activeStreams: 3,
+        capacityStart: 2,
+        capacityMax: 4,
+        capacityPrecision: 0.5,
+        capacityTokens: 4,
+        cpuStreams: 2,
+        cpuTokens: 4,
+        cpuPairs: 1,
+        storedSessions: 5,
+        storedTurns: 1,
+      },
+    });
+    expect(result.protocols.map((r) => r.protocol)).toEqual(['grpc', 'grpc-web']);
+    const web = result.protocols[1]!;
+    expect(web.errors).toEqual([]);
+    expect(web).toMatchObject({
+      connectMs: pair,
+      ttftMs: pair,
+      interChunkMs: pair,
+      chunksPerSec: expect.any(Number),
+      bytesPerReply: expect.any(Number),
+      bytesPerToken: expect.any(Number),
+      idleConnectionKiB: expect.any(Number),
+      capacity: { streams: expect.any(Number), steps: expect.any(Array) },
+      cpuPerToken: { streams: 2, microsPerToken: expect.any(Number), runs: 1 },
+      capacityFromCpu: expect.any(Number),
+    });
+    for (const step of web.capacity!.steps) expect(step.completed + step.failed).toBe(step.streams);
+    // Its bytes were counted on the gRPC-Web listener's port: HTTP/1.1 answers, not gRPC's HTTP/2.
+    expect(web.bytesPerReply).not.toBe(result.protocols[0]!.bytesPerReply);
+    // No floor and no root command of its own: only the targets that apply.
+    const names = result.targets.filter((t) => t.protocol === 'grpc-web').map((t) => t.name);
+    expect(names).toContain('first-token overhead p50 < 1 ms');
+    expect(names.filter((n) => n.includes('floor') || n.startsWith('idle server'))).toEqual([]);
+  }, 180_000);
 });
