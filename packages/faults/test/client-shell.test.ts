@@ -399,13 +399,14 @@ describe.each(ROWS)('$protocol client', (row) => {
     const wire = bodies.map((b) => b.toString('utf8')).join('');
     if (row.protocol === 'streamable-http') {
       const printed = lines.flatMap((l) => l.detail).filter((d) => d.startsWith('line: '));
-      const written = wire.split('\n').filter((l) => l.includes('"messageId"'));
-      expect(printed.length).toBeGreaterThan(3);
-      for (const line of written.filter((l) => l.startsWith('{"type":')))
-        expect(printed).toContain(`line: ${shown(line)}`);
+      // Every line the server wrote (each carries its seq: the start, every delta, the done).
+      const written = wire.split('\n').filter((l) => l.startsWith('{"seq":'));
+      expect(written.length).toBeGreaterThan(3);
+      for (const line of written) expect(printed).toContain(`line: ${shown(line)}`);
     } else if (row.protocol === 'sse') {
       const printed = lines.flatMap((l) => l.detail).filter((d) => d.startsWith('event block: '));
-      const written = wire.split('\n\n').filter((b) => b.includes('\ndata: {"type"'));
+      // Every event block (a delta's data is its text as a JSON string, the others an object).
+      const written = wire.split('\n\n').filter((b) => b.startsWith('event: ') && b.includes('\ndata: '));
       expect(written.length).toBeGreaterThan(3);
       for (const block of written) expect(printed).toContain(`event block: ${shown(block)}`);
     } else if (row.protocol === 'websocket') {
