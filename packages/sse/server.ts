@@ -102,6 +102,7 @@ export async function createServer(options: SseServerOptions = {}): Promise<Chat
         summary: 'The session as an EventSource stream (text/event-stream)',
         description:
           'Frames: `event: start|delta|done|chat-error|reset`, `id: <sequence>`, `data: <ChatEvent JSON>` ' +
+          '(for `delta`, `data:` is the text alone as a JSON string, e.g. `data: "Hel"`: the reply is the one whose `start` came before it) ' +
           "(a ChatEvent `error` is `event: chat-error`, apart from EventSource's own `error`), `retry: <ms>`, " +
           'and `: heartbeat` comments. ' +
           'Send `Last-Event-ID` to resume after that id; without it you get the reply in flight from its start.',
