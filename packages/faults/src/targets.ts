@@ -4,6 +4,7 @@
  * the same small interface: sessions, history, stats and health over the wire, and a reply that a
  * test can read, pause (a slow consumer) or abandon abruptly (a client that vanishes).
  */
+import type { IncomingMessage } from 'node:http';
 import type { ChatServer, ChatService, Config, Message, Protocol } from '@gtp/core';
 import { createServer as createGrpc } from '@gtp/grpc/server';
 import { createServer as createRest } from '@gtp/rest/server';
@@ -12,7 +13,7 @@ import { createServer as createStreamableHttp } from '@gtp/streamable-http/serve
 import { createServer as createWebSocket } from '@gtp/websocket/server';
 import { EventQueue, type FaultEvent } from './events.ts';
 import { GrpcClient } from './grpc.ts';
-import { errorEvent, HttpJson, pumpNdjson, pumpSse, rawRequest, readJson } from './http.ts';
+import { errorEvent, HttpJson, pumpNdjson, pumpSse, type RawExchange, rawRequest, readJson } from './http.ts';
 import { WsClient } from './ws.ts';
 
 export interface StartOptions {
@@ -120,56 +121,40 @@ function bearer(token: string | undefined): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
-/** REST and Streamable HTTP: the reply is the answer to one POST on a connection of its own. */
-function postClient(base: string, token: string | undefined, streams: boolean): Client {
+/** A reply read from one stream (a response, a call, a socket): `vanish` abandons it abruptly. */
+function replyOf(
+  events: EventQueue,
+  stream: { pause(): unknown; resume(): unknown },
+  vanish: () => void,
+): Reply {
+  return { events, vanish, pause: () => void stream.pause(), resume: () => void stream.resume() };
+}
+
+/** What an HTTP client's reply gets: the JSON API, and a raw exchange of its own (closed with the client). */
+interface HttpReplyContext {
+  api: HttpJson;
+  open(path: string, options: Parameters<typeof rawRequest>[1]): RawExchange;
+}
+
+/** An HTTP client: the shared routes, and `reply` (each on exchanges its close destroys). */
+function httpClient(
+  base: string,
+  token: string | undefined,
+  reply: (context: HttpReplyContext, sessionId: string, text: string) => Promise<Reply>,
+): Client {
   const api = new HttpJson(base, token);
-  const exchanges = new Set<{ destroy(): void }>();
+  const exchanges = new Set<RawExchange>();
+  const open: HttpReplyContext['open'] = (path, options) => {
+    const exchange = rawRequest(`${base}${path}`, {
+      ...options,
+      headers: { ...options.headers, ...bearer(token) },
+    });
+    exchanges.add(exchange);
+    return exchange;
+  };
   return {
     ...httpBasics(api),
-    async reply(sessionId, text) {
-      const events = new EventQueue();
-      const exchange = rawRequest(`${base}/sessions/${sessionId}/messages`, {
-        method: 'POST',
-        headers: bearer(token),
-        body: JSON.stringify({ text }),
-      });
-      exchanges.add(exchange);
-      exchange.response.then(
-        async (res) => {
-          if (res.statusCode !== 200) {
-            const body = await readJson(res);
-            events.push(errorEvent({ status: res.statusCode ?? 0, headers: res.headers, body }));
-            events.end();
-          } else if (streams) {
-            pumpNdjson(res, events);
-          } else {
-            // REST: one complete answer, seen here as the text (one delta) and its done.
-            const answer = (await readJson(res)) as {
-              messageId: string;
-              text: string;
-              finishReason: 'stop' | 'cancelled' | 'max_tokens';
-              usage: { inputTokens: number; outputTokens: number };
-              timings: { ttftMs: number; totalMs: number };
-            };
-            if (typeof answer !== 'object') {
-              events.end(); // the connection broke mid-answer
-              return;
-            }
-            events.push({ type: 'delta', text: answer.text });
-            const { text: _text, ...rest } = answer;
-            events.push({ type: 'done', ...rest });
-            events.end();
-          }
-        },
-        () => events.end(),
-      );
-      return {
-        events,
-        vanish: () => exchange.destroy(),
-        pause: () => exchange.pause(),
-        resume: () => exchange.resume(),
-      };
-    },
+    reply: (sessionId, text) => reply({ api, open }, sessionId, text),
     async close() {
       for (const exchange of exchanges) exchange.destroy();
       await api.close();
@@ -177,47 +162,74 @@ function postClient(base: string, token: string | undefined, streams: boolean): 
   };
 }
 
+/** A refusal (any status but the one expected): its `{error}` body as the reply's only event. */
+async function refusal(res: IncomingMessage, events: EventQueue): Promise<void> {
+  events.push(errorEvent({ status: res.statusCode ?? 0, headers: res.headers, body: await readJson(res) }));
+  events.end();
+}
+
+/** REST and Streamable HTTP: the reply is the answer to one POST on a connection of its own. */
+function postClient(base: string, token: string | undefined, streams: boolean): Client {
+  return httpClient(base, token, async ({ open }, sessionId, text) => {
+    const events = new EventQueue();
+    const exchange = open(`/sessions/${sessionId}/messages`, {
+      method: 'POST',
+      body: JSON.stringify({ text }),
+    });
+    exchange.response.then(
+      async (res) => {
+        if (res.statusCode !== 200) {
+          await refusal(res, events);
+        } else if (streams) {
+          pumpNdjson(res, events);
+        } else {
+          // REST: one complete answer, seen here as the text (one delta) and its done.
+          const answer = (await readJson(res)) as {
+            messageId: string;
+            text: string;
+            finishReason: 'stop' | 'cancelled' | 'max_tokens';
+            usage: { inputTokens: number; outputTokens: number };
+            timings: { ttftMs: number; totalMs: number };
+          };
+          if (typeof answer !== 'object') {
+            events.end(); // the connection broke mid-answer
+            return;
+          }
+          events.push({ type: 'delta', text: answer.text });
+          const { text: _text, ...rest } = answer;
+          events.push({ type: 'done', ...rest });
+          events.end();
+        }
+      },
+      () => events.end(),
+    );
+    return replyOf(events, exchange, () => exchange.destroy());
+  });
+}
+
 /** SSE: a listener on the session's event stream, then the POST that starts the reply. */
 function sseClient(base: string, token: string | undefined): Client {
-  const api = new HttpJson(base, token);
-  const exchanges = new Set<{ destroy(): void }>();
-  return {
-    ...httpBasics(api),
-    async reply(sessionId, text) {
-      const events = new EventQueue();
-      const listener = rawRequest(`${base}/sessions/${sessionId}/events`, {
-        method: 'GET',
-        headers: { accept: 'text/event-stream', ...bearer(token) },
-      });
-      exchanges.add(listener);
-      const handle = {
-        events,
-        vanish: () => listener.destroy(),
-        pause: () => listener.pause(),
-        resume: () => listener.resume(),
-      };
-      const res = await listener.response;
-      if (res.statusCode !== 200) {
-        events.push(
-          errorEvent({ status: res.statusCode ?? 0, headers: res.headers, body: await readJson(res) }),
-        );
-        events.end();
-        return handle;
-      }
-      pumpSse(res, events); // subscribed: the reply's events cannot be missed now
-      const started = await api.call('POST', `/sessions/${sessionId}/messages`, { text });
-      if (started.status !== 202) {
-        events.push(errorEvent(started));
-        events.end();
-        listener.destroy();
-      }
+  return httpClient(base, token, async ({ api, open }, sessionId, text) => {
+    const events = new EventQueue();
+    const listener = open(`/sessions/${sessionId}/events`, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream' },
+    });
+    const handle = replyOf(events, listener, () => listener.destroy());
+    const res = await listener.response;
+    if (res.statusCode !== 200) {
+      await refusal(res, events);
       return handle;
-    },
-    async close() {
-      for (const exchange of exchanges) exchange.destroy();
-      await api.close();
-    },
-  };
+    }
+    pumpSse(res, events); // subscribed: the reply's events cannot be missed now
+    const started = await api.call('POST', `/sessions/${sessionId}/messages`, { text });
+    if (started.status !== 202) {
+      events.push(errorEvent(started));
+      events.end();
+      listener.destroy();
+    }
+    return handle;
+  });
 }
 
 /** WebSocket: a connection per reply that joins the session and sends the text. */
@@ -232,10 +244,7 @@ function wsClient(base: string, token: string | undefined): Client {
       const ws = new WsClient(wsUrl, token ? { token } : {});
       sockets.add(ws);
       const handle = {
-        events,
-        vanish: () => ws.vanish(),
-        pause: () => ws.ws.pause(),
-        resume: () => ws.ws.resume(),
+        ...replyOf(events, ws.ws, () => ws.vanish()),
         closeCode: ws.closed.then((closed) => closed.code),
       };
       try {
@@ -277,12 +286,7 @@ function grpcClient(target: string, token: string | undefined): Client {
     health: () => grpc.health(),
     async reply(sessionId, text) {
       const { queue, call } = grpc.streamMessage(sessionId, text);
-      return {
-        events: queue,
-        vanish: () => call.cancel(),
-        pause: () => call.pause(),
-        resume: () => call.resume(),
-      };
+      return replyOf(queue, call, () => call.cancel());
     },
     async close() {
       grpc.close();
@@ -290,75 +294,58 @@ function grpcClient(target: string, token: string | undefined): Client {
   };
 }
 
-async function listen(server: ChatServer): Promise<string> {
-  return server.listen({ port: 0, host: HOST });
+/** A row of the table: how to make its server, and the client that speaks its protocol. */
+function row(
+  protocol: Protocol,
+  traits: Pick<Target, 'streams' | 'vanishCancels'>,
+  create: (options: StartOptions) => Promise<ChatServer>,
+  client: (url: string, token: string | undefined) => Client,
+): Target {
+  return {
+    protocol,
+    ...traits,
+    async start(options) {
+      const server = await create(options);
+      const url = await server.listen({ port: 0, host: HOST });
+      return running(protocol, server, url, (token) => client(url, token));
+    },
+    connect: (url, { token } = {}) => client(url, token),
+  };
 }
+
+/** The server's options every row passes: the configuration, and the test's own service if any. */
+const serverOptions = ({ config, chat }: StartOptions) => ({ config, ...(chat ? { chat } : {}) });
+const STREAMS = { streams: true, vanishCancels: false };
 
 /** The five rows. */
 export const TARGETS: readonly Target[] = [
-  {
-    protocol: 'rest',
-    streams: false,
-    vanishCancels: true,
-    async start({ config, chat }) {
-      const server = await createRest({ config, ...(chat ? { chat } : {}) });
-      const url = await listen(server);
-      return running('rest', server, url, (token) => postClient(url, token, false));
-    },
-    connect: (url, { token } = {}) => postClient(url, token, false),
-  },
-  {
-    protocol: 'streamable-http',
-    streams: true,
-    vanishCancels: false,
-    async start({ config, chat }) {
-      const server = await createStreamableHttp({ config, ...(chat ? { chat } : {}) });
-      const url = await listen(server);
-      return running('streamable-http', server, url, (token) => postClient(url, token, true));
-    },
-    connect: (url, { token } = {}) => postClient(url, token, true),
-  },
-  {
-    protocol: 'sse',
-    streams: true,
-    vanishCancels: false,
-    async start({ config, chat, slowConsumerCapBytes }) {
-      const server = await createSse({
-        config,
-        ...(chat ? { chat } : {}),
-        ...(slowConsumerCapBytes ? { maxQueuedBytes: slowConsumerCapBytes } : {}),
-      });
-      const url = await listen(server);
-      return running('sse', server, url, (token) => sseClient(url, token));
-    },
-    connect: (url, { token } = {}) => sseClient(url, token),
-  },
-  {
-    protocol: 'websocket',
-    streams: true,
-    vanishCancels: false,
-    async start({ config, chat, slowConsumerCapBytes }) {
-      const server = await createWebSocket({
-        config,
-        ...(chat ? { chat } : {}),
-        ...(slowConsumerCapBytes ? { maxBufferedBytes: slowConsumerCapBytes } : {}),
-      });
-      const url = await listen(server);
-      return running('websocket', server, url, (token) => wsClient(url, token));
-    },
-    connect: (url, { token } = {}) => wsClient(url, token),
-  },
-  {
-    protocol: 'grpc',
-    streams: true,
-    vanishCancels: false,
-    async start({ config, chat }) {
-      const server = await createGrpc({ config, ...(chat ? { chat } : {}) });
-      const url = await listen(server);
-      return running('grpc', server, url, (token) => grpcClient(url, token));
-    },
-    connect: (url, { token } = {}) => grpcClient(url, token),
-  },
+  row(
+    'rest',
+    { streams: false, vanishCancels: true },
+    (options) => createRest(serverOptions(options)),
+    (url, token) => postClient(url, token, false),
+  ),
+  row(
+    'streamable-http',
+    STREAMS,
+    (options) => createStreamableHttp(serverOptions(options)),
+    (url, token) => postClient(url, token, true),
+  ),
+  row(
+    'sse',
+    STREAMS,
+    ({ slowConsumerCapBytes: cap, ...options }) =>
+      createSse({ ...serverOptions(options), ...(cap ? { maxQueuedBytes: cap } : {}) }),
+    sseClient,
+  ),
+  row(
+    'websocket',
+    STREAMS,
+    ({ slowConsumerCapBytes: cap, ...options }) =>
+      createWebSocket({ ...serverOptions(options), ...(cap ? { maxBufferedBytes: cap } : {}) }),
+    wsClient,
+  ),
+  row('grpc', STREAMS, (options) => createGrpc(serverOptions(options)), grpcClient),
 ];
 
 export function target(protocol: Protocol): Target {
