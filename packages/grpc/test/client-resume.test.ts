@@ -21,7 +21,7 @@ afterEach(async () => {
 
 describe('pnpm client grpc: a connection cut mid-reply', () => {
   // The server keeps a StreamMessage reply whose call broke for its resume grace
-  // (src/resume-grace.ts), so ResumeStream reads the rest and the stored reply is whole.
+  // (core's src/resume-grace.ts), so ResumeStream reads the rest and the stored reply is whole.
   it('resumes with ResumeStream after the last seq; the screen shows exactly the stored reply', async () => {
     const server = await createServer({ config: testConfig(PACED) });
     servers.push(server);
