@@ -298,15 +298,7 @@ export class RedisReplyLog implements ReplyLog {
     let window: { item: LoggedEvent; result: Promise<boolean> }[] = [];
     let failed = false;
     const send = (item: LoggedEvent): Promise<boolean> =>
-      this.#commands
-        .appendEvent(
-          keys,
-          item,
-          String(this.#size),
-          String(this.#options.ttlMs),
-          String(this.#leaseTtlMs),
-          this.#owner(),
-        )
+      this.#append(keys, item)
         .then(
           (reply) => reply === -1,
           (error: unknown) => {
@@ -456,6 +448,18 @@ export class RedisReplyLog implements ReplyLog {
     return withDeadline(command, REDIS_COMMAND_TIMEOUT_MS);
   }
 
+  /** -1 when appended, else the newest seq (not the next one: refused). */
+  #append(keys: [string, string], item: LoggedEvent): Promise<number> {
+    return this.#commands.appendEvent(
+      keys,
+      item,
+      String(this.#size),
+      String(this.#options.ttlMs),
+      String(this.#leaseTtlMs),
+      this.#owner(),
+    );
+  }
+
   #abandon(keys: [string, string], expectedSeq: number): Promise<number> {
     return this.#commands.abandon(
       keys,
@@ -482,16 +486,7 @@ export class RedisReplyLog implements ReplyLog {
         }
         const keys: [string, string] = [key, `${key}:lease`];
         for (const item of unconfirmed.filter((u) => u.seq > newest)) {
-          const reply = await this.#bounded(
-            this.#commands.appendEvent(
-              keys,
-              item,
-              String(this.#size),
-              String(this.#options.ttlMs),
-              String(this.#leaseTtlMs),
-              this.#owner(),
-            ),
-          );
+          const reply = await this.#bounded(this.#append(keys, item));
           if (reply !== -1) throw new Error(`append of event ${item.seq} refused (newest ${reply})`);
         }
         return;
