@@ -17,8 +17,12 @@
  *
  *   node scripts/launch.mjs serve <protocol> …   node scripts/launch.mjs client <protocol> …
  *   node scripts/launch.mjs --build               (pnpm build)
+ *
+ * Stack traces name the bundle's files; `NODE_OPTIONS=--enable-source-maps pnpm serve sse` maps
+ * them back to the .ts sources (the bundle has source maps; off by default, as they cost memory).
  */
 import {
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -58,6 +62,7 @@ function freshBuild() {
     return undefined;
   }
   const dir = join(CACHE, current.dir);
+  if (!existsSync(join(dir, 'scripts', 'run.mjs'))) return undefined;
   if (mtime(LOCKFILE) > current.builtAt || mtime(import.meta.filename) > current.builtAt) return undefined;
   for (const input of current.inputs) if (mtime(join(ROOT, input)) > current.builtAt) return undefined;
   return dir;

@@ -55,8 +55,9 @@ export interface Sizes {
   pacedReplies: number;
   /** Idle connections opened to measure the server's memory per connection. */
   idleConnections: number;
-  /** Streams held open at 20 tokens/s to measure the server's memory per active stream. */
+  /** Streams held open at 20 tokens/s to measure the server's memory per active stream, and their tokens. */
   activeStreams: number;
+  activeTokens: number;
   /** Capacity search: first N, ceiling, bisection precision, tokens per stream (at 20 tokens/s). */
   capacityStart: number;
   capacityMax: number;
@@ -85,6 +86,7 @@ export const QUICK_SIZES: Sizes = {
   pacedReplies: 1,
   idleConnections: 100,
   activeStreams: 10,
+  activeTokens: 20,
   capacityStart: 25,
   capacityMax: 100,
   capacityPrecision: 1,
@@ -105,6 +107,7 @@ export const FULL_SIZES: Sizes = {
   pacedReplies: 3,
   idleConnections: 1_000,
   activeStreams: 200,
+  activeTokens: 40,
   capacityStart: 100,
   capacityMax: 3_200,
   capacityPrecision: 0.25,
@@ -282,6 +285,7 @@ async function measureMemory(
   idleHost: IdleHost,
   n: number,
   active: number,
+  activeTokens: number,
   isStreaming: boolean,
 ): Promise<{ rssKiB: number; heapKiB: number; activeRssKiB: number | null; activeHeapKiB: number | null }> {
   const host = new HostProcess(idleHost.options);
@@ -305,10 +309,10 @@ async function measureMemory(
     clients.length = 0;
     const trial = await runStreams(() => idleHost.make(ready), host, {
       streams: active,
-      tokens: REPLY_TOKENS,
+      tokens: activeTokens,
       delayMs: PACED_DELAY_MS,
       isStreaming,
-      sampleMidwayMs: (REPLY_TOKENS * PACED_DELAY_MS) / 2,
+      sampleMidwayMs: (activeTokens * PACED_DELAY_MS) / 2,
     });
     const m = trial.memory;
     return {
@@ -458,6 +462,7 @@ async function measureSubject(
         subject.idleHost!,
         sizes.idleConnections,
         sizes.activeStreams,
+        sizes.activeTokens,
         subject.isStreaming,
       );
       row.idleConnectionKiB = m.rssKiB;
@@ -1024,6 +1029,7 @@ if (isMain(import.meta.url)) {
         'no-floors': { type: 'boolean', default: false },
         'report-only': { type: 'boolean', default: false },
         only: { type: 'string' },
+        merge: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -1033,6 +1039,9 @@ if (isMain(import.meta.url)) {
       );
       console.log(
         '  --only startup  start-up and footprint of the root commands alone → results/tmp/startup.json',
+      );
+      console.log(
+        '  --merge         (with --only startup) put them into results/latest.json, then as --report-only',
       );
       console.log(
         '  --report-only  rewrite latest.md and the charts from results/latest.json, measuring nothing',
@@ -1070,6 +1079,21 @@ if (isMain(import.meta.url)) {
       await writeFile(join(dir, 'startup.json'), `${JSON.stringify(out, null, 2)}\n`);
       console.log(renderStartup(startup));
       console.log(`wrote ${join(dir, 'startup.json')}`);
+      if (values.merge) {
+        const file = join(RESULTS_DIR, 'latest.json');
+        const result = JSON.parse(await readFile(file, 'utf8')) as BenchResult;
+        const load = os.loadavg().map(round2).join(' / ');
+        result.startup = {
+          ...startup,
+          note: `Re-measured after the run by \`pnpm bench --only startup --merge\` (${out.generatedAt.slice(0, 16)}Z, load average ${load}).`,
+        };
+        result.targets = evaluateTargets(result);
+        await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+        await writeReport(result, RESULTS_DIR);
+        console.log(`merged into ${file}; rewrote latest.md and the charts`);
+        if (!result.quick)
+          console.log(`updated ${(await updateReadmes(result, REPO_ROOT)).join(', ') || 'no README'}`);
+      }
       process.exit(0);
     }
     const args = [

@@ -5,7 +5,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchResult } from './bench.ts';
+import type { BenchResult, Target } from './bench.ts';
 import { describeMachine } from './machine.ts';
 import { capacityText, protocolSnippet } from './report.ts';
 
@@ -69,6 +69,63 @@ export function rootSnippet(result: BenchResult): string {
   return lines.join('\n');
 }
 
+/** A target's cell: its value and whether it was met. */
+const targetCell = (t: Target | undefined) =>
+  !t ? '—' : `${num(t.value)} ${t.met === null ? '(n/a)' : t.met ? '✅ met' : '❌ not met'}`;
+
+/**
+ * The bench README's generated part: every target per protocol, start-up and footprint, and how
+ * the capacity searches ended, from the same result as latest.md.
+ */
+export function benchSnippet(result: BenchResult): string {
+  const protocols = result.protocols.map((r) => r.protocol);
+  const names = [...new Set(result.targets.map((t) => t.name))];
+  const lines = [
+    `Generated from [\`results/latest.json\`](results/latest.json) by \`${result.command}\` (${result.durationSeconds} s) on`,
+    `${describeMachine(result.machine)}, ${result.generatedAt.slice(0, 10)}; load average ${result.loadAverage.start.join(' / ')} at`,
+    `the start and ${result.loadAverage.end.join(' / ')} at the end (1 / 5 / 15 min); ${result.pinning.note}.`,
+    '`pnpm bench --report-only` writes it again from latest.json.',
+    '',
+    `| target | ${protocols.join(' | ')} |`,
+    `|---|${protocols.map(() => '---').join('|')}|`,
+    ...names.map(
+      (name) =>
+        `| ${name} | ${protocols.map((p) => targetCell(result.targets.find((t) => t.name === name && t.protocol === p))).join(' | ')} |`,
+    ),
+    '',
+    'How each capacity search ended (the first failed step: whose core was full, or `neither`):',
+    [...result.protocols, ...result.floors]
+      .map((r) => `${r.protocol} ${capacityText(r)}${r.capacity ? ` (${r.capacity.limitedBy})` : ''}`)
+      .join(' · '),
+    '',
+  ];
+  const s = result.startup;
+  if (s) {
+    lines.push(
+      ...(s.note ? [s.note, ''] : []),
+      '| start-up and footprint | `pnpm serve` → listening, ms | idle server RSS, MiB | all processes, MiB | `pnpm client` → prompt, ms | bundled with its dependencies: → listening ms, RSS MiB |',
+      '|---|---|---|---|---|---|',
+      ...s.rows.map(
+        (r) =>
+          `| ${r.protocol} | ${num(r.serverStartMs)} | ${num(r.serverRssMiB)} | ${num(r.treeRssMiB)} (${num(r.processes)}) | ${num(r.clientPromptMs)} | ${r.plain ? `${num(r.plain.startMs)}, ${num(r.plain.rssMiB)}` : 'n/a'} |`,
+      ),
+      '',
+      s.baseline
+        ? `Idle \`node\` with nothing loaded: ${s.baseline.nodeRssMiB} MiB RSS; with the tsx loader and nothing else: ${s.baseline.nodeTsxRssMiB} MiB.`
+        : '',
+    );
+  } else {
+    lines.push('Start-up and footprint: not measured on this run (`pnpm bench --only startup`).');
+  }
+  const sm = result.sessionMemory;
+  if (sm)
+    lines.push(
+      '',
+      `Stored sessions: ${sm.perSessionKiB} KiB RSS (${sm.perSessionHeapKiB} KiB heap) per session of ${sm.turns} turns, ${sm.sessions.toLocaleString('en-US')} sessions.`,
+    );
+  return lines.join('\n');
+}
+
 export function diagramsSnippet(): string {
   return PROTOCOL_PACKAGES.map(
     (p) => `### ${DIAGRAM_TITLES[p]}\n\n![${DIAGRAM_TITLES[p]} sequence diagram](sequence_diagrams/${p}.svg)`,
@@ -93,6 +150,7 @@ export async function updateReadmes(result: BenchResult, repoRoot: string): Prom
     ['bench:root', rootSnippet(result)],
     ['diagrams:root', diagramsSnippet()],
   ]);
+  await edit(join('packages', 'bench', 'README.md'), [['bench:bench', benchSnippet(result)]]);
   for (const p of PROTOCOL_PACKAGES) {
     const snippet = protocolSnippet(result, p);
     if (snippet) await edit(join('packages', p, 'README.md'), [[`bench:${p}`, snippet]]);

@@ -155,7 +155,7 @@ export function renderMarkdown(result: BenchResult): string {
     `- **chunks/s**: one ${s.throughputTokens.toLocaleString('en-US')}-token reply at zero delay, chunks / total time (median of ${s.throughputReplies}). × floor: the median ratio over ${s.ratioPairs} pairs of one reply from the server and one from its floor, alternated, so both meet the machine in the same state.`,
     '- **bytes ↓ / reply**: TCP payload bytes the client received per reply, counted on its sockets (headers, chunked encoding, SSE/WebSocket/HTTP/2 framing included; TCP/IP headers not).',
     `- **bytes / token**: (bytes of the ${s.throughputTokens.toLocaleString('en-US')}-token reply − bytes of the ${result.model.tokensPerReply}-token one) / the difference in tokens: what each further token costs on the wire.`,
-    `- **idle conn**: server RSS growth (after GC) with ${s.idleConnections} idle connections open, divided by ${s.idleConnections}, in a fresh server process; the JS heap part in brackets. **active stream**: ${s.activeStreams} clients on the same kind of fresh server, RSS after GC midway through a paced reply minus the same clients connected and idle, per stream.`,
+    `- **idle conn**: server RSS growth (after GC) with ${s.idleConnections} idle connections open, divided by ${s.idleConnections}, in a fresh server process; the JS heap part in brackets. **active stream**: ${s.activeStreams} clients on the same kind of fresh server, RSS after GC midway through a paced reply (${s.activeTokens ?? 40} tokens) minus the same clients connected and idle, per stream.`,
     `- **capacity**: the largest N concurrent streams (each its own connection and session, starts spread over 50 ms, ${s.capacityTokens} tokens at 20 tokens/s) for which every stream completes with no error and the p99 of |gap − 50 ms| over all chunks is < 20 ms (REST: |reply time − ideal|). N steps ${s.capacityStart}, ${s.capacityStart * 2}, ${s.capacityStart * 4}, … up to ${s.capacityMax.toLocaleString('en-US')}, then bisects until the gap is within ${s.capacityPrecision * 100} %. The server's search and its floor's run in lock-step, one trial each in turn. "limited by": the process whose core was ≥ 90 % busy in the first failed step; \`neither\` when both had CPU to spare, i.e. the jitter came from elsewhere (other work on a shared machine).`,
     `- **CPU per token**: server process CPU time (process.cpuUsage() read in the server process) per token the clients received, ${s.cpuStreams} streams × ${s.cpuTokens} tokens at 20 tokens/s; median of ${s.cpuPairs} alternating server/floor pairs, and the median of the pair ratios. **streams per core at 100 % CPU** = 10⁶ µs / (µs per token × 20): CPU time does not grow when other work delays a process, so this holds on a busy shared machine where the jitter search cannot; the capacity target is judged on it when the search failed with CPU to spare on both cores.`,
     '',
@@ -180,7 +180,13 @@ interface Bar {
   floor?: number | null;
 }
 
-export function barChart(title: string, unit: string, bars: Bar[], note: string): string {
+export function barChart(
+  title: string,
+  unit: string,
+  bars: Bar[],
+  note: string,
+  greyLabel = 'floor',
+): string {
   const width = 640;
   const rowHeight = 34;
   const left = 140;
@@ -209,7 +215,7 @@ export function barChart(title: string, unit: string, bars: Bar[], note: string)
     if (b.floor !== undefined && b.floor !== null) {
       parts.push(`<rect x="${left}" y="${y + 20}" width="${scale(b.floor)}" height="8" fill="#b9b9b9"/>`);
       parts.push(
-        `<text x="${after(b.floor)}" y="${y + 28}" fill="#666" font-size="10">floor ${fmt(b.floor)}</text>`,
+        `<text x="${after(b.floor)}" y="${y + 28}" fill="#666" font-size="10">${escapeXml(greyLabel)} ${fmt(b.floor)}</text>`,
       );
     }
   });
@@ -321,6 +327,7 @@ export function renderCharts(result: BenchResult): Record<string, string> {
               'grey: bare-Node floor',
               `target ≤ 60 MiB; bare node ${result.startup?.baseline?.nodeRssMiB ?? 'n/a'} MiB`,
             ),
+            'bundled',
           ),
         }
       : {}),
