@@ -22,7 +22,7 @@ import {
   loadConfig,
   type Protocol,
 } from '@gtp/core';
-import { uiRoutes } from '@gtp/core/http';
+import { securityHeaders, uiRoutes } from '@gtp/core/http';
 import { bundleBrowserModule } from '@gtp/grpc/bundle';
 import { type GrpcChatServer, createServer as grpcServer } from '@gtp/grpc/server';
 import { NetworkProxy, PROFILE_NAMES, PROFILES, type ProfileName, profile } from '@gtp/netem';
@@ -70,33 +70,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   // TLS_CERT_FILE + TLS_KEY_FILE: the lab page over HTTPS (HTTP/2) like the five servers.
   const app = Fastify({ forceCloseConnections: true, ...fastifyTlsOptions(base.tls) });
   const scheme = base.tls ? 'https' : 'http';
-  // The demos' security headers (core's createHttpApp): a CSP that runs only this server's own
+  // The demos' security headers (core's securityHeaders()): a CSP that runs only this server's own
   // script files, no framing, nosniff, no Referer. The lanes talk to the proxies on other ports of
   // this host, so connect-src lets the page reach any port of it (http(s) and ws(s)), nothing else.
   const hosts = [...new Set([host, 'localhost', '127.0.0.1'])];
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: [
-          "'self'",
-          ...hosts.flatMap((h) => ['http', 'https', 'ws', 'wss'].map((s) => `${s}://${h}:*`)),
-        ],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginEmbedderPolicy: false,
-  });
+  await app.register(
+    fastifyHelmet,
+    securityHeaders(hosts.flatMap((h) => ['http', 'https', 'ws', 'wss'].map((s) => `${s}://${h}:*`))),
+  );
   await app.register(uiRoutes, { title: 'genai-transports lab' });
   app.get('/lab', async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(labPage),

@@ -31,6 +31,7 @@ import {
   StatsSchema,
   sessionErrors,
 } from './schemas.ts';
+import { securityHeaders } from './security-headers.ts';
 import { acceptTraceContext } from './trace-context.ts';
 import { OPEN_UI_PATHS, uiRoutes } from './ui.ts';
 
@@ -198,30 +199,12 @@ export async function createHttpApp(options: HttpAppOptions) {
     exposedHeaders: ['retry-after'],
   });
   // Security headers on every answer (pages above all): a CSP that runs only the server's own
-  // script files — no inline script, no eval, nothing from another origin — frames nowhere
-  // (frame-ancestors 'none', X-Frame-Options DENY), nosniff, no Referer to other sites. Swagger UI
+  // script files and frames nowhere, and the rest securityHeaders() lists. Swagger UI
   // (/docs) sets its own CSP for its bundle (`staticCSP`).
   await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
+    ...securityHeaders(),
     // The demos are read across origins by nobody, but /openapi.json may be: leave CORP out.
     crossOriginResourcePolicy: false,
-    crossOriginEmbedderPolicy: false,
   });
 
   // Unknown routes are answered in the error shape.
