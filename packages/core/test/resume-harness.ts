@@ -5,11 +5,18 @@
  * link), and the test reads back what the shell printed. Imported by path from each package's
  * test (test code, not a package export).
  */
+import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { expect } from 'vitest';
 import { type NetworkProxy, PROFILES, startProxy } from '../../netem/src/index.ts';
 import { type ClientAdapter, Shell } from '../src/cli/index.ts';
-import { type ChatServer, ChatService, MemorySessionStore, SimulatedModel } from '../src/index.ts';
+import {
+  type ChatServer,
+  ChatService,
+  MemorySessionStore,
+  type ReplyListener,
+  SimulatedModel,
+} from '../src/index.ts';
 
 /** Paced, so that a cut lands in the middle of the reply (a reply is dozens of tokens). */
 export const PACED = { simTtftMs: 0, simTokenDelayMs: 15 };
@@ -35,24 +42,39 @@ export interface ShellRun {
 /**
  * Run the shell with `PROMPT` then `/quit` on a pipe, cutting every connection through `proxy`
  * once CUT_AFTER_CHARS of the reply are printed. `sessionId` joins an existing session.
+ * `downUntil`: the link stays down after the cut (a `link` from linkInFront refuses every
+ * connection) until the promise it returns for the session settles.
  */
 export async function runShellThroughCut(
   adapter: ClientAdapter,
   proxy: NetworkProxy,
-  options: { sessionId?: string } = {},
+  options: { sessionId?: string; link?: Link; downUntil?: (sessionId: string) => Promise<unknown> } = {},
 ): Promise<ShellRun> {
   const input = new PassThrough();
   const outputStream = new PassThrough();
   let output = '';
   let cut = 0;
+  let shell: Shell | undefined;
+  let downFailed: unknown;
   outputStream.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
     const at = output.indexOf(REPLY_PREFIX);
     if (cut === 0 && at >= 0 && output.length - at - REPLY_PREFIX.length >= CUT_AFTER_CHARS) {
+      const { link, downUntil } = options;
+      if (link && downUntil && shell?.sessionId) {
+        link.down = true;
+        void downUntil(shell.sessionId)
+          .catch((error: unknown) => {
+            downFailed = error;
+          })
+          .finally(() => {
+            link.down = false;
+          });
+      }
       cut = proxy.cutAll();
     }
   });
-  const shell = new Shell(adapter, {
+  shell = new Shell(adapter, {
     input,
     output: outputStream,
     interactive: false,
@@ -67,8 +89,9 @@ export async function runShellThroughCut(
     await adapter.close();
   }
   const resumedLines = output.split('\n').filter((line) => /resumed after seq \d+/.test(line));
-  const sessionId = shell.sessionId;
+  const { sessionId } = shell;
   expect(sessionId, output).toBeDefined();
+  expect(downFailed, output).toBeUndefined(); // the link was down for the reason the test gave
   return { output, replyText: replyText(output), resumedLines, cut, sessionId: sessionId! };
 }
 
@@ -113,6 +136,12 @@ export async function serveBehindProxy(
 }
 
 export async function closeServed(): Promise<void> {
+  await Promise.all(
+    links.splice(0).map(({ server, sockets }) => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    }),
+  );
   const all = served.splice(0);
   await Promise.all(all.map(({ proxy }) => proxy.close()));
   await Promise.all(all.map(({ server }) => server.close()));
@@ -136,3 +165,98 @@ export const chatWithSmallLog = (tokenDelayMs = PACED.simTokenDelayMs): ChatServ
     model: new SimulatedModel({ ttftMs: 0, tokenDelayMs }),
     replyLogSize: 4,
   });
+
+/** A TCP hop in front of the proxy that, while `down`, resets every connection it is offered. */
+export interface Link {
+  port: number;
+  down: boolean;
+}
+
+const links: { server: net.Server; sockets: Set<net.Socket> }[] = [];
+
+/**
+ * A link from the client to `proxy`: while `down` (after the proxy's cut) the network stays
+ * unreachable, so a reply can end before the client gets back (`closeServed()` closes it).
+ */
+export async function linkInFront(proxy: NetworkProxy): Promise<Link> {
+  const link: Link = { port: 0, down: false };
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (link.down) {
+      socket.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect({ host: '127.0.0.1', port: proxy.port });
+    const drop = () => {
+      if (!socket.destroyed) socket.resetAndDestroy();
+      if (!upstream.destroyed) upstream.resetAndDestroy();
+    };
+    socket.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  links.push({ server, sockets });
+  link.port = (server.address() as net.AddressInfo).port;
+  return link;
+}
+
+/** Resolves once the session's log has the `done` of a reply (the reply ended). */
+export function replyEnded(chat: ChatService, sessionId: string): Promise<void> {
+  return new Promise((resolve) => {
+    void watch(chat, sessionId, (type) => type === 'done', resolve);
+  });
+}
+
+/**
+ * Resolves once `count` more events are logged in the session (the client's resume point is
+ * then out of a small log) while its reply still runs: fails if the reply ended first.
+ */
+export function logMovedOn(chat: ChatService, sessionId: string, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    void watch(
+      chat,
+      sessionId,
+      (type) => {
+        if (type === 'done' || type === 'error') {
+          reject(new Error(`the reply ended before the log moved on by ${count}`));
+          return true;
+        }
+        seen += 1;
+        return seen >= count;
+      },
+      resolve,
+    );
+  });
+}
+
+async function watch(
+  chat: ChatService,
+  sessionId: string,
+  enough: (type: string) => boolean,
+  then: () => void,
+): Promise<void> {
+  let live = false;
+  let stop: (() => void) | undefined;
+  let over = false;
+  const listener: ReplyListener = {
+    send: (item) => {
+      if (!live || over) return;
+      if (enough(item.type)) {
+        over = true;
+        stop?.();
+        then();
+      }
+    },
+    reset: () => undefined,
+    caughtUp: () => {
+      live = true;
+    },
+    close: () => undefined,
+  };
+  stop = await chat.log.subscribe(sessionId, listener, Number.MAX_SAFE_INTEGER);
+  if (over) stop();
+}

@@ -6,12 +6,15 @@
  */
 import type { ChatService } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
-import { afterEach, describe, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   chatWithSmallLog,
   closeServed,
   expectResumedExactly,
+  linkInFront,
+  logMovedOn,
   PACED,
+  replyEnded,
   runShellThroughCut,
   serveBehindProxy,
   storedReply,
@@ -30,10 +33,32 @@ describe('pnpm client streamable-http: a connection cut mid-reply', () => {
     expectResumedExactly(run, await storedReply(url, run.sessionId));
   });
 
-  it('past the log bound (reset, not replaying): the missing middle comes from the history', async () => {
-    const { url, proxy } = await serve(chatWithSmallLog());
+  // The link stays down after the cut until the reply has ended (its end is then past the
+  // client's resume point and the log's bound), or until the log has moved on past its bound
+  // while the reply still runs; either way the resume gets a `reset` that replays nothing, and
+  // the screen must show exactly the stored reply, then the prompt (/quit runs).
+  it.each([
+    ['the reply ended while the connection was down', true],
+    ['the reply still running when the connection is back', false],
+  ])(
+    'past the log bound (reset, not replaying), %s: the missing middle comes from the history',
+    { timeout: 45_000 },
+    async (_, ended) => {
+      const chat = chatWithSmallLog(PACED.simTokenDelayMs * 4);
+      const { url, proxy } = await serve(chat);
+      const link = await linkInFront(proxy);
 
-    const run = await runShellThroughCut(new StreamableHttpAdapter(`http://127.0.0.1:${proxy.port}`), proxy);
-    expectResumedExactly(run, await storedReply(url, run.sessionId));
-  });
+      const run = await runShellThroughCut(
+        new StreamableHttpAdapter(`http://127.0.0.1:${link.port}`),
+        proxy,
+        {
+          link,
+          downUntil: (id) => (ended ? replyEnded(chat, id) : logMovedOn(chat, id, 6)),
+        },
+      );
+      expectResumedExactly(run, await storedReply(url, run.sessionId));
+      // Its final line is the log's newest: read with one more GET, not made up from the history.
+      if (ended) expect(run.output).not.toMatch(/its end is from the stored history/);
+    },
+  );
 });
