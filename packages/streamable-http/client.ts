@@ -14,7 +14,9 @@
  * GETs `/sessions/:id/replies/:messageId?after=<last seq>` with backoff and reads the rest of the
  * reply, live, from the server's reply log; the shell prints one dim "resumed" line. A `reset`
  * line (the log no longer holds that point) either replays the reply from its start (what was
- * already shown is skipped by delta index) or leaves a gap, filled from GET …/messages at the end.
+ * already shown is skipped by its seq) or leaves a gap, filled from GET …/messages at the end; a
+ * reply that ended while the connection was down (the reset line, then the end of the response)
+ * takes its final line from one more GET after the reset's seq - 1, and is not resumed again.
  *
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli; the session routes are the shared HttpApi.
@@ -42,6 +44,8 @@ import { Agent, request } from 'undici';
  * reply can pause while the model thinks; five minutes is undici's default, said out loud.
  */
 export const IDLE_TIMEOUT_MS = 5 * 60_000;
+/** How long reading a reply's final event from the log may take (the server answers at once). */
+const FINAL_FROM_LOG_TIMEOUT_MS = 3_000;
 
 /**
  * NDJSON chunks → ChatEvents. `chunks` is any byte stream (an undici body, a fetch reader, a test
@@ -142,6 +146,10 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
           stop,
         ),
       history: () => this.api.history(sessionId),
+      // The reply ended while we were away and the log's bound passed: its final event, if the
+      // log's newest is still ours (one more GET after newest - 1; no Stop on it, nothing runs).
+      finalFromLog: (messageId, after) =>
+        this.#finalFromLog(`/sessions/${session}/replies/${encodeURIComponent(messageId)}?after=${after}`),
       // A lost connection (or a server that answers the resume with 503 while it comes back):
       // worth another try. A refusal with a reason (404, 401…) is not.
       dropped: (error) => error instanceof ChatError && error.code === 'unavailable',
@@ -150,6 +158,19 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
       },
       signal,
     });
+  }
+
+  /** The first final event (done, error) of one GET; undefined on a reset, a failure or a slow answer. */
+  async #finalFromLog(path: string): Promise<LoggedEvent | undefined> {
+    try {
+      for await (const item of this.#read('GET', path, AbortSignal.timeout(FINAL_FROM_LOG_TIMEOUT_MS))) {
+        if ('reset' in item) return undefined;
+        if (item.event.type === 'done' || item.event.type === 'error') return item;
+      }
+    } catch {
+      // unreachable, refused, timed out: the history gives the end
+    }
+    return undefined;
   }
 
   /** One NDJSON answer (the POST, or a resume's GET), line by line, each with its `seq`. */

@@ -9,7 +9,10 @@
  * - reconnecting with exponential backoff and rejoining the same session with `join {after}`, the
  *   newest reply `seq` it saw: a reply cut mid-way goes on where it stopped (what it missed first,
  *   then live), and the shell prints one dim "resumed" line; a `reset` frame (the log no longer
- *   holds that point) is handled by resumableReply from @gtp/core/cli;
+ *   holds that point) is handled by resumableReply from @gtp/core/cli: the text missed comes from
+ *   the history; a reply that ended while we were away (the reset, then nothing: the history
+ *   says no turn runs) ends with its stored text; a rejoined reply silent for RESUMED_SILENCE_MS
+ *   ends with an error, so the prompt always comes back;
  * - noticing a dead server: no protocol ping within two heartbeat intervals → terminate, reconnect;
  * - cancelling with a `cancel` frame (Ctrl+C), and `/ping` for the application-level round trip;
  * - the token (AUTH_TOKEN): Node's `ws` can set headers on the handshake, so it sends
@@ -19,6 +22,7 @@
  * Run it:  pnpm client websocket [--url http://127.0.0.1:8004] [--session <id>] [--token <AUTH_TOKEN>]
  *          [--trace] (start `pnpm serve websocket` first; run a second client with the same --session)
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AsyncQueue, ChatError, type ChatEvent, isMain, type Session } from '@gtp/core';
 import {
   type AdapterOptions,
@@ -32,6 +36,7 @@ import {
   type NoticeOptions,
   printable,
   RESUME_GIVE_UP_MS,
+  RESUMED_SILENCE_MS,
   resumableReply,
   resumedNotice,
   runClient,
@@ -47,6 +52,11 @@ const RECONNECT_BASE_MS = 250;
 const RECONNECT_MAX_MS = 8_000;
 /** How long `close()` waits for the closing handshake before dropping the socket. */
 const CLOSE_WAIT_MS = 1_000;
+/**
+ * After a rejoin's `reset` that replays nothing, how often the history is asked whether the reply
+ * is still running (nothing more comes on the socket for a reply that ended meanwhile).
+ */
+const OVER_POLL_MS = 500;
 /** The key of the one "reconnecting" status line the shell updates in place. */
 const RECONNECT_NOTICE: NoticeOptions = { key: 'ws-reconnect' };
 /** RFC 6455 opcodes, for the trace. */
@@ -177,6 +187,45 @@ export class WebSocketAdapter extends HttpClientAdapter {
     let inFlight: string | undefined;
     /** Set while the connection is down mid-reply: when it went, the last seq we had. */
     let lost: { at: number; after: number | undefined; timer: NodeJS.Timeout } | undefined;
+    /** Once rejoined: a reply that sends nothing for RESUMED_SILENCE_MS is given up (never a hang). */
+    let silence: NodeJS.Timeout | undefined;
+    const armSilence = () => {
+      clearTimeout(silence);
+      silence = setTimeout(
+        () =>
+          events.fail(
+            new ChatError(
+              'unavailable',
+              `the reply resumed but sent nothing more for ${RESUMED_SILENCE_MS / 1000} s; /history shows what the server stored`,
+            ),
+          ),
+        RESUMED_SILENCE_MS,
+      );
+    };
+    /**
+     * A rejoin's `reset` replayed nothing, and nothing of the reply came since: if it ended while
+     * we were away, nothing more will come. Ask the history until it says so (then end the
+     * stream: resumableReply takes the text and the end from the history) or the reply goes on.
+     */
+    let resetWaiting = false;
+    let finished = false;
+    const endIfOver = async () => {
+      resetWaiting = true;
+      while (resetWaiting && !finished) {
+        let over = false;
+        try {
+          over = (await this.api.history(sessionId)).at(-1)?.role !== 'user';
+        } catch {
+          // unreachable for now: ask again (the silence bound still applies)
+        }
+        if (!resetWaiting || finished) return;
+        if (over) {
+          events.end();
+          return;
+        }
+        await sleep(OVER_POLL_MS);
+      }
+    };
     const unsubscribe = this.#subscribe({
       frame: (frame) => {
         if (messageId === undefined) {
@@ -199,6 +248,9 @@ export class WebSocketAdapter extends HttpClientAdapter {
         }
         if (frame.type === 'reset') {
           events.push({ seq: frame.seq, reset: { reason: frame.reason, replaying: frame.replaying } });
+          if (silence) armSilence();
+          if (frame.replaying) resetWaiting = false;
+          else void endIfOver();
           return true;
         }
         if (frame.type === 'start') inFlight = frame.messageId;
@@ -209,6 +261,8 @@ export class WebSocketAdapter extends HttpClientAdapter {
               frame.messageId === messageId
         ) {
           const { seq, ...event } = frame as typeof frame & { seq: number };
+          resetWaiting = false;
+          if (silence) armSilence();
           events.push({ seq, event: event as ChatEvent });
           if (frame.type === 'done' || frame.type === 'error') events.end();
           return true;
@@ -247,6 +301,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
           dim: true,
         });
         lost = undefined;
+        armSilence();
         return true;
       },
     });
@@ -271,6 +326,8 @@ export class WebSocketAdapter extends HttpClientAdapter {
         signal,
       });
     } finally {
+      finished = true;
+      clearTimeout(silence);
       if (lost) {
         clearTimeout(lost.timer);
         this.#replyWaiting -= 1;

@@ -19,6 +19,12 @@ export const RESUME_MAX_DELAY_MS = 4_000;
  * cancelled, but its log still gives its end.
  */
 export const RESUME_GIVE_UP_MS = 30_000;
+/**
+ * Once a reply has resumed on a connection that carries it in place (a rejoined WebSocket), the
+ * longest silence (no event of that reply) before it is given up: the server is there, but the
+ * reply's events are not coming back (a pump lost with another instance, a log that moved on).
+ */
+export const RESUMED_SILENCE_MS = 60_000;
 
 export interface ResumableReplyOptions {
   /** The stream of the call that sent the message. */
@@ -27,6 +33,13 @@ export interface ResumableReplyOptions {
   resume(messageId: string, after: number, signal: AbortSignal | undefined): AsyncIterable<LoggedEvent>;
   /** The session's stored conversation: the whole text when a `reset` leaves part of it out. */
   history(): Promise<Message[]>;
+  /**
+   * The reply's final event from the log, read after `after` (a resume call of its own), when a
+   * `reset` that replays nothing was followed by the end of the stream: the reply ended while
+   * the connection was down. Undefined when the log no longer has it (then the end is built
+   * from the history). Without it, the end is always built from the history.
+   */
+  finalFromLog?(messageId: string, after: number): Promise<LoggedEvent | undefined>;
   /** A lost connection worth resuming (not a refusal such as 404, not Ctrl+C). */
   dropped(error: unknown): boolean;
   /** Where the one dim line that says the reply was resumed goes. */
@@ -42,7 +55,10 @@ export interface ResumableReplyOptions {
  * backoff, and says so once. A `reset` with `replaying: true` replays the reply from its start
  * (what was already yielded is skipped by its seq); with `replaying: false`, or any gap in the
  * seqs (a reply's events are consecutive in the log), the text it could not read is taken from the stored history when the reply ends,
- * so the text yielded is always the stored text.
+ * so the text yielded is always the stored text. A stream that ends after such a reset, with
+ * nothing of the reply after it, says the reply is over (it ended while the connection was
+ * down): its missing text comes from the history and its end from the log (`finalFromLog`) or,
+ * when the log no longer has it, from the history too; it is never resumed again in a loop.
  *
  * The backoff is a few lines by hand (the WebSocket client's formula) rather than p-retry: a
  * retry here is not a function call but the next connection of one running iteration.
@@ -56,16 +72,22 @@ export async function* resumableReply(options: ResumableReplyOptions): AsyncGene
   let text = '';
   /** Some deltas could not be read (a reset without replay, a gap): fill in from history at the end. */
   let fromHistory = false;
+  /** The seq of a `reset` that replayed nothing, while nothing of the reply came after it. */
+  let resetAt: number | undefined;
   let stream = options.first;
   for (;;) {
     try {
       for await (const item of stream) {
         lastSeq = Math.max(lastSeq, item.seq);
         if ('reset' in item) {
-          if (!item.reset.replaying) fromHistory = true;
+          if (!item.reset.replaying) {
+            fromHistory = true;
+            resetAt = item.seq;
+          } else resetAt = undefined;
           continue;
         }
         const event = item.event;
+        resetAt = undefined; // the reply goes on after the reset
         if (event.type === 'start') {
           if (messageId !== undefined) continue; // replayed
           messageId = event.messageId;
@@ -91,6 +113,11 @@ export async function* resumableReply(options: ResumableReplyOptions): AsyncGene
       if (signal?.aborted) return;
       if (messageId === undefined)
         throw new ChatError('unavailable', 'the reply stream ended before it started');
+      if (resetAt !== undefined) {
+        // The server ended the stream after a reset with nothing of the reply: it is over.
+        yield* endedWhileDown(options, messageId, text, resetAt);
+        return;
+      }
     } catch (error) {
       if (signal?.aborted || messageId === undefined || !options.dropped(error)) throw error;
     }
@@ -148,6 +175,51 @@ async function reconnect(
       },
     };
   }
+}
+
+/**
+ * The end of a reply that ended while the connection was down, past the log's bound: the text
+ * beyond `shown` from the history, then its final event from the log (after `resetSeq - 1`, the
+ * newest the reset named), or, when the log has moved on, a `done` made from the stored turn.
+ */
+async function* endedWhileDown(
+  options: ResumableReplyOptions,
+  messageId: string,
+  shown: string,
+  resetSeq: number,
+): AsyncGenerator<ChatEvent, void> {
+  const logged = await options.finalFromLog?.(messageId, resetSeq - 1).catch(() => undefined);
+  const final =
+    logged && 'event' in logged && (logged.event.type === 'done' || logged.event.type === 'error')
+      ? logged.event
+      : undefined;
+  const last = (await options.history()).at(-1);
+  if (last?.role !== 'model') {
+    if (final?.type === 'error') {
+      yield final;
+      return;
+    }
+    throw new ChatError(
+      'unavailable',
+      'the reply ended while the connection was down, and the server has no stored text for it; /history shows the conversation',
+    );
+  }
+  if (last.text.startsWith(shown)) {
+    const rest = last.text.slice(shown.length);
+    if (rest) yield { type: 'delta', text: rest };
+  } else options.notice('part of the reply could not be read again; /history shows it as stored');
+  if (final && (final.type !== 'done' || final.messageId === messageId)) {
+    yield final;
+    return;
+  }
+  options.notice('the reply ended while the connection was down; its end is from the stored history');
+  yield {
+    type: 'done',
+    messageId,
+    finishReason: last.interrupted ? 'cancelled' : 'stop',
+    usage: { inputTokens: 0, outputTokens: 0 },
+    timings: { ttftMs: 0, totalMs: 0 },
+  };
 }
 
 /** What the stored reply has beyond `shown` (the last model message of the history). */
