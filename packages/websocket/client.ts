@@ -78,6 +78,8 @@ interface Subscriber {
   closed(reason: string): void;
   /** The socket came back and rejoined the session with `after` (a reconnect); true: a reply resumed. */
   rejoined?(after: number | undefined): boolean;
+  /** The socket came back but the session cannot be rejoined (deleted, or the server restarted). */
+  gone?(error: ChatError): void;
 }
 
 export class WebSocketAdapter extends HttpClientAdapter {
@@ -304,6 +306,16 @@ export class WebSocketAdapter extends HttpClientAdapter {
         armSilence();
         return true;
       },
+      // A reply whose session is gone cannot come back: end it now, not after RESUME_GIVE_UP_MS.
+      gone: (error) => {
+        if (!lost) return;
+        events.fail(
+          new ChatError(
+            error.code,
+            `the connection was lost mid-reply and the session is gone on the server (${error.message}): it restarted or the session was deleted; /new starts a new one`,
+          ),
+        );
+      },
     });
     const onAbort = () => {
       const open = this.#socket;
@@ -518,6 +530,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
               RECONNECT_NOTICE,
             );
             this.#sessionId = undefined;
+            for (const subscriber of [...this.#subscribers]) subscriber.gone?.(error);
             return;
           }
           this.#scheduleReconnect(

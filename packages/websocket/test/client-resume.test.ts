@@ -5,7 +5,7 @@
  * before cancelling a reply nobody reads), says so on one dim line, and the screen shows exactly
  * the stored reply, no token lost, none twice.
  */
-import type { ChatService } from '@gtp/core';
+import type { ChatServer, ChatService } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -20,6 +20,7 @@ import {
   serveBehindProxy,
   storedReply,
 } from '../../core/test/resume-harness.ts';
+import { PROFILES, startProxy } from '../../netem/src/index.ts';
 import { WebSocketAdapter } from '../client.ts';
 import { createServer } from '../server.ts';
 
@@ -58,4 +59,36 @@ describe('pnpm client websocket: a connection cut mid-reply', () => {
       if (ended) expect(run.output).toMatch(/its end is from the stored history/);
     },
   );
+
+  // Issue 19 item 1: a reply whose stream cannot come back ends with a clear error and the prompt
+  // back. The server restarts while the link is down (in-memory sessions: the session is gone);
+  // the socket comes back, the rejoin is refused with session_not_found, and the reply ends then
+  // with that reason (before: it waited RESUME_GIVE_UP_MS and blamed the connection).
+  it('the server restarted while the connection was down: the reply ends with the session gone, and the prompt comes back', {
+    timeout: 60_000,
+  }, async () => {
+    const servers: ChatServer[] = [await createServer({ config: testConfig(PACED) })];
+    const port = Number(new URL(await servers[0]!.listen({ port: 0, host: '127.0.0.1' })).port);
+    const proxy = await startProxy({ target: { port }, profile: PROFILES.loopback });
+    const link = await linkInFront(proxy);
+    try {
+      // It returns: the reply ended and the shell read /quit (the prompt came back).
+      const run = await runShellThroughCut(new WebSocketAdapter(`http://127.0.0.1:${link.port}`), proxy, {
+        link,
+        downUntil: async () => {
+          await servers[0]!.close();
+          servers.push(await createServer({ config: testConfig(PACED) }));
+          await servers[1]!.listen({ port, host: '127.0.0.1' });
+        },
+      });
+      expect(run.cut, run.output).toBeGreaterThan(0);
+      expect(run.output).toMatch(
+        /error \[session_not_found\]: the connection was lost mid-reply and the session is gone/,
+      );
+      expect(run.output).not.toMatch(/did not come back within/);
+    } finally {
+      await proxy.close();
+      await Promise.all(servers.map((server) => server.close().catch(() => undefined)));
+    }
+  });
 });
