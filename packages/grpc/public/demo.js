@@ -234,6 +234,7 @@ async function send(text) {
 // "send while streaming" needs one: gRPC-Web has no client streaming. The stream then ends with
 // done (finishReason cancelled) and the trailers. If CancelReply cannot be sent, the page aborts
 // the fetch, and the server's call signal ends the reading.
+$('stop').title = 'CancelReply: a second call tells the model to stop';
 $('stop').addEventListener('click', async () => {
   const call = state.running;
   if (!call) return;

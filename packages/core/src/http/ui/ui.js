@@ -1,6 +1,7 @@
 // genai-transports: the page design every demo and the lab share (served at /ui/ui.js, no build
-// step). It holds what is the same on every page — bubbles, readouts, the wire panel, banners,
-// markdown — so that each demo.html keeps only its transport's code, inline and readable.
+// step). It holds what is the same on every page — the demo page itself, bubbles, readouts, the
+// wire panel, banners, markdown — so that each demo.html holds only its transport's parts of the
+// page and its demo.js only its transport's code.
 //
 // Text from the network only ever reaches the page as text nodes (textContent), or, for a model
 // reply, as markdown rendered by marked with raw HTML escaped and then sanitised by DOMPurify into
@@ -455,13 +456,78 @@ export const SESSION_GONE_TEXT =
 export const STALE_LINK_TEXT =
   'The session in this link does not exist (any more): the server restarted or the session expired.';
 
+/** The page every demo shares: demo.html's `<template id="demo">` adds its transport's parts. */
+const DEMO_PAGE = `
+<header class="ui-header">
+  <span id="state" class="ui-state" data-state="connecting" role="status">connecting</span>
+  <span class="ui-session">session <code id="session">–</code></span>
+  <nav aria-label="This server"><a href="/">home</a><a href="/docs">API docs</a></nav>
+</header>
+<div id="banner" class="ui-banner" role="alert" hidden></div>
+<main class="ui-main">
+  <section class="ui-chat" aria-label="Chat">
+    <section id="metrics" class="ui-metrics" aria-label="Measured in this page for the last reply">
+      <span>first token <b data-metric="ttft">–</b></span>
+      <span>tokens/s <b data-metric="tps">–</b></span>
+      <span>tokens <b data-metric="tokens">–</b></span>
+      <span>bytes <b data-metric="bytes">–</b></span>
+    </section>
+    <div id="transcript" class="ui-transcript" role="log" aria-label="Conversation"></div>
+    <form id="form" class="ui-composer">
+      <label for="input">Message — Enter sends, Shift+Enter starts a new line</label>
+      <textarea id="input" rows="1" maxlength="16000" disabled></textarea>
+      <div class="ui-actions">
+        <button id="send" class="primary" type="submit" disabled>Send</button>
+        <button id="stop" type="button" disabled>Stop</button>
+        <button id="new" type="button">New session</button>
+      </div>
+    </form>
+  </section>
+  <aside class="ui-wire" aria-labelledby="wire-title"><ol id="wire" class="ui-wire-log"></ol></aside>
+</main>
+<div id="announce" class="ui-sr" aria-live="polite"></div>`;
+
 /**
- * What every demo page sets up the same way, on demo.html's elements: the transcript, the
- * readouts, the wire panel, the form (`onSend(text)` sends a message), the session in the header
- * and the address bar, and the banners of a session that is gone and of a call that failed. What
- * the page does on the wire stays in its demo.js.
+ * Where a part of demo.html's template goes, by its data-slot: `title` (the h1) heads the header,
+ * `session` follows the session id, `nav` replaces the links home and to the API docs, `readouts`
+ * follow the four every page measures, `chat` stands between the transcript and the form,
+ * `actions` before New session, and `wire` (the h2) heads the wire panel and names it.
+ */
+const SLOTS = {
+  title: (page, el) => page.querySelector('.ui-header').prepend(el),
+  session: (page, el) => page.querySelector('.ui-session').append(' · ', el),
+  nav: (page, el) => page.querySelector('.ui-header nav').replaceWith(el),
+  readouts: (page, el) => page.querySelector('#metrics').append(el),
+  chat: (page, el) => page.querySelector('#form').before(el),
+  actions: (page, el) => page.querySelector('#new').before(el),
+  wire: (page, el) => {
+    el.id = 'wire-title';
+    page.querySelector('.ui-wire').prepend(el);
+  },
+};
+
+/** The shared page (DEMO_PAGE, static markup) with the template's parts in their slots, in its place. */
+function buildDemoPage(template) {
+  const page = document.createElement('template');
+  page.innerHTML = DEMO_PAGE;
+  for (const el of [...template.content.children]) {
+    const slot = SLOTS[el.dataset.slot];
+    if (!slot) throw new Error(`demo.html: a part with no slot (data-slot="${el.dataset.slot ?? ''}")`);
+    el.removeAttribute('data-slot');
+    slot(page.content, el);
+  }
+  template.replaceWith(page.content);
+}
+
+/**
+ * What every demo page sets up the same way: the page itself (DEMO_PAGE around the parts of
+ * demo.html's `<template id="demo">`), the transcript, the readouts, the wire panel, the form
+ * (`onSend(text)` sends a message), the session in the header and the address bar, and the banners
+ * of a session that is gone and of a call that failed. What the page does on the wire stays in its
+ * demo.js.
  */
 export function demoPage({ onSend }) {
+  buildDemoPage($('demo'));
   const transcript = new Transcript($('transcript'));
   transcript.clear();
   return {
