@@ -53,6 +53,8 @@ export interface Sizes {
   ratioPairs: number;
   /** Replies at PACED_DELAY_MS per token on one stream (inter-chunk latency). */
   pacedReplies: number;
+  /** Tokens of each of those replies. */
+  pacedTokens: number;
   /** Idle connections opened to measure the server's memory per connection. */
   idleConnections: number;
   /** Streams held open at 20 tokens/s to measure the server's memory per active stream, and their tokens. */
@@ -84,6 +86,7 @@ export const QUICK_SIZES: Sizes = {
   throughputReplies: 1,
   ratioPairs: 2,
   pacedReplies: 1,
+  pacedTokens: 20,
   idleConnections: 100,
   activeStreams: 10,
   activeTokens: 20,
@@ -105,6 +108,7 @@ export const FULL_SIZES: Sizes = {
   throughputReplies: 3,
   ratioPairs: 7,
   pacedReplies: 3,
+  pacedTokens: 40,
   idleConnections: 1_000,
   activeStreams: 200,
   activeTokens: 40,
@@ -443,7 +447,7 @@ async function measureSubject(
           const turn = await measureTurn(
             client,
             session,
-            benchMessage({ tokens: REPLY_TOKENS, delayMs: PACED_DELAY_MS }),
+            benchMessage({ tokens: sizes.pacedTokens, delayMs: PACED_DELAY_MS }),
             signal,
           );
           all.push(...gaps(turn.deltaAtMs));

@@ -151,7 +151,7 @@ export function renderMarkdown(result: BenchResult): string {
     '',
     `- **set-up**: a new client until it is ready to send (session created; SSE stream open; WebSocket joined), ${s.connectSamples} samples.`,
     `- **first token**: ${s.warmTurns} turns on one warm connection with a zero-delay model (${result.model.tokensPerReply} tokens), from send() to the first text. REST's first text is its whole reply.`,
-    `- **inter-chunk**: gaps between chunks on one stream at ${result.model.pacedTokensPerSecond} tokens/s (ideal: 50 ms), ${s.pacedReplies} reply(ies).`,
+    `- **inter-chunk**: gaps between chunks on one stream at ${result.model.pacedTokensPerSecond} tokens/s (ideal: 50 ms), ${s.pacedReplies} reply(ies) of ${s.pacedTokens ?? 40} tokens.`,
     `- **chunks/s**: one ${s.throughputTokens.toLocaleString('en-US')}-token reply at zero delay, chunks / total time (median of ${s.throughputReplies}). × floor: the median ratio over ${s.ratioPairs} pairs of one reply from the server and one from its floor, alternated, so both meet the machine in the same state.`,
     '- **bytes ↓ / reply**: TCP payload bytes the client received per reply, counted on its sockets (headers, chunked encoding, SSE/WebSocket/HTTP/2 framing included; TCP/IP headers not).',
     `- **bytes / token**: (bytes of the ${s.throughputTokens.toLocaleString('en-US')}-token reply − bytes of the ${result.model.tokensPerReply}-token one) / the difference in tokens: what each further token costs on the wire.`,
