@@ -18,12 +18,12 @@ import {
   type AdapterOptions,
   connectionError,
   errorFromBody,
-  HttpApi,
   HttpClientAdapter,
+  httpPool,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
-import { Agent, request } from 'undici';
+import { type Agent, request } from 'undici';
 
 /**
  * A REST server sends its headers only when the whole reply is written, so undici's headers
@@ -41,20 +41,16 @@ export class RestAdapter extends HttpClientAdapter {
    * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
    */
   constructor(target: string, options: AdapterOptions = {}) {
-    // One keep-alive connection pool for every call: a turn costs one round trip, not a new TCP handshake.
-    // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE); TLS costs its
-    // handshake once per connection of this pool, not per turn.
-    const agent = new Agent({
-      headersTimeout: REPLY_TIMEOUT_MS,
-      bodyTimeout: REPLY_TIMEOUT_MS,
-      connect: { ca: options.ca },
-      // https://: HTTP/2 when ALPN offers it, as a browser; http://: HTTP/1.1 (no cleartext h2).
-      allowH2: target.startsWith('https:'),
+    // One keep-alive connection pool for every call (httpPool): a turn costs one round trip, not a
+    // new TCP and TLS handshake; https:// speaks HTTP/2 when ALPN offers it. The whole reply must
+    // arrive within REPLY_TIMEOUT_MS (its headers come only with it).
+    const { agent, api } = httpPool(target, {
+      ...options,
+      timeouts: { headersTimeout: REPLY_TIMEOUT_MS, bodyTimeout: REPLY_TIMEOUT_MS },
     });
-    const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
     // With --trace, undici's diagnostics channels show each request and response (HttpClientAdapter).
-    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }), options.trace);
+    super(api, options.trace);
     this.#agent = agent;
     this.docsUrl = `${this.target}/docs`;
   }

@@ -29,15 +29,15 @@ import {
   type AdapterOptions,
   connectionError,
   errorFromBody,
-  HttpApi,
   HttpClientAdapter,
+  httpPool,
   type LoggedEvent,
   type NoticeListener,
   resumableReply,
   runClient,
   type SendOptions,
 } from '@gtp/core/cli';
-import { Agent, request } from 'undici';
+import { type Agent, request } from 'undici';
 
 /**
  * The longest silence allowed between two chunks of the body (undici's bodyTimeout). A streamed
@@ -106,17 +106,12 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
   constructor(target: string, options: AdapterOptions = {}) {
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
     // an aborted one closes it (the server then waits its resume grace; the Stop is POST …/cancel).
-    // `connect.ca`: the CA of an https:// server's certificate (--ca, TLS_CA_FILE).
-    // https://: HTTP/2 when ALPN offers it (replies multiplex on one connection); http://: HTTP/1.1.
-    const agent = new Agent({
-      bodyTimeout: IDLE_TIMEOUT_MS,
-      connect: { ca: options.ca },
-      allowH2: target.startsWith('https:'),
-    });
-    const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    // https://: HTTP/2 when ALPN offers it (httpPool; replies multiplex on one connection). A
+    // streamed reply may pause between chunks up to IDLE_TIMEOUT_MS.
+    const { agent, api } = httpPool(target, { ...options, timeouts: { bodyTimeout: IDLE_TIMEOUT_MS } });
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter over this pool.
     // With --trace, undici's diagnostics channels show each request and every chunk as it arrives.
-    super(new HttpApi({ baseUrl: target.replace(/\/+$/, ''), dispatcher: agent, headers }), options.trace);
+    super(api, options.trace);
     this.#agent = agent;
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;

@@ -1,4 +1,4 @@
-import { type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { SessionListPage } from '../chat-service.ts';
 import { ChatError, ERROR_HTTP_STATUS, type ErrorCode } from '../errors.ts';
 import type { Message, Session } from '../events.ts';
@@ -12,6 +12,31 @@ export interface HttpApiOptions {
   /** undici dispatcher (an Agent with keep-alive by default, the global one). */
   dispatcher?: Dispatcher;
   headers?: Record<string, string>;
+}
+
+export interface HttpPoolOptions {
+  /** The server's AUTH_TOKEN: every request carries `Authorization: Bearer <token>`. */
+  token?: string;
+  /** The CA of an https:// server's certificate (`--ca`, TLS_CA_FILE), besides the system's. */
+  ca?: Buffer;
+  /** undici's timeouts for this pool, when its defaults are not what the protocol means. */
+  timeouts?: Pick<Agent.Options, 'headersTimeout' | 'bodyTimeout'>;
+}
+
+/**
+ * An HTTP client's connections and session routes: one keep-alive undici Agent for every call (a
+ * turn costs a round trip, not a new handshake; https://: HTTP/2 when ALPN offers it, as a browser;
+ * http://: HTTP/1.1, there is no cleartext h2), and the HttpApi over it with the bearer token.
+ * The adapter passes `api` to HttpClientAdapter and sends its own chat call through `agent`.
+ */
+export function httpPool(target: string, options: HttpPoolOptions = {}): { agent: Agent; api: HttpApi } {
+  const agent = new Agent({
+    ...options.timeouts,
+    connect: { ca: options.ca },
+    allowH2: target.startsWith('https:'),
+  });
+  const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+  return { agent, api: new HttpApi({ baseUrl: target, dispatcher: agent, headers }) };
 }
 
 /**

@@ -1,14 +1,21 @@
 export { ClientStats } from './client-stats.ts';
 export { type ColorLevel, colorLevel } from './color.ts';
 export { HttpClientAdapter } from './http-adapter.ts';
-export { connectionError, errorFromBody, HttpApi, type HttpApiOptions } from './http-api.ts';
+export {
+  connectionError,
+  errorFromBody,
+  HttpApi,
+  type HttpApiOptions,
+  type HttpPoolOptions,
+  httpPool,
+} from './http-api.ts';
 export { traceUndici } from './http-trace.ts';
 export {
   type LoggedEvent,
   RESUME_BASE_DELAY_MS,
   RESUME_GIVE_UP_MS,
   RESUME_MAX_DELAY_MS,
-  RESUMED_SILENCE_MS,
+
   type ResumableReplyOptions,
   resumableReply,
   resumedNotice,
