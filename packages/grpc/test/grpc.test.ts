@@ -312,8 +312,9 @@ describe('gRPC cancellation: CancelReply and deadlines stop the model, the parti
   let client: ChatClient;
 
   beforeAll(async () => {
-    // Slow enough that a reply is still running when the test cancels it.
-    ({ server, target } = await start({ simTtftMs: 0, simTokenDelayMs: 30 }));
+    // Slow enough that a reply (about 40 tokens: 6 s) is still running when the test cancels it
+    // or its deadline passes, however loaded the machine.
+    ({ server, target } = await start({ simTtftMs: 0, simTokenDelayMs: 150 }));
     client = new ChatServiceClient(target, grpc.credentials.createInsecure());
   });
   afterAll(async () => {
@@ -356,7 +357,8 @@ describe('gRPC cancellation: CancelReply and deadlines stop the model, the parti
       .session!;
     const stream = client.streamMessage(
       { sessionId: session.id, text: 'take your time' },
-      { deadline: Date.now() + 150 },
+      // Room for a first delta on a loaded machine; the reply runs on well past it.
+      { deadline: Date.now() + 1_000 },
     );
     const deltas: string[] = [];
     stream.on('data', (m: ChatServerEvent__Output) => m.event === 'delta' && deltas.push(m.delta!.text));
@@ -368,6 +370,21 @@ describe('gRPC cancellation: CancelReply and deadlines stop the model, the parti
     // The full reply would have been longer than what arrived before the deadline.
     expect(deltas.length).toBeGreaterThan(0);
     expect(messages[1]!.text.startsWith(deltas.join(''))).toBe(true);
+  });
+
+  it('StreamMessage: a call closed before its deadline (grpc-js cancels on its own clock) still stops the model at the deadline', async () => {
+    // The client's deadline timer may beat the server's (which starts when the headers arrive):
+    // then the server sees a cancel before its deadline. The reply must not outlive the deadline.
+    const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
+      .session!;
+    const stream = client.streamMessage({ sessionId: session.id, text: 'no hurry' }, { deadline: Date.now() + 1_000 });
+    const status = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+    await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+    stream.cancel();
+    expect((await status).code).toBe(grpc.status.CANCELLED);
+    await until(() => !server.chat.isReplying(session.id), 'the model to stop');
+    const messages = (await history(session.id)).messages;
+    expect(messages[1]!.interrupted).toBe(true);
   });
 
   it('SendMessage (unary): a deadline stops the model too', async () => {
