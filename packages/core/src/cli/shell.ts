@@ -200,16 +200,19 @@ export class Shell {
     let tokens = 0;
     let wroteText = false;
     let failureRecorded = false;
-    /** The transport ended the reply without a final event after Ctrl+C: say so and count it. */
-    const cutShort = () => {
-      this.#print(this.#c.yellow('[cancelled]'));
+    /** A turn that ended without its done event: counted with the time up to now. */
+    const recordUnfinished = (ended: 'cancelled' | 'error', counted: number) =>
       this.#stats.recordTurn({
         ttftMs,
         totalMs: performance.now() - startedAt,
         chunks,
-        tokens: chunks,
-        outcome: 'cancelled',
+        tokens: counted,
+        outcome: ended,
       });
+    /** The transport ended the reply without a final event after Ctrl+C: say so and count it. */
+    const cutShort = () => {
+      this.#print(this.#c.yellow('[cancelled]'));
+      recordUnfinished('cancelled', chunks);
     };
     const traceAtStart = this.#traceTotals();
     this.#spinner.start(
@@ -253,13 +256,7 @@ export class Shell {
           return;
         } else if (event.type === 'error') {
           this.#spinner.stop();
-          this.#stats.recordTurn({
-            ttftMs,
-            totalMs: performance.now() - startedAt,
-            chunks,
-            tokens: 0,
-            outcome: 'error',
-          });
+          recordUnfinished('error', 0);
           failureRecorded = true;
           throw ChatError.fromBody(event.error);
         }
@@ -279,15 +276,7 @@ export class Shell {
       }
       // Refused or failed without an in-band error event (REST's 502, a 404, a lost connection):
       // a failed turn all the same, with no first token unless one had arrived.
-      if (!failureRecorded) {
-        this.#stats.recordTurn({
-          ttftMs,
-          totalMs: performance.now() - startedAt,
-          chunks,
-          tokens: chunks,
-          outcome: 'error',
-        });
-      }
+      if (!failureRecorded) recordUnfinished('error', chunks);
       throw error;
     } finally {
       this.#inFlight = undefined;
