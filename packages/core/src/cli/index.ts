@@ -15,7 +15,7 @@ export {
   RESUME_BASE_DELAY_MS,
   RESUME_GIVE_UP_MS,
   RESUME_MAX_DELAY_MS,
-
+  RESUMED_SILENCE_MS,
   type ResumableReplyOptions,
   resumableReply,
   resumedNotice,
