@@ -296,6 +296,10 @@ async function measureMemory(
   const clients: BenchClient[] = [];
   try {
     const ready = await host.ready;
+    if (ready.servers.length + ready.floors.length === 0)
+      throw new Error(
+        `the fresh server process started nothing: ${ready.skipped.map((x) => x.reason).join('; ') || 'no reason given'}`,
+      );
     const owner = idleHost.make(ready);
     clients.push(owner);
     const shared = await owner.ready();
