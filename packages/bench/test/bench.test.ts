@@ -101,7 +101,7 @@ describe('pnpm bench', () => {
     expect(svg).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, 180_000);
 
-  it('measures gRPC-Web as a row of its own, on the gRPC server\'s gRPC-Web listener', async () => {
+  it("measures gRPC-Web as a row of its own, on the gRPC server's gRPC-Web listener", async () => {
     const result = await runBench({
       quick: true,
       protocols: ['grpc'],
