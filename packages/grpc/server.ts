@@ -38,7 +38,7 @@ import {
   writeWithBackpressure,
 } from '@gtp/core';
 import type { ChatServiceHandlers } from './generated/genai/chat/v1/ChatService.ts';
-import { cancelSignal, deadlinePassed } from './src/cancel.ts';
+import { cancelSignal, deadlineIn } from './src/cancel.ts';
 import { chatCommands } from './src/chat-call.ts';
 import { ChatStreams } from './src/chat-stream.ts';
 import { callFailures } from './src/failures.ts';
@@ -127,7 +127,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<G
           events = streamReply(chat, requireSessionId(call.request.sessionId), call.request.text, {
             signal,
             graces,
-            deadlinePassed: () => deadlinePassed(call),
+            deadlineIn: () => deadlineIn(call),
             traceContext: call.metadata.getMap(),
             principal: accessOf(call).principal,
           });

@@ -2,7 +2,7 @@
  * Cancellation as an AbortSignal: the signal of a call fires when its client goes away (it
  * cancelled, its deadline passed, or the connection died). SendMessage and Chat stop the model on
  * it; StreamMessage only stops reading and leaves the reply its resume grace (core's ResumeGraces)
- * unless the deadline passed (deadlinePassed). grpc-js reports a closed call as `cancelled`, but
+ * unless the deadline passed (deadlineIn). grpc-js reports a closed call as `cancelled`, but
  * sometimes only as the call closing early (grpc-node#2583), so both are handled.
  */
 import type { EventEmitter } from 'node:events';
@@ -27,9 +27,9 @@ export function cancelSignal(call: AnyCall): AbortSignal {
   return controller.signal;
 }
 
-/** True once the call's deadline (if the client set one) has passed: a limit, not a lost connection. */
-export function deadlinePassed(call: AnyCall): boolean {
+/** Milliseconds until the call's deadline: ≤ 0 once it passed (a limit, not a lost connection), Infinity without one. */
+export function deadlineIn(call: AnyCall): number {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(at) && Date.now() >= at;
+  return Number.isFinite(at) ? at - Date.now() : Number.POSITIVE_INFINITY;
 }

@@ -122,8 +122,11 @@ export interface StreamReplyOptions extends StartReplyOptions {
   signal: AbortSignal;
   /** Where a reply whose call closed early waits for a ResumeStream; without: it stops at once. */
   graces?: ResumeGraces;
-  /** True when the call closed because its deadline passed: the reply stops at once, no grace. */
-  deadlinePassed?: () => boolean;
+  /**
+   * Milliseconds until the call's deadline (≤ 0: passed, Infinity: none). A call closed by its
+   * deadline stops the reply at once, no grace; one closed before it is held, but not past it.
+   */
+  deadlineIn?: () => number;
 }
 
 /**
@@ -138,7 +141,7 @@ export async function* streamReply(
   chat: ChatService,
   sessionId: string,
   text: unknown,
-  { signal, graces, deadlinePassed, ...options }: StreamReplyOptions,
+  { signal, graces, deadlineIn, ...options }: StreamReplyOptions,
 ): AsyncGenerator<LoggedChatEvent, void> {
   // The reply's own signal: the call's closing does not abort it, the grace decides.
   const reply = new AbortController();
@@ -160,10 +163,18 @@ export async function* streamReply(
       const stop = (reason: unknown) => {
         if (!reply.signal.aborted) reply.abort(reason);
       };
-      if (graces && !deadlinePassed?.()) {
+      const left = deadlineIn?.() ?? Number.POSITIVE_INFINITY;
+      if (graces && left > 0) {
         graces.hold(start.messageId, finished, () =>
           stop(abortReason('the call closed and nobody resumed the reply within the resume grace')),
         );
+        // grpc-js's client cancels on its own clock, often a moment before the server's deadline
+        // (which starts when the headers arrive): held or resumed, the reply ends at the deadline.
+        if (Number.isFinite(left)) {
+          const timer = setTimeout(() => stop(abortReason("the call's deadline passed")), left);
+          const clear = () => clearTimeout(timer);
+          finished.then(clear, clear);
+        }
       } else stop(signal.reason ?? abortReason('the client cancelled the call'));
     }
   }

@@ -291,7 +291,7 @@ export function createWebServer({
           for await (const { seq, event } of streamReply(chat, requireSessionId(req.sessionId), req.text, {
             signal: ctx.signal,
             ...(graces ? { graces } : {}),
-            deadlinePassed: () => (ctx.timeoutMs() ?? 1) <= 0,
+            deadlineIn: () => ctx.timeoutMs() ?? Number.POSITIVE_INFINITY,
             traceContext: traceContextOf(ctx),
             ...callerOf(ctx),
           })) {

@@ -377,7 +377,10 @@ describe('gRPC cancellation: CancelReply and deadlines stop the model, the parti
     // then the server sees a cancel before its deadline. The reply must not outlive the deadline.
     const session = (await call<CreateSessionResponse__Output>((cb) => client.createSession({}, cb)))
       .session!;
-    const stream = client.streamMessage({ sessionId: session.id, text: 'no hurry' }, { deadline: Date.now() + 1_000 });
+    const stream = client.streamMessage(
+      { sessionId: session.id, text: 'no hurry' },
+      { deadline: Date.now() + 1_000 },
+    );
     const status = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
     await new Promise<void>((resolve) => stream.once('data', () => resolve()));
     stream.cancel();
