@@ -91,19 +91,6 @@ interface TurnWrite {
   args: SessionWrite['args'];
 }
 
-/** A turn script: TOUCH, then `body`, with a TurnWrite's keys and arguments. */
-function turnScript<R>(body: string, transformReply: (reply: unknown) => R) {
-  return defineScript({
-    NUMBER_OF_KEYS: 4,
-    SCRIPT: `${TOUCH}${body}`,
-    parseCommand(parser: CommandParser, write: TurnWrite, ...extra: string[]) {
-      parser.pushKeys(write.keys);
-      parser.push(...write.args, ...extra);
-    },
-    transformReply,
-  });
-}
-
 // True when the JSON message at the end of the list is a user turn.
 const LAST_IS_USER = `
 local function lastIsUser()
@@ -134,18 +121,23 @@ local function touch()
 end
 `;
 
-/** A session-writing script: TOUCH, then `body`, with the keys and arguments of a SessionWrite. */
-function writeScript<R>(body: string, transformReply: (reply: unknown) => R) {
-  return defineScript({
-    NUMBER_OF_KEYS: 3,
-    SCRIPT: `${TOUCH}${body}`,
-    parseCommand(parser: CommandParser, write: SessionWrite, ...extra: string[]) {
-      parser.pushKeys(write.keys);
-      parser.push(...write.args, ...extra);
-    },
-    transformReply,
-  });
+/** A script that runs TOUCH, then `body`, with a write's keys and arguments (then any extra). */
+function touchScript<W extends SessionWrite | TurnWrite>(numberOfKeys: W['keys']['length']) {
+  return <R>(body: string, transformReply: (reply: unknown) => R) =>
+    defineScript({
+      NUMBER_OF_KEYS: numberOfKeys,
+      SCRIPT: `${TOUCH}${body}`,
+      parseCommand(parser: CommandParser, write: W, ...extra: string[]) {
+        parser.pushKeys(write.keys);
+        parser.push(...write.args, ...extra);
+      },
+      transformReply,
+    });
 }
+/** A session-writing script, with a SessionWrite's three keys. */
+const writeScript = touchScript<SessionWrite>(3);
+/** A turn script, with a TurnWrite's four (the session's lock last). */
+const turnScript = touchScript<TurnWrite>(4);
 
 const isOne = (reply: unknown) => reply === 1;
 const stringOrNull = (reply: unknown) => (typeof reply === 'string' ? reply : null);
