@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type DescribedAccess, describeAccess } from './access.ts';
+import type { DescribedAccess } from './access.ts';
 import type { ChatService } from './chat-service.ts';
 import { type Config, ConfigError } from './config.ts';
 import { DEFAULT_PORTS, type Protocol } from './constants.ts';
@@ -66,7 +66,9 @@ export async function runServer(
   }
   console.log(`${server.protocol} server listening on ${address}`);
   console.log(`model: ${describeModel(server.chat.model.info)}`);
-  // Who may call, and whom sessions belong to (without auth: everyone is one principal).
+  // Who may call, and whom sessions belong to (without auth: everyone is one principal). Imported
+  // here: a client imports this module for isMain/runMain and needs none of the access checks.
+  const { describeAccess } = await import('./access.ts');
   console.log(describeAccess(config));
   let closing = false;
   const shutdown = (signal: string) => {
