@@ -50,6 +50,20 @@ async function* replyRest(messageId: string, deltas: number, delayMs = 0): Async
   yield done(messageId);
 }
 
+/** `replyRest`, paused after its first `pauseAt` deltas until `release()`. */
+function gatedRest(messageId: string, deltas: number, pauseAt: number) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const rest = (async function* () {
+    for (let i = 0; i < deltas; i++) {
+      if (i === pauseAt) await gate;
+      yield delta(i);
+    }
+    yield done(messageId);
+  })();
+  return { rest, release };
+}
+
 /** A reply whose rest the test releases event by event. */
 function manualRest(): { rest: AsyncIterator<ChatEvent>; push(event: ChatEvent): void } {
   const queue: ChatEvent[] = [];
@@ -293,12 +307,17 @@ describe.skipIf(!redisAvailable)('RedisReplyLog', () => {
     const m = randomUUID();
     const onB = recorder();
     await b.subscribe(s, onB.listener);
-    const { seq, finished } = await a.pump(s, start(s, m), replyRest(m, 600));
+    // The burst pauses after 100 deltas (well within the 256 kept) so that the second listener
+    // joins mid-reply however loaded the machine; it resumes as that listener subscribes.
+    const gated = gatedRest(m, 600, 100);
+    const { seq, finished } = await a.pump(s, start(s, m), gated.rest);
     expect(seq).toBe(1);
+    await until(() => onB.events.length === 101, 'the first 100 deltas on B');
     // Joins in the middle of the burst: the replay and the live feed must meet exactly.
     const midway = recorder();
-    await sleep(5);
-    await b.subscribe(s, midway.listener);
+    const joined = b.subscribe(s, midway.listener);
+    gated.release();
+    await joined;
     await finished;
     await until(() => onB.finals().length === 1 && midway.finals().length === 1, 'the done on B');
     expectConsecutive(onB.events, 1);
