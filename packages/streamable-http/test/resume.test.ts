@@ -143,7 +143,9 @@ describe('NDJSON resume after a cut connection', () => {
     const config = testConfig(PACED);
     const chat = new ChatService({
       store: new MemorySessionStore(),
-      model: new SimulatedModel({ ttftMs: 0, tokenDelayMs: 10 }),
+      // About 40 tokens, the cut after 6: paced so that the resume (a reset, then the live tail)
+      // comes while the reply still runs, however loaded the machine (at 10 ms it could miss it).
+      model: new SimulatedModel({ ttftMs: 0, tokenDelayMs: 100 }),
       replyLogSize: 4,
     });
     const url = await serve({ config, chat });
