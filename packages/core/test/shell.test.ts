@@ -16,6 +16,15 @@ function setup(model = new SimulatedModel({ ttftMs: 0, tokenDelayMs: 0 })) {
   return { chat, input, shell, out: () => text };
 }
 
+/** Poll `condition` until it holds; a generous bound fails the test rather than hanging it. */
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe('client shell (non-TTY)', () => {
   it('chats and runs every common command, then exits at EOF', async () => {
     const { chat, input, shell, out } = setup();
@@ -95,18 +104,12 @@ describe('client shell (non-TTY)', () => {
   });
 
   it('cancel() stops the reply in flight and the next message still works', async () => {
-    const { chat, input, shell, out } = setup(new SimulatedModel({ ttftMs: 0, tokenDelayMs: 20 }));
+    // Paced (about 40 tokens, 2 s) so that the reply still runs when the test cancels it.
+    const { chat, input, shell, out } = setup(new SimulatedModel({ ttftMs: 0, tokenDelayMs: 50 }));
     const done = shell.run();
     input.write('a long story please\n');
     // Cancel once the first words are on screen.
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (out().includes('model › Turn')) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 5);
-    });
+    await until(() => out().includes('model › Turn'), 'the first words');
     expect(shell.cancel()).toBe(true);
     input.end('next\n/stats\n');
     await done;
@@ -161,7 +164,8 @@ describe('client shell (non-TTY)', () => {
   it('says the session is gone and offers /new when the server forgot it', async () => {
     const { chat, input, shell, out } = setup();
     const done = shell.run();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The shell opens its session first (a sleep here raced it on a loaded machine).
+    await until(() => shell.sessionId !== undefined, 'the shell to open its session');
     await chat.deleteSession(shell.sessionId!);
     input.end('hello again\n/new\nworks now\n');
     await done;
