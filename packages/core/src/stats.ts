@@ -1,3 +1,4 @@
+import type { Counter, Gauge } from 'prom-client';
 import type { ErrorCode } from './errors.ts';
 import type { LatencySummary, StatsSnapshot } from './events.ts';
 import { Metrics } from './metrics.ts';
@@ -48,6 +49,25 @@ export function percentile(sorted: readonly number[], p: number): number {
 export type TurnOutcome = 'completed' | 'cancelled' | 'failed';
 
 /**
+ * One more open stream or connection, in the counts and their instruments; the result, however
+ * often it is called, counts it closed once.
+ */
+function opened(count: { active: number; total: number }, active: Gauge, total: Counter): () => void {
+  count.active += 1;
+  count.total += 1;
+  active.inc();
+  total.inc();
+  let open = true;
+  return () => {
+    if (open) {
+      count.active -= 1;
+      active.dec();
+    }
+    open = false;
+  };
+}
+
+/**
  * Counters and latency histograms for one server (this instance: with REDIS_URL only the session
  * count is cluster-wide). Every record goes to the /stats JSON and to the Prometheus `metrics`.
  * The same scope on all five: `bytes` are the payload of the API (session, history and chat
@@ -60,10 +80,8 @@ export class Stats {
   readonly #startedAt = performance.now();
   readonly #ttft = new LatencyHistogram();
   readonly #total = new LatencyHistogram();
-  #activeStreams = 0;
-  #totalStreams = 0;
-  #activeConnections = 0;
-  #totalConnections = 0;
+  readonly #streams = { active: 0, total: 0 };
+  readonly #connections = { active: 0, total: 0 };
   readonly #turns = { completed: 0, cancelled: 0, failed: 0 };
   readonly #errors: Partial<Record<ErrorCode, number>> = {};
   #errorTotal = 0;
@@ -77,18 +95,7 @@ export class Stats {
 
   /** A response stream opened; call the returned function once when it ends. */
   streamOpened(): () => void {
-    this.#activeStreams += 1;
-    this.#totalStreams += 1;
-    this.metrics.streamsActive.inc();
-    this.metrics.streams.inc();
-    let open = true;
-    return () => {
-      if (open) {
-        this.#activeStreams -= 1;
-        this.metrics.streamsActive.dec();
-      }
-      open = false;
-    };
+    return opened(this.#streams, this.metrics.streamsActive, this.metrics.streams);
   }
 
   /**
@@ -96,18 +103,7 @@ export class Stats {
    * a gRPC Chat call); call the result when it closes. REST and NDJSON have none.
    */
   connectionOpened(): () => void {
-    this.#activeConnections += 1;
-    this.#totalConnections += 1;
-    this.metrics.connectionsActive.inc();
-    this.metrics.connections.inc();
-    let open = true;
-    return () => {
-      if (open) {
-        this.#activeConnections -= 1;
-        this.metrics.connectionsActive.dec();
-      }
-      open = false;
-    };
+    return opened(this.#connections, this.metrics.connectionsActive, this.metrics.connections);
   }
 
   recordTurn(outcome: TurnOutcome, timings?: { ttftMs: number; totalMs: number }): void {
@@ -145,7 +141,7 @@ export class Stats {
   }
 
   get activeStreams(): number {
-    return this.#activeStreams;
+    return this.#streams.active;
   }
 
   snapshot(activeSessions: number): StatsSnapshot {
@@ -153,8 +149,8 @@ export class Stats {
       protocol: this.protocol,
       uptimeSeconds: Math.round((performance.now() - this.#startedAt) / 1000),
       sessions: { active: activeSessions },
-      streams: { active: this.#activeStreams, total: this.#totalStreams },
-      connections: { active: this.#activeConnections, total: this.#totalConnections },
+      streams: { ...this.#streams },
+      connections: { ...this.#connections },
       turns: { ...this.#turns },
       errors: { total: this.#errorTotal, byCode: { ...this.#errors } },
       bytes: { sent: this.#bytesSent, received: this.#bytesReceived },
