@@ -2,9 +2,11 @@
  * Start-up and footprint, as the user runs them: `pnpm serve <p>` from process start to its
  * "listening on" line, the idle server's RSS (the node process that serves, and the whole process
  * tree pnpm included), and `pnpm client <p>` in a pseudo-terminal (`script` from util-linux) from
- * process start to its first prompt. For comparison, the same server bundled into plain JS with
- * the esbuild that tsx ships and started with bare `node` (no TypeScript loader at run time).
+ * process start to its first prompt (both run scripts/launch.mjs's bundle, built first). For
+ * comparison, the same server bundled with its dependencies into one file by the esbuild that tsx
+ * ships, started with bare `node`.
  *
+ *   pnpm bench --only startup [--protocols sse,grpc] [--merge]
  *   tsx packages/bench/src/startup.ts [--protocols sse,grpc] [--json]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -260,6 +262,18 @@ export async function measureStartup(
   options: { plain?: boolean; progress?: (line: string) => void } = {},
 ): Promise<StartupResult> {
   const say = options.progress ?? (() => undefined);
+  // The root commands run a bundle of the sources, rebuilt on the first start after a source
+  // changed (scripts/launch.mjs): build it now, so no measured start includes a build.
+  await new Promise<void>((resolve, reject) => {
+    const build = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'launch.mjs'), '--build'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    build.once('error', reject);
+    build.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`pnpm build exited with ${code}`)),
+    );
+  });
   const rows: StartupRow[] = [];
   const buildDir = options.plain === false ? undefined : await mkdtemp(join(tmpdir(), 'gtp-plain-'));
   try {
