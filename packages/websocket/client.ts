@@ -72,6 +72,11 @@ export function frameBytes(payloadBytes: number, masked: boolean): number {
   return 2 + extended + (masked ? 4 : 0) + payloadBytes;
 }
 
+export interface WebSocketAdapterOptions extends AdapterOptions {
+  /** Override RESUMED_SILENCE_MS (tests). */
+  resumedSilenceMs?: number;
+}
+
 /** Something waiting for frames: returns true when it consumed the frame. */
 interface Subscriber {
   frame(frame: ServerFrame): boolean;
@@ -111,6 +116,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #reconnects = 0;
   #closed = false;
   readonly #ca: Buffer | undefined;
+  readonly #resumedSilenceMs: number;
   /** The newest reply seq seen in #seqSessionId: a reconnect's `join {after}`. */
   #lastSeq: number | undefined;
   #seqSessionId: string | undefined;
@@ -120,7 +126,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
   #rejoinResumed = false;
 
   /** `target` is the server's HTTP base URL, e.g. http://127.0.0.1:8004; `token` its AUTH_TOKEN. */
-  constructor(target: string, options: AdapterOptions = {}) {
+  constructor(target: string, options: WebSocketAdapterOptions = {}) {
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     // The session routes (health, stats, sessions, history) come from HttpClientAdapter; with
     // --trace their requests are traced through undici, and the socket's upgrade and frames here.
@@ -134,6 +140,7 @@ export class WebSocketAdapter extends HttpClientAdapter {
       options.trace,
     );
     this.#ca = options.ca;
+    this.#resumedSilenceMs = options.resumedSilenceMs ?? RESUMED_SILENCE_MS;
     const url = new URL(WS_PATH, this.target);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     this.#wsUrl = url.href;
@@ -198,10 +205,10 @@ export class WebSocketAdapter extends HttpClientAdapter {
           events.fail(
             new ChatError(
               'unavailable',
-              `the reply resumed but sent nothing more for ${RESUMED_SILENCE_MS / 1000} s; /history shows what the server stored`,
+              `the reply resumed but sent nothing more for ${this.#resumedSilenceMs / 1000} s; /history shows what the server stored`,
             ),
           ),
-        RESUMED_SILENCE_MS,
+        this.#resumedSilenceMs,
       );
     };
     /**

@@ -5,7 +5,7 @@
  * before cancelling a reply nobody reads), says so on one dim line, and the screen shows exactly
  * the stored reply, no token lost, none twice.
  */
-import type { ChatServer, ChatService } from '@gtp/core';
+import { type ChatServer, ChatService, MemorySessionStore, type ModelProvider } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -90,5 +90,36 @@ describe('pnpm client websocket: a connection cut mid-reply', () => {
       await proxy.close();
       await Promise.all(servers.map((server) => server.close().catch(() => undefined)));
     }
+  });
+
+  // Issue 19 item 1, the other way a rejoined reply cannot come back: the server is there, the
+  // rejoin answers, but the reply sends nothing more (a model that stalls after a few words).
+  // Before, the client waited forever once rejoined; now it gives up after its silence bound
+  // (shortened here) with a clear error, and the shell reads the next line.
+  it('rejoined, but the reply sends nothing more: it ends with an error after the silence bound, and the prompt comes back', {
+    timeout: 60_000,
+  }, async () => {
+    const stalling: ModelProvider = {
+      info: { provider: 'simulated', id: 'stalls-after-a-few-words' },
+      async *stream(_history, options = {}) {
+        for (const word of 'Resumable streams are a fine thing to have here '.split(/(?<= )/)) {
+          await new Promise((resolve) => setTimeout(resolve, PACED.simTokenDelayMs));
+          yield word;
+        }
+        // Stalls until the server cancels it (at close).
+        await new Promise((resolve) => options.signal?.addEventListener('abort', resolve, { once: true }));
+        return { finishReason: 'stop' };
+      },
+    };
+    const { proxy } = await serve(new ChatService({ store: new MemorySessionStore(), model: stalling }));
+
+    // It returns: the reply ended with the error and the shell read /quit.
+    const run = await runShellThroughCut(
+      new WebSocketAdapter(`http://127.0.0.1:${proxy.port}`, { resumedSilenceMs: 1_500 }),
+      proxy,
+    );
+    expect(run.cut, run.output).toBeGreaterThan(0);
+    expect(run.resumedLines, run.output).toHaveLength(1);
+    expect(run.output).toMatch(/error \[unavailable\]: the reply resumed but sent nothing more for 1\.5 s/);
   });
 });
