@@ -37,7 +37,8 @@ import { dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const ROOT = join(import.meta.dirname, '..');
-const CACHE = join(ROOT, 'node_modules', '.cache', 'gtp-run');
+/** GTP_RUN_CACHE: another place for the builds (a test that must not share them with others). */
+const CACHE = process.env.GTP_RUN_CACHE || join(ROOT, 'node_modules', '.cache', 'gtp-run');
 const CURRENT = join(CACHE, 'current.json');
 const PROTOCOLS = ['rest', 'streamable-http', 'sse', 'websocket', 'grpc'];
 /** Besides the sources: a new install moves the dependencies the build points at. */

@@ -4,20 +4,29 @@
  * and builds again when a source did.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGES_DIR } from '../src/protocols.ts';
 
 const ROOT = join(PACKAGES_DIR, '..');
-const CURRENT = join(ROOT, 'node_modules', '.cache', 'gtp-run', 'current.json');
+// A cache of its own: a `pnpm serve` of another test running at the same time builds into the
+// shared one, which would change current.json under this test.
+const CACHE = mkdtempSync(join(tmpdir(), 'gtp-run-'));
+const CURRENT = join(CACHE, 'current.json');
 const run = promisify(execFile);
 const launch = (...args: string[]) =>
-  run(process.execPath, [join(ROOT, 'scripts', 'launch.mjs'), ...args], { cwd: ROOT, timeout: 60_000 });
+  run(process.execPath, [join(ROOT, 'scripts', 'launch.mjs'), ...args], {
+    cwd: ROOT,
+    timeout: 60_000,
+    env: { ...process.env, GTP_RUN_CACHE: CACHE },
+  });
 const current = () => JSON.parse(readFileSync(CURRENT, 'utf8')) as { dir: string; inputs: string[] };
 
 describe('scripts/launch.mjs', () => {
+  afterAll(() => rmSync(CACHE, { recursive: true, force: true }));
   it('reuses the bundle while its sources are unchanged and rebuilds when one changes', async () => {
     await launch('--build');
     const built = current();
