@@ -33,6 +33,7 @@ import {
   httpPool,
   type LoggedEvent,
   type NoticeListener,
+  RESUMED_SILENCE_MS,
   resumableReply,
   runClient,
   type SendOptions,
@@ -44,6 +45,17 @@ import { type Agent, request } from 'undici';
  * reply can pause while the model thinks; five minutes is undici's default, said out loud.
  */
 export const IDLE_TIMEOUT_MS = 5 * 60_000;
+export interface StreamableHttpAdapterOptions extends AdapterOptions {
+  /** Override RESUMED_SILENCE_MS (tests). */
+  resumedSilenceMs?: number;
+}
+
+/**
+ * A resumed reply (the GET after a drop) silent for RESUMED_SILENCE_MS: the server answered, the
+ * reply is not coming. Not a drop to resume again: the reply ends with it, never a loop.
+ */
+class ResumedSilence extends ChatError {}
+
 /** How long reading a reply's final event from the log may take (the server answers at once). */
 const FINAL_FROM_LOG_TIMEOUT_MS = 3_000;
 
@@ -98,12 +110,13 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
   readonly demoUrl: string;
   readonly #agent: Agent;
   readonly #noticeListeners: NoticeListener[] = [];
+  readonly #resumedSilenceMs: number;
 
   /**
    * `token`: the server's AUTH_TOKEN (from `--token` or AUTH_TOKEN), sent on every request as
    * `Authorization: Bearer <token>`; without it a server that has one answers 401 unauthorized.
    */
-  constructor(target: string, options: AdapterOptions = {}) {
+  constructor(target: string, options: StreamableHttpAdapterOptions = {}) {
     // One keep-alive pool for every call. A reply read to its end leaves the connection reusable;
     // an aborted one closes it (the server then waits its resume grace; the Stop is POST …/cancel).
     // https://: HTTP/2 when ALPN offers it (httpPool; replies multiplex on one connection). A
@@ -113,6 +126,7 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
     // With --trace, undici's diagnostics channels show each request and every chunk as it arrives.
     super(api, options.trace);
     this.#agent = agent;
+    this.#resumedSilenceMs = options.resumedSilenceMs ?? RESUMED_SILENCE_MS;
     this.docsUrl = `${this.target}/docs`;
     this.demoUrl = `${this.target}/demo`;
   }
@@ -146,8 +160,9 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
       finalFromLog: (messageId, after) =>
         this.#finalFromLog(`/sessions/${session}/replies/${encodeURIComponent(messageId)}?after=${after}`),
       // A lost connection (or a server that answers the resume with 503 while it comes back):
-      // worth another try. A refusal with a reason (404, 401…) is not.
-      dropped: (error) => error instanceof ChatError && error.code === 'unavailable',
+      // worth another try. A refusal with a reason (404, 401…) is not, nor a silent resume.
+      dropped: (error) =>
+        error instanceof ChatError && error.code === 'unavailable' && !(error instanceof ResumedSilence),
       notice: (notice) => {
         for (const listener of this.#noticeListeners) listener(notice, { dim: true });
       },
@@ -210,6 +225,8 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
         },
         body,
         dispatcher: this.#agent,
+        // A resume's GET: silent this long, the reply is given up (the POST waits IDLE_TIMEOUT_MS).
+        ...(method === 'GET' ? { bodyTimeout: this.#resumedSilenceMs } : {}),
         signal,
       });
     } catch (error) {
@@ -249,6 +266,13 @@ export class StreamableHttpAdapter extends HttpClientAdapter {
     } catch (error) {
       // Ctrl+C: undici aborted the body; the shell prints "[cancelled]".
       if (signal?.aborted || error instanceof ChatError) throw error;
+      if (method === 'GET' && (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') {
+        throw new ResumedSilence(
+          'unavailable',
+          `the reply resumed but sent nothing more for ${this.#resumedSilenceMs / 1000} s; /history shows what the server stored`,
+          { cause: error },
+        );
+      }
       throw new ChatError('unavailable', `the connection was lost mid-reply: ${(error as Error).message}`, {
         cause: error,
       });

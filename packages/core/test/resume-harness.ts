@@ -14,6 +14,7 @@ import {
   type ChatServer,
   ChatService,
   MemorySessionStore,
+  type ModelProvider,
   type ReplyListener,
   SimulatedModel,
 } from '../src/index.ts';
@@ -259,4 +260,23 @@ async function watch(
   };
   stop = await chat.log.subscribe(sessionId, listener, Number.MAX_SAFE_INTEGER);
   if (over) stop();
+}
+
+/**
+ * A ChatService whose model writes a few words (paced) and then stalls until it is cancelled:
+ * a reply that, once resumed, sends nothing more (the server and its socket are fine).
+ */
+export function chatThatStalls(): ChatService {
+  const model: ModelProvider = {
+    info: { provider: 'simulated', id: 'stalls-after-a-few-words' },
+    async *stream(_history, options = {}) {
+      for (const word of 'Resumable streams are a fine thing to have here '.split(/(?<= )/)) {
+        await new Promise((resolve) => setTimeout(resolve, PACED.simTokenDelayMs));
+        yield word;
+      }
+      await new Promise((resolve) => options.signal?.addEventListener('abort', resolve, { once: true }));
+      return { finishReason: 'stop' };
+    },
+  };
+  return new ChatService({ store: new MemorySessionStore(), model });
 }

@@ -8,6 +8,7 @@ import type { ChatService } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  chatThatStalls,
   chatWithSmallLog,
   closeServed,
   expectResumedExactly,
@@ -61,4 +62,23 @@ describe('pnpm client streamable-http: a connection cut mid-reply', () => {
       if (ended) expect(run.output).not.toMatch(/its end is from the stored history/);
     },
   );
+
+  // Issue 19 item 1: a resumed reply that sends nothing more (its model stalls after a few words;
+  // the server answers the GET and stays up) ends with a clear error after the silence bound
+  // (shortened here), and the shell reads the next line. Before, the GET waited undici's body
+  // timeout (IDLE_TIMEOUT_MS, 5 min) and then resumed again, forever.
+  it('resumed, but the reply sends nothing more: it ends with an error after the silence bound, and the prompt comes back', {
+    timeout: 60_000,
+  }, async () => {
+    const { proxy } = await serve(chatThatStalls());
+
+    // It returns: the reply ended with the error and the shell read /quit.
+    const run = await runShellThroughCut(
+      new StreamableHttpAdapter(`http://127.0.0.1:${proxy.port}`, { resumedSilenceMs: 1_500 }),
+      proxy,
+    );
+    expect(run.cut, run.output).toBeGreaterThan(0);
+    expect(run.resumedLines, run.output).toHaveLength(1);
+    expect(run.output).toMatch(/error \[unavailable\]: the reply resumed but sent nothing more for 1\.5 s/);
+  });
 });

@@ -5,10 +5,11 @@
  * before cancelling a reply nobody reads), says so on one dim line, and the screen shows exactly
  * the stored reply, no token lost, none twice.
  */
-import { type ChatServer, ChatService, MemorySessionStore, type ModelProvider } from '@gtp/core';
+import type { ChatServer, ChatService } from '@gtp/core';
 import { testConfig } from '@gtp/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  chatThatStalls,
   chatWithSmallLog,
   closeServed,
   expectResumedExactly,
@@ -99,19 +100,7 @@ describe('pnpm client websocket: a connection cut mid-reply', () => {
   it('rejoined, but the reply sends nothing more: it ends with an error after the silence bound, and the prompt comes back', {
     timeout: 60_000,
   }, async () => {
-    const stalling: ModelProvider = {
-      info: { provider: 'simulated', id: 'stalls-after-a-few-words' },
-      async *stream(_history, options = {}) {
-        for (const word of 'Resumable streams are a fine thing to have here '.split(/(?<= )/)) {
-          await new Promise((resolve) => setTimeout(resolve, PACED.simTokenDelayMs));
-          yield word;
-        }
-        // Stalls until the server cancels it (at close).
-        await new Promise((resolve) => options.signal?.addEventListener('abort', resolve, { once: true }));
-        return { finishReason: 'stop' };
-      },
-    };
-    const { proxy } = await serve(new ChatService({ store: new MemorySessionStore(), model: stalling }));
+    const { proxy } = await serve(chatThatStalls());
 
     // It returns: the reply ended with the error and the shell read /quit.
     const run = await runShellThroughCut(
