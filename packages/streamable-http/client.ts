@@ -16,7 +16,8 @@
  * line (the log no longer holds that point) either replays the reply from its start (what was
  * already shown is skipped by its seq) or leaves a gap, filled from GET …/messages at the end; a
  * reply that ended while the connection was down (the reset line, then the end of the response)
- * takes its final line from one more GET after the reset's seq - 1, and is not resumed again.
+ * takes its final line from one more GET after the reset's seq - 1, and is not resumed again; a
+ * resume GET silent for RESUMED_SILENCE_MS ends the reply with an error (the prompt comes back).
  *
  * Everything else (readline, commands, the spinner, client-side stats) is the shared shell from
  * @gtp/core/cli; the session routes are the shared HttpApi.

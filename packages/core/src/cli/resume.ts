@@ -20,9 +20,9 @@ export const RESUME_MAX_DELAY_MS = 4_000;
  */
 export const RESUME_GIVE_UP_MS = 30_000;
 /**
- * Once a reply has resumed on a connection that carries it in place (a rejoined WebSocket), the
- * longest silence (no event of that reply) before it is given up: the server is there, but the
- * reply's events are not coming back (a pump lost with another instance, a log that moved on).
+ * Once a reply has resumed (a rejoined WebSocket, an NDJSON resume GET), the longest silence (no
+ * event of that reply) before it is given up with an error: the server is there, but the reply's
+ * events are not coming back (a stalled model, a pump lost with another instance).
  */
 export const RESUMED_SILENCE_MS = 60_000;
 
