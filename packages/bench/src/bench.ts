@@ -895,6 +895,19 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
     progress(
       `servers up in a separate process (pid ${host.pid}); ${quick ? 'quick' : 'full'} run; ${pinning.note}`,
     );
+    /** Capacity per core and CPU per token of one row (and its floor): a failure is the row's error. */
+    const capacityAndCpu = async (contenders: [Contender] | [Contender, Contender], row: BenchRow) => {
+      try {
+        await pairedCapacity(contenders, host, sizes, progress);
+      } catch (error) {
+        row.errors.push(`capacity: ${(error as Error).message}`);
+      }
+      try {
+        await pairedCpu(contenders, host, sizes, progress);
+      } catch (error) {
+        row.errors.push(`CPU per token: ${(error as Error).message}`);
+      }
+    };
     for (const { protocol, target } of ready.servers) {
       const module = modules.find((m) => m.protocol === protocol)!;
       const subject: Subject = {
@@ -936,16 +949,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
           isStreaming: floorSubject.isStreaming,
         },
       ];
-      try {
-        await pairedCapacity(pair, host, sizes, progress);
-      } catch (error) {
-        row.errors.push(`capacity: ${(error as Error).message}`);
-      }
-      try {
-        await pairedCpu(pair, host, sizes, progress);
-      } catch (error) {
-        row.errors.push(`CPU per token: ${(error as Error).message}`);
-      }
+      await capacityAndCpu(pair, row);
     }
     // gRPC-Web: the gRPC server's own gRPC-Web listener, with connect-node's gRPC-Web client
     // (packages/grpc/src/web-client.ts). No floor: there is no bare-Node gRPC-Web server to set
@@ -968,16 +972,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       const row = await measureSubject(subject, sizes, host, meter, progress);
       rows.push(row);
       const solo: [Contender] = [{ name: 'grpc-web', row, make: subject.make, isStreaming: true }];
-      try {
-        await pairedCapacity(solo, host, sizes, progress);
-      } catch (error) {
-        row.errors.push(`capacity: ${(error as Error).message}`);
-      }
-      try {
-        await pairedCpu(solo, host, sizes, progress);
-      } catch (error) {
-        row.errors.push(`CPU per token: ${(error as Error).message}`);
-      }
+      await capacityAndCpu(solo, row);
     }
   } finally {
     await host.stop();
