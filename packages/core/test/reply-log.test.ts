@@ -99,12 +99,14 @@ function manualRest(): { rest: AsyncIterator<ChatEvent>; push(event: ChatEvent):
 /** A listener that records everything the log hands it. */
 function recorder() {
   const events: LoggedEvent[] = [];
-  const resets: { latestSeq: number; reason: string; replaying: boolean }[] = [];
+  /** `before`: how many events the listener had been sent when the reset came. */
+  const resets: { latestSeq: number; reason: string; replaying: boolean; before: number }[] = [];
   let closed = 0;
   let caughtUp: (string | undefined)[] = [];
   const listener: ReplyListener = {
     send: (item) => void events.push(item),
-    reset: (latestSeq, reason, replaying) => void resets.push({ latestSeq, reason, replaying }),
+    reset: (latestSeq, reason, replaying) =>
+      void resets.push({ latestSeq, reason, replaying, before: events.length }),
     caughtUp: (inFlight) => void caughtUp.push(inFlight),
     close: () => {
       closed += 1;
@@ -250,6 +252,26 @@ describe('MemoryReplyLog', () => {
     }
   });
 
+  // The Redis twin below (a reader left behind) cannot happen here: every event is handed to
+  // every listener as it is published, so a burst far past the bound reaches a live listener
+  // whole; a listener that cannot keep up is its transport's to cut off (it resumes, with a reset).
+  it('a burst far past the bound reaches a live listener whole, no reset', async () => {
+    const log = new MemoryReplyLog({ size: 8 });
+    try {
+      const s = randomUUID();
+      const m = randomUUID();
+      const live = recorder();
+      await log.subscribe(s, live.listener);
+      const { finished } = await log.pump(s, start(s, m), replyRest(m, 600));
+      await finished;
+      expectConsecutive(live.events, 1);
+      expect(live.events).toHaveLength(602);
+      expect(live.resets).toEqual([]);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('forgets a session idle past idleMs whose session is gone (its listeners are closed)', async () => {
     const gone = new Set<string>();
     const log = new MemoryReplyLog({ size: 16, idleMs: 200, exists: async (id) => !gone.has(id) });
@@ -347,11 +369,11 @@ describe.skipIf(!redisAvailable)('RedisReplyLog', () => {
     await next.finished;
   });
 
-  // A known defect, found by the test above under load (B missed seq 258–281 of a 600-event
-  // burst): a live listener whose instance's reader falls further behind than the log's bound
-  // silently misses the trimmed events, no reset. Here 600 entries land in one transaction,
-  // trimmed to about 256, before B's reader reads any. Remove `.fails` once it gets a reset.
-  it.fails('a reader left behind past the bound: its listener gets every event, or a reset, never a silent gap', async () => {
+  // Found by the test above under load (B missed seq 258–281 of a 600-event burst): a live
+  // listener whose instance's reader fell further behind than the log's bound silently missed
+  // the trimmed events. Here 600 entries land in one transaction, trimmed to about 256, before
+  // B's reader reads any: B's listener gets a reset that replays nothing, then the tail.
+  it('a reader left behind past the bound: its listener gets every event, or a reset, never a silent gap', async () => {
     const b = await connect();
     const s = randomUUID();
     const m = randomUUID();
@@ -370,7 +392,19 @@ describe.skipIf(!redisAvailable)('RedisReplyLog', () => {
     await burst.exec();
     await until(() => onB.finals().length === 1, 'the done on B');
     expect(onB.events.length).toBeLessThan(600); // the premise: the start of the burst was trimmed
-    expect(onB.resets.length).toBeGreaterThan(0);
+    const first = onB.events[0]!.seq;
+    expect(first).toBeGreaterThan(1);
+    // Plainly, before the first event past the gap: a resume point just before it, no replay.
+    expect(onB.resets).toEqual([
+      {
+        latestSeq: first - 1,
+        reason: expect.stringContaining(`events 1–${first - 1}`),
+        replaying: false,
+        before: 0,
+      },
+    ]);
+    expectConsecutive(onB.events, first); // then the live tail, to the done
+    expect(onB.events.at(-1)?.seq).toBe(600);
   });
 
   it('a killed connection mid-reply: the pump re-appends what Redis lacks, in order, and the reply ends', async () => {

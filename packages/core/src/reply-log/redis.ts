@@ -23,6 +23,9 @@
  * - Reading. One connection per instance blocks in `XREAD BLOCK … STREAMS <every session with a
  *   listener here>` and fans entries out to the local listeners; a listener is never a Redis
  *   connection. When a session gets its first listener, `CLIENT UNBLOCK` wakes the reader.
+ *   A reader left more than the bound behind a burst finds the stream trimmed past its cursor
+ *   (XREAD skips what MAXLEN dropped): each listener it skipped is sent a `reset` that replays
+ *   nothing, then the live tail (`deliver`), never a silent gap.
  * - Resume. A new listener joins its session's live feed first (buffering), then reads what the
  *   stream keeps (`XRANGE`), replays per `replayPlan`, and skips the live events it already got.
  * - Delete. The stream and lease are deleted and the broker tells every instance to end that
@@ -668,10 +671,26 @@ function entryToEvent(entry: StreamEntry): LoggedEvent {
   };
 }
 
+/**
+ * Hand a live event to a subscriber (or hold it while the subscriber replays). A session's events
+ * are consecutive, so an event past the next one means the ones between were trimmed (MAXLEN)
+ * before this instance's reader, or the subscriber's replay, got to them: the listener is told
+ * plainly (a reset that replays nothing, naming the seq before this event, so that a resume
+ * from there reads on), then gets the event and the live tail; its client takes the missing
+ * text from the history.
+ */
 function deliver(subscriber: Subscriber, item: LoggedEvent): void {
   if (subscriber.pending) {
     subscriber.pending.push(item);
   } else if (item.seq > subscriber.sentSeq) {
+    if (item.seq > subscriber.sentSeq + 1) {
+      const missed = `${subscriber.sentSeq + 1}${item.seq - 1 > subscriber.sentSeq + 1 ? `–${item.seq - 1}` : ''}`;
+      subscriber.listener.reset(
+        item.seq - 1,
+        `events ${missed} were dropped from the log (it keeps a bounded number) before they could be read here`,
+        false,
+      );
+    }
     subscriber.sentSeq = item.seq;
     subscriber.listener.send(item);
   }
