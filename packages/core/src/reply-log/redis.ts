@@ -275,7 +275,7 @@ export class RedisReplyLog implements ReplyLog {
       subscriber.sentSeq = kept.at(-1)?.seq ?? 0;
       const pending = subscriber.pending ?? [];
       subscriber.pending = undefined;
-      for (const item of pending) deliver(subscriber, item);
+      for (const item of pending) deliver(subscriber, item, pending.at(-1)!.seq);
     } catch (error) {
       unsubscribe();
       throw error;
@@ -597,12 +597,13 @@ export class RedisReplyLog implements ReplyLog {
       for (const stream of (reply ?? []) as StreamReply[]) {
         const feed = feeds.find((f) => f.key === stream.name);
         if (!feed) continue;
+        const newestSeq = entryNumber(stream.messages.at(-1)?.id ?? '0');
         for (const entry of stream.messages) {
           feed.cursor = entry.id;
           const item = entryToEvent(entry);
           feed.lastType = item.type;
           feed.touchedAt = Date.now();
-          for (const subscriber of feed.subscribers) deliver(subscriber, item);
+          for (const subscriber of feed.subscribers) deliver(subscriber, item, newestSeq);
         }
         const appended = this.#appended.get(feed.sessionId);
         if (
@@ -675,19 +676,20 @@ function entryToEvent(entry: StreamEntry): LoggedEvent {
  * Hand a live event to a subscriber (or hold it while the subscriber replays). A session's events
  * are consecutive, so an event past the next one means the ones between were trimmed (MAXLEN)
  * before this instance's reader, or the subscriber's replay, got to them: the listener is told
- * plainly (a reset that replays nothing, naming the seq before this event, so that a resume
- * from there reads on), then gets the event and the live tail; its client takes the missing
- * text from the history.
+ * plainly (a reset that replays nothing, naming `newestSeq`, the newest event read, as a replay's
+ * reset names the newest kept), then gets the event and the live tail; its client takes the
+ * missing text from the history.
  */
-function deliver(subscriber: Subscriber, item: LoggedEvent): void {
+function deliver(subscriber: Subscriber, item: LoggedEvent, newestSeq: number): void {
   if (subscriber.pending) {
     subscriber.pending.push(item);
   } else if (item.seq > subscriber.sentSeq) {
     if (item.seq > subscriber.sentSeq + 1) {
-      const missed = `${subscriber.sentSeq + 1}${item.seq - 1 > subscriber.sentSeq + 1 ? `–${item.seq - 1}` : ''}`;
+      const from = subscriber.sentSeq + 1;
+      const missed = item.seq - 1 > from ? `events ${from}–${item.seq - 1} were` : `event ${from} was`;
       subscriber.listener.reset(
-        item.seq - 1,
-        `events ${missed} were dropped from the log (it keeps a bounded number) before they could be read here`,
+        Math.max(newestSeq, item.seq),
+        `${missed} dropped from the log (it keeps a bounded number) before they could be read here`,
         false,
       );
     }
