@@ -71,7 +71,11 @@ async function* readLog(
   let reset: Omit<LogReset, 'replaying'> | undefined;
   const listener: ReplyListener = {
     send(item) {
-      if (messageIdOf(item) !== messageId) return; // another reply of the session
+      if (messageIdOf(item) !== messageId) {
+        // Live, another reply means ours is over: its final event was lost in a gap (reset above).
+        if (!replayed) queue.end();
+        return;
+      }
       const entry = { seq: item.seq, event: JSON.parse(item.data) as ChatEvent };
       if (replayed) {
         replayed.push(entry);
@@ -81,7 +85,9 @@ async function* readLog(
       if (isFinalType(item.type)) queue.end();
     },
     reset(latestSeq, reason) {
-      reset = { latestSeq, reason };
+      // Live: the log lost events before they reached us; its tail follows (the history has the rest).
+      if (!replayed) queue.push({ seq: latestSeq, reset: { latestSeq, reason, replaying: false } });
+      else reset = { latestSeq, reason }; // handed on first, at caughtUp
     },
     caughtUp(inFlight) {
       const events = replayed ?? [];

@@ -57,7 +57,11 @@ export class ReplyReader implements ReplyListener {
 
   send(item: LoggedEvent): void {
     if (this.closed) return;
-    if (messageIdOf(item) !== this.messageId) return; // another reply of the session
+    if (messageIdOf(item) !== this.messageId) {
+      // Live, another reply means ours is over: its final event was lost in a gap (reset above).
+      if (!this.#replay) this.end();
+      return;
+    }
     this.lastType = item.type;
     if (this.#replay) {
       this.#replay.push(loggedLine(item)); // written, and the reader ended, at caughtUp
@@ -68,7 +72,13 @@ export class ReplyReader implements ReplyListener {
   }
 
   reset(latestSeq: number, reason: string): void {
-    this.#reset = { latestSeq, reason };
+    if (this.#replay) {
+      this.#reset = { latestSeq, reason }; // written first, at caughtUp
+      return;
+    }
+    // Live: the log lost events before they reached us; its tail follows (the history has the rest).
+    if (!this.closed)
+      this.#write(`${JSON.stringify({ seq: latestSeq, type: 'reset', reason, replaying: false })}\n`);
   }
 
   caughtUp(inFlight: string | undefined): void {
