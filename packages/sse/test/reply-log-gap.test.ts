@@ -8,77 +8,15 @@
  * nothing) then the tail, and the client's screen shows exactly the stored reply.
  */
 import http from 'node:http';
-import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type ChatEvent, type ChatServer, ChatService, type ModelProvider } from '@gtp/core';
+import type net from 'node:net';
+import { type ChatEvent, type ChatServer, ChatService } from '@gtp/core';
 import { connectRedisClient, type RedisClient, redisKeys } from '@gtp/core/redis';
 import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { gatedModel, redisGate, trimmedPast, WORDS } from '../../core/test/reply-log-gap.ts';
 import { SseAdapter } from '../client.ts';
 import { createServer } from '../server.ts';
 import { createSession, history, SseReader } from './helpers.ts';
-
-/** Deltas after the gate: many times the log's bound, so Redis trims whole blocks of them. */
-const BURST = 400;
-const WORDS = Array.from({ length: BURST + 1 }, (_, i) => `w${i} `);
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
-
-/** A model that says its first word, then waits for `open()`, then says the rest at once. */
-function gatedModel(): { model: ModelProvider; open(): void } {
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const model: ModelProvider = {
-    info: { provider: 'simulated', id: 'first-word-then-a-burst' },
-    async *stream() {
-      yield WORDS[0]!;
-      await gate;
-      for (const word of WORDS.slice(1)) yield word;
-      return { finishReason: 'stop', usage: { inputTokens: 1, outputTokens: WORDS.length } };
-    },
-  };
-  return { model, open };
-}
-
-/** A TCP hop to Redis whose answers can be held (`hold`) and let through in order (`release`). */
-async function redisGate(port: number) {
-  const sockets = new Set<net.Socket>();
-  const heldChunks: [net.Socket, Buffer][] = [];
-  let held = false;
-  const server = net.createServer((client) => {
-    const upstream = net.connect({ host: '127.0.0.1', port });
-    sockets.add(client).add(upstream);
-    client.pipe(upstream);
-    upstream.on('data', (chunk: Buffer) => (held ? heldChunks.push([client, chunk]) : client.write(chunk)));
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    hold() {
-      held = true;
-    },
-    release() {
-      held = false;
-      for (const [client, chunk] of heldChunks.splice(0)) if (!client.destroyed) client.write(chunk);
-    },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 /** An HTTP router: GET …/events to `events`, every other request to `rest`. */
 async function router(events: string, rest: string) {
@@ -158,11 +96,7 @@ describe.skipIf(!redisAvailable)('SSE: a listener whose instance fell behind pas
     await witness.until((r) => r.events.some((e) => e.type === 'delta'));
     gate.hold();
     open();
-    const key = redisKeys()('log', id);
-    await until(async () => {
-      const kept = (await admin.xRange(key, '-', '+')) ?? [];
-      return kept.at(-1)?.message.type === 'done' && Number.parseInt(kept[0]!.id, 10) > 10;
-    }, "A's reply in Redis, trimmed past B's place");
+    await trimmedPast(admin, redisKeys()('log', id), 10);
     gate.release();
 
     await witness.untilEvent('done', 15_000);
