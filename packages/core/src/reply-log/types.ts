@@ -31,6 +31,9 @@ export interface ReplyListener {
    * The listener's place is lost (older than the log, or unknown): it must reload the history.
    * `latestSeq`: the newest event the log holds (a resume point from here on).
    * `replaying`: the reply in flight follows from its start; false when no reply is running.
+   * Also mid-stream, after the replay (Redis): events were trimmed before this instance read
+   * them (its reader fell more than the bound behind); `latestSeq` is the newest event read,
+   * `replaying` false, and the live tail follows.
    */
   reset(latestSeq: number, reason: string, replaying: boolean): void;
   /**
