@@ -8,7 +8,6 @@
  * redis-server that is frozen, thawed, stopped and restarted.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import {
   type ChatReply,
@@ -18,7 +17,7 @@ import {
   type Protocol,
   type StatsSnapshot,
 } from '@gtp/core';
-import { RedisServer, redisAvailable } from '@gtp/core/testing';
+import { type OtlpReceiver, otlpReceiver, RedisServer, redisAvailable } from '@gtp/core/testing';
 import { createServer as createGrpc } from '@gtp/grpc/server';
 import { createServer as createRest } from '@gtp/rest/server';
 import { createServer as createSse } from '@gtp/sse/server';
@@ -31,39 +30,6 @@ import type { CreateSessionResponse__Output } from '../../grpc/generated/genai/c
 import type { SendMessageResponse__Output } from '../../grpc/generated/genai/chat/v1/SendMessageResponse.ts';
 import type { StreamMessageResponse__Output } from '../../grpc/generated/genai/chat/v1/StreamMessageResponse.ts';
 import { ChatServiceClient } from '../../grpc/src/proto.ts';
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  events?: { name: string }[];
-}
-
-/** A local OTLP/HTTP receiver: the exporter posts JSON `ExportTraceServiceRequest`s to /v1/traces. */
-function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
-  const spans: OtlpSpan[] = [];
-  const server = createHttpServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      if (request.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-        };
-        for (const r of body.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
-      }
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end('{}');
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${address.port}`, spans, server });
-    }),
-  );
-}
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const traceparentOf = (traceId: string, spanId: string) => `00-${traceId}-${spanId}-01`;
@@ -269,7 +235,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return Number.NaN;
 }
 
-let receiver: Awaited<ReturnType<typeof otlpReceiver>>;
+let receiver: OtlpReceiver;
 beforeAll(async () => {
   receiver = await otlpReceiver();
 });

@@ -6,46 +6,12 @@
  * is once per process.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-node';
-import { testConfig } from '@gtp/core/testing';
+import { type OtlpReceiver, type OtlpSpan, otlpReceiver, testConfig } from '@gtp/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatService } from '../generated/es/genai/chat/v1/chat_pb.js';
 import { createServer, type GrpcChatServer } from '../server.ts';
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes?: { key: string; value: { stringValue?: string } }[];
-}
-
-/** A local OTLP/HTTP receiver: the exporter posts JSON `ExportTraceServiceRequest`s to /v1/traces. */
-function otlpReceiver(): Promise<{ url: string; spans: OtlpSpan[]; server: Server }> {
-  const spans: OtlpSpan[] = [];
-  const server = createHttpServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      if (request.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-        };
-        for (const r of body.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
-      }
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end('{}');
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      resolve({ url: `http://127.0.0.1:${port}`, spans, server });
-    }),
-  );
-}
 
 /** One counter in Prometheus text (`name{…labels…} value`), the lines with `label` summed; 0 when absent. */
 const sample = (text: string, name: string, label = '') =>
@@ -55,7 +21,7 @@ const sample = (text: string, name: string, label = '') =>
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 
 describe('the gRPC-Web listener in /metrics, GetServerStats and the traces', () => {
-  let receiver: Awaited<ReturnType<typeof otlpReceiver>>;
+  let receiver: OtlpReceiver;
   let server: GrpcChatServer;
 
   beforeAll(async () => {

@@ -62,4 +62,5 @@ export {
 } from './demo-page.ts';
 export { FakeGemini, type FakeGeminiRequest, type FakeGeminiScript } from './fake-gemini.ts';
 export { InProcessAdapter } from './in-process-adapter.ts';
+export { type OtlpReceiver, type OtlpSpan, otlpReceiver } from './otlp-receiver.ts';
 export { freePort, REDIS_SERVER_PATH, RedisServer, redisAvailable } from './redis-server.ts';
