@@ -19,8 +19,16 @@ export class WireMeter {
   readonly #byPort = new Map<number, Set<Socket>>();
   /** Bytes of sockets already forgotten (closed and pruned), per port. */
   readonly #closed = new Map<number, WireCount>();
+  /**
+   * Every socket taken, once: undici publishes a plaintext connection on `net.client.socket` and
+   * again on `undici:client:connected`, and a socket counted twice would add its bytes twice to
+   * `#closed` when it closes.
+   */
+  readonly #seen = new WeakSet<Socket>();
   readonly #onSocket = (message: unknown) => {
     const { socket } = message as { socket: Socket };
+    if (this.#seen.has(socket)) return;
+    this.#seen.add(socket);
     const attach = () => {
       const port = socket.remotePort;
       if (port === undefined) return;
