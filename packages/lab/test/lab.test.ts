@@ -126,8 +126,10 @@ describe.skipIf(!chromiumAvailable)('the lab race page', () => {
     expect(stored.size).toBe(1);
     expect([...stored][0]).toMatch(/streaming/);
     const rest = run.lanes.find((l) => l.lane === 'rest')!;
-    if (rest.events.some((e) => /dropped [1-9]/.test(e.text)))
-      expect(rest.outcome).toMatch(/REST cannot resume/);
+    if (rest.events.some((e) => /dropped [1-9]/.test(e.text))) {
+      expect(rest.outcome).toBe('done, not resumed');
+      expect(rest.events.map((e) => e.text).join(' ')).toMatch(/REST cannot resume/);
+    }
     else expect(rest.outcome).toBe('done'); // it had its answer before the drop
     await page.screenshot({ path: screenshotPath('race-dropped.png'), fullPage: true });
 
