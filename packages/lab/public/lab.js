@@ -181,7 +181,9 @@ async function runRest(base, view, start) {
   // request that got no byte of answer), so the model ran the turn again. That is not a resume.
   const { messages } = await (await fetch(`${base}/sessions/${id}/messages`)).json();
   const replies = messages.filter((m) => m.role === 'model').length;
-  view.note(`REST cannot resume: the browser re-sent the POST and the model ran again (${replies} replies stored)`);
+  view.note(
+    `REST cannot resume: the browser re-sent the POST and the model ran again (${replies} replies stored)`,
+  );
   return 'done, not resumed';
 }
 

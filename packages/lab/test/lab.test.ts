@@ -129,8 +129,7 @@ describe.skipIf(!chromiumAvailable)('the lab race page', () => {
     if (rest.events.some((e) => /dropped [1-9]/.test(e.text))) {
       expect(rest.outcome).toBe('done, not resumed');
       expect(rest.events.map((e) => e.text).join(' ')).toMatch(/REST cannot resume/);
-    }
-    else expect(rest.outcome).toBe('done'); // it had its answer before the drop
+    } else expect(rest.outcome).toBe('done'); // it had its answer before the drop
     await page.screenshot({ path: screenshotPath('race-dropped.png'), fullPage: true });
 
     await page.close();
