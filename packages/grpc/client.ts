@@ -65,6 +65,10 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // within a second or so. `/reconnect` opens a fresh channel at once.
   'grpc.initial_reconnect_backoff_ms': 250,
   'grpc.max_reconnect_backoff_ms': 2_000,
+  // grpc-js shares one connection between every channel of a process to the same target: two
+  // adapters in one process (the bench's 200 clients, a test's second client) would be one HTTP/2
+  // connection, held to the server's 100 concurrent streams. Each adapter is its own client.
+  'grpc.use_local_subchannel_pool': 1,
 };
 
 /** How long the client waits for an HTTP /health answer when no gRPC server answered. */

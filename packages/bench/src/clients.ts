@@ -203,7 +203,11 @@ class GrpcFloorClient implements BenchClient {
 
   constructor(target: string) {
     GrpcFloorClient.#Service ??= chatServiceClass(loadChatProto());
-    this.#client = new GrpcFloorClient.#Service(target, grpc.credentials.createInsecure());
+    // One connection per client, as the server's client (packages/grpc/client.ts) has: with
+    // grpc-js's shared pool all the floor's clients would be one HTTP/2 connection.
+    this.#client = new GrpcFloorClient.#Service(target, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    });
   }
 
   async ready(): Promise<string> {
