@@ -6,8 +6,10 @@
  */
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeAll } from 'vitest';
 import type { ModelProvider } from '../src/index.ts';
-import type { RedisClient } from '../src/redis.ts';
+import { connectRedisClient, type RedisClient } from '../src/redis.ts';
+import { RedisServer } from '../src/testing/index.ts';
 
 /** Deltas after the gate: many times the log's bound, so Redis trims whole blocks of them. */
 export const BURST = 400;
@@ -80,4 +82,30 @@ export function trimmedPast(admin: RedisClient, key: string, past: number): Prom
     const kept = (await admin.xRange(key, '-', '+')) ?? [];
     return kept.at(-1)?.message.type === 'done' && Number.parseInt(kept[0]!.id, 10) > past;
   }, 'the reply in Redis, trimmed past the lagging reader');
+}
+
+/**
+ * The file's redis-server and an admin client on it (read them in a test: `redis()`, `admin()`),
+ * and the test's cleanups, run after each test, last first.
+ */
+export function useRedis(): {
+  redis: () => RedisServer;
+  admin: () => RedisClient;
+  cleanups: (() => Promise<unknown>)[];
+} {
+  let redis: RedisServer | undefined;
+  let admin: RedisClient | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    admin = await connectRedisClient({ url: redis.url });
+    return async () => {
+      admin?.destroy();
+      await redis?.stop();
+    };
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  });
+  return { redis: () => redis!, admin: () => admin!, cleanups };
 }

@@ -9,10 +9,10 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ChatService } from '@gtp/core';
-import { connectRedisClient, type RedisClient, redisKeys } from '@gtp/core/redis';
-import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { gatedModel, redisGate, trimmedPast, until, WORDS } from '../../core/test/reply-log-gap.ts';
+import { redisKeys } from '@gtp/core/redis';
+import { redisAvailable, testConfig } from '@gtp/core/testing';
+import { describe, expect, it } from 'vitest';
+import { gatedModel, redisGate, trimmedPast, until, useRedis, WORDS } from '../../core/test/reply-log-gap.ts';
 import type { ChatServiceClient as ChatClient } from '../generated/genai/chat/v1/ChatService.ts';
 import { createServer } from '../server.ts';
 import { ChatServiceClient } from '../src/proto.ts';
@@ -42,21 +42,7 @@ function collect(call: grpc.ClientReadableStream<unknown>) {
 }
 
 describe.skipIf(!redisAvailable)('gRPC: a ResumeStream whose instance fell behind past the log bound', () => {
-  let redis: RedisServer;
-  let admin: RedisClient;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    admin = await connectRedisClient({ url: redis.url });
-    return async () => {
-      admin?.destroy();
-      await redis?.stop();
-    };
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  });
+  const { redis, admin, cleanups } = useRedis();
 
   const clientFor = (target: string): ChatClient => {
     const client = new ChatServiceClient(target, grpc.credentials.createInsecure());
@@ -66,15 +52,15 @@ describe.skipIf(!redisAvailable)('gRPC: a ResumeStream whose instance fell behin
 
   it('gets a reset mid-stream, then the tail to the done', async () => {
     const { model, open } = gatedModel();
-    const chatA = await ChatService.create(testConfig({ redisUrl: redis.url }), 'grpc', {
+    const chatA = await ChatService.create(testConfig({ redisUrl: redis().url }), 'grpc', {
       model,
       replyLogSize: 4,
     });
     cleanups.push(() => chatA.close());
-    const a = await createServer({ config: testConfig({ redisUrl: redis.url }), chat: chatA });
+    const a = await createServer({ config: testConfig({ redisUrl: redis().url }), chat: chatA });
     cleanups.push(() => a.close());
     const onA = clientFor(await a.listen({ port: 0, host: '127.0.0.1' }));
-    const gate = await redisGate(redis.port);
+    const gate = await redisGate(redis().port);
     cleanups.push(() => gate.close());
     const b = await createServer({ config: testConfig({ redisUrl: gate.url }) });
     cleanups.push(() => b.close());
@@ -97,7 +83,7 @@ describe.skipIf(!redisAvailable)('gRPC: a ResumeStream whose instance fell behin
     await until(() => fromB.messages.some((m) => m.event === 'delta'), 'the first word on B');
     gate.hold();
     open();
-    await trimmedPast(admin, redisKeys()('log', sessionId), 10);
+    await trimmedPast(admin(), redisKeys()('log', sessionId), 10);
     gate.release();
     await fromB.ended;
     await fromA.ended;

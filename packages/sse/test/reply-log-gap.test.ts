@@ -10,10 +10,10 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { type ChatEvent, type ChatServer, ChatService } from '@gtp/core';
-import { connectRedisClient, type RedisClient, redisKeys } from '@gtp/core/redis';
-import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { gatedModel, redisGate, trimmedPast, WORDS } from '../../core/test/reply-log-gap.ts';
+import { redisKeys } from '@gtp/core/redis';
+import { redisAvailable, testConfig } from '@gtp/core/testing';
+import { describe, expect, it } from 'vitest';
+import { gatedModel, redisGate, trimmedPast, useRedis, WORDS } from '../../core/test/reply-log-gap.ts';
 import { SseAdapter } from '../client.ts';
 import { createServer } from '../server.ts';
 import { createSession, history, SseReader } from './helpers.ts';
@@ -44,33 +44,19 @@ async function router(events: string, rest: string) {
 }
 
 describe.skipIf(!redisAvailable)('SSE: a listener whose instance fell behind past the log bound', () => {
-  let redis: RedisServer;
-  let admin: RedisClient;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    admin = await connectRedisClient({ url: redis.url });
-    return async () => {
-      admin?.destroy();
-      await redis?.stop();
-    };
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  });
+  const { redis, admin, cleanups } = useRedis();
 
   it('gets a reset, then the tail; the client shows exactly the stored reply', async () => {
     const { model, open } = gatedModel();
-    const chatA = await ChatService.create(testConfig({ redisUrl: redis.url }), 'sse', {
+    const chatA = await ChatService.create(testConfig({ redisUrl: redis().url }), 'sse', {
       model,
       replyLogSize: 4,
     });
     cleanups.push(() => chatA.close());
-    const a: ChatServer = await createServer({ config: testConfig({ redisUrl: redis.url }), chat: chatA });
+    const a: ChatServer = await createServer({ config: testConfig({ redisUrl: redis().url }), chat: chatA });
     cleanups.push(() => a.close());
     const urlA = await a.listen({ port: 0, host: '127.0.0.1' });
-    const gate = await redisGate(redis.port);
+    const gate = await redisGate(redis().port);
     cleanups.push(() => gate.close());
     const b = await createServer({ config: testConfig({ redisUrl: gate.url }), bufferSize: 4 });
     cleanups.push(() => b.close());
@@ -96,7 +82,7 @@ describe.skipIf(!redisAvailable)('SSE: a listener whose instance fell behind pas
     await witness.until((r) => r.events.some((e) => e.type === 'delta'));
     gate.hold();
     open();
-    await trimmedPast(admin, redisKeys()('log', id), 10);
+    await trimmedPast(admin(), redisKeys()('log', id), 10);
     gate.release();
 
     await witness.untilEvent('done', 15_000);

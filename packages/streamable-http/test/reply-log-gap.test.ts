@@ -8,11 +8,11 @@
  * the lines jumped from the first words to the last few hundred.
  */
 import { ChatService, LineSplitter } from '@gtp/core';
-import { connectRedisClient, type RedisClient, redisKeys } from '@gtp/core/redis';
-import { RedisServer, redisAvailable, testConfig } from '@gtp/core/testing';
+import { redisKeys } from '@gtp/core/redis';
+import { redisAvailable, testConfig } from '@gtp/core/testing';
 import { request } from 'undici';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { gatedModel, redisGate, trimmedPast, until, WORDS } from '../../core/test/reply-log-gap.ts';
+import { describe, expect, it } from 'vitest';
+import { gatedModel, redisGate, trimmedPast, until, useRedis, WORDS } from '../../core/test/reply-log-gap.ts';
 import { createServer } from '../server.ts';
 
 interface Line {
@@ -58,33 +58,19 @@ function expectNoSilentGap(lines: Line[]): void {
 }
 
 describe.skipIf(!redisAvailable)('NDJSON: a resume GET whose instance fell behind past the log bound', () => {
-  let redis: RedisServer;
-  let admin: RedisClient;
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-    admin = await connectRedisClient({ url: redis.url });
-    return async () => {
-      admin?.destroy();
-      await redis?.stop();
-    };
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  });
+  const { redis, admin, cleanups } = useRedis();
 
   it('gets a reset line mid-stream, then the tail to the done', async () => {
     const { model, open } = gatedModel();
-    const chatA = await ChatService.create(testConfig({ redisUrl: redis.url }), 'streamable-http', {
+    const chatA = await ChatService.create(testConfig({ redisUrl: redis().url }), 'streamable-http', {
       model,
       replyLogSize: 4,
     });
     cleanups.push(() => chatA.close());
-    const a = await createServer({ config: testConfig({ redisUrl: redis.url }), chat: chatA });
+    const a = await createServer({ config: testConfig({ redisUrl: redis().url }), chat: chatA });
     cleanups.push(() => a.close());
     const urlA = await a.listen({ port: 0, host: '127.0.0.1' });
-    const gate = await redisGate(redis.port);
+    const gate = await redisGate(redis().port);
     cleanups.push(() => gate.close());
     const b = await createServer({ config: testConfig({ redisUrl: gate.url }) });
     cleanups.push(() => b.close());
@@ -110,7 +96,7 @@ describe.skipIf(!redisAvailable)('NDJSON: a resume GET whose instance fell behin
     await until(() => onB.got.lines.some((l) => l.type === 'delta'), 'the first word on B');
     gate.hold();
     open();
-    await trimmedPast(admin, redisKeys()('log', id), 10);
+    await trimmedPast(admin(), redisKeys()('log', id), 10);
     gate.release();
     await onB.done;
     await onA.done;
